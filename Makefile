@@ -1,0 +1,53 @@
+# Embeddings with TensorFlow: the two commands a learner needs are `make lab` and `make test`.
+# Everything lives in .venv/ inside this folder: no sudo, nothing installed system-wide.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+VARIANTS ?= 100k
+TESTS  ?=
+LAB_ARGS ?=
+
+.PHONY: lab test setup data lessons solutions check-lessons clean help
+
+help:
+	@echo "make lab        set up, fetch the data, open JupyterLab on lessons/"
+	@echo "make test       set up, fetch the data, run every test and notebook"
+	@echo "make test TESTS=lessons/01_lookup_tables.ipynb   one notebook (or test file)"
+	@echo "make data VARIANTS='100k 1m'   pre-fetch data (classroom / offline use)"
+	@echo "make solutions  (authors) execute solutions/ in place, then regenerate lessons/"
+	@echo "make lessons    (authors) regenerate lessons/ from solutions/"
+
+# Set-up runs again only when requirements.txt or pyproject.toml change.
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed; run: make PYTHON=python3.11 ...")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { echo "Could not create a virtual environment. On Debian/Ubuntu: sudo apt install python3-venv"; exit 1; }
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+data: $(STAMP)
+	$(BIN)/python -m course_lib.datasets fetch $(VARIANTS)
+
+lab: data
+	$(BIN)/jupyter lab --ServerApp.root_dir=. $(LAB_ARGS) lessons/00_welcome.ipynb
+
+test: data
+	$(BIN)/python -m pytest $(TESTS)
+
+lessons: $(STAMP)
+	$(BIN)/python tools/make_lessons.py
+
+check-lessons: $(STAMP)
+	$(BIN)/python tools/make_lessons.py --check
+
+solutions: $(STAMP)
+	$(BIN)/python tools/run_notebooks.py $(NB)
+	$(BIN)/python tools/make_lessons.py $(NB)
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,106 @@
+"""Notebook set-up and the environment report.
+
+Call :func:`setup_notebook` in a lesson's first cell, *before* anything imports TensorFlow:
+TensorFlow reads its logging settings from the environment when it is first imported.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import warnings
+
+#: Environment variables that keep TensorFlow's C++ start-up chatter out of the notebook.
+QUIET_TF_ENV = {
+    "TF_CPP_MIN_LOG_LEVEL": "3",  # C++ INFO, WARNING and ERROR lines off
+    "TF_ENABLE_ONEDNN_OPTS": "0",  # no oneDNN notice, and bit-for-bit repeatable CPU results
+    "KERAS_BACKEND": "tensorflow",
+}
+
+
+def setup_notebook(seed: int = 42, *, deterministic: bool = True) -> None:
+    """Quiet TensorFlow, seed every random number generator and set plot defaults.
+
+    Args:
+        seed: seed for Python's ``random``, NumPy and TensorFlow (via
+            ``keras.utils.set_random_seed``). Same seed, same numbers on the same machine.
+        deterministic: also call ``tf.config.experimental.enable_op_determinism()`` so GPU
+            kernels are repeatable too (slightly slower on GPU, no effect on speed on CPU).
+
+    Environment variables already set by the user win over the defaults in
+    :data:`QUIET_TF_ENV`. Raises nothing; prints one line saying what it did.
+    """
+    for key, value in QUIET_TF_ENV.items():
+        os.environ.setdefault(key, value)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=".*input_length.*")
+
+    import absl.logging
+    import keras
+    import tensorflow as tf
+
+    absl.logging.set_verbosity(absl.logging.ERROR)
+    tf.get_logger().setLevel("ERROR")
+    keras.utils.set_random_seed(seed)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"figure.dpi": 90, "figure.figsize": (7, 4), "axes.grid": False})
+    print(f"Ready: TensorFlow {tf.__version__}, Keras {keras.__version__}, seed {seed}.")
+
+
+def environment_report() -> dict:
+    """Versions and devices of this machine, as a dict of strings and lists.
+
+    Keys: ``python``, ``platform``, ``tensorflow``, ``keras``, ``tf_keras`` (``None`` when not
+    installed), ``gpus`` (names of the GPUs TensorFlow sees; empty list when none), ``in_colab``.
+    """
+    import keras
+    import tensorflow as tf
+
+    try:
+        import tf_keras
+
+        tf_keras_version = tf_keras.__version__
+    except ImportError:  # lesson 04 needs it; the report says so
+        tf_keras_version = None
+    return {
+        "python": platform.python_version(),
+        "platform": f"{platform.system()} {platform.machine()}",
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "tf_keras": tf_keras_version,
+        "gpus": [gpu.name for gpu in tf.config.list_physical_devices("GPU")],
+        "in_colab": "google.colab" in sys.modules,
+    }
+
+
+def gpu_hint(report: dict) -> str:
+    """One paragraph saying how to get a GPU on this platform, or that one is in use.
+
+    ``report`` is the dict returned by :func:`environment_report`.
+    """
+    if report["gpus"]:
+        return f"TensorFlow sees {len(report['gpus'])} GPU(s): {', '.join(report['gpus'])}. Lesson 05 will train on it."
+    system = report["platform"].split()[0]
+    if report["in_colab"]:
+        advice = "In Colab choose Runtime > Change runtime type > T4 GPU, then run this notebook again."
+    elif system == "Linux":
+        advice = (
+            "On Linux with an NVIDIA GPU and driver, install the CUDA build inside the course's "
+            "environment: `.venv/bin/pip install 'tensorflow[and-cuda]==2.21.0'`."
+        )
+    elif system == "Windows":
+        advice = (
+            "TensorFlow 2.11+ has no GPU support on native Windows: use WSL2 (Ubuntu) and "
+            "`pip install 'tensorflow[and-cuda]==2.21.0'` there, or Google Colab."
+        )
+    elif system == "Darwin":
+        advice = "On a Mac TensorFlow runs on the CPU here; for a GPU use Google Colab (lesson 05 runs there)."
+    else:
+        advice = "For a GPU, use Google Colab or a Linux machine with an NVIDIA GPU."
+    return "No GPU found: every lesson runs on the CPU in well under two minutes. " + advice
