@@ -164,7 +164,8 @@ class Exercise:
         elif result.status == "not attempted":
             print(f"⏳ {label}: not attempted yet. Replace the `...` with your answer and run the cell again.")
         else:
-            print(f"❌ {label}: not yet. {result.message}. ({self.name}.hint() may help.)")
+            message = result.message[:1].upper() + result.message[1:]
+            print(f"❌ {label}: not yet. {message}. ({self.name}.hint() may help.)")
 
     def hint(self) -> None:
         """Print the hint."""

@@ -37,6 +37,7 @@ def setup_notebook(seed: int = 42, *, deterministic: bool = True) -> None:
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", message=".*input_length.*")
 
+    _import_tensorflow_quietly()
     import absl.logging
     import keras
     import tensorflow as tf
@@ -51,6 +52,27 @@ def setup_notebook(seed: int = 42, *, deterministic: bool = True) -> None:
 
     plt.rcParams.update({"figure.dpi": 90, "figure.figsize": (7, 4), "axes.grid": False})
     print(f"Ready: TensorFlow {tf.__version__}, Keras {keras.__version__}, seed {seed}.")
+
+
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with the process's stderr (file descriptor 2) sent to /dev/null.
+
+    A few C++ lines ("Could not find cuda drivers...", "All log messages before
+    absl::InitializeLog()...") are written during import before TF_CPP_MIN_LOG_LEVEL is
+    honoured; Jupyter would show them in the cell. Python exceptions are not affected: they
+    travel through ``sys.stderr``, not through the descriptor.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def environment_report() -> dict:
