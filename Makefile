@@ -8,6 +8,8 @@ STAMP  := $(VENV)/.installed
 VARIANTS ?= 100k
 TESTS  ?=
 LAB_ARGS ?=
+# JupyterLab refuses to run as root (containers, some cloud VMs) unless told it is intended.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 
 .PHONY: lab test setup data lessons solutions check-lessons clean help
 
@@ -34,7 +36,7 @@ data: $(STAMP)
 	$(BIN)/python -m course_lib.datasets fetch $(VARIANTS)
 
 lab: data
-	$(BIN)/jupyter lab --ServerApp.root_dir=. $(LAB_ARGS) lessons/00_welcome.ipynb
+	$(BIN)/jupyter lab --ServerApp.root_dir=. $(ROOT_FLAG) $(LAB_ARGS) lessons/00_welcome.ipynb
 
 test: data
 	$(BIN)/python -m pytest $(TESTS)
