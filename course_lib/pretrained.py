@@ -1,0 +1,219 @@
+"""Pretrained vectors in a task: embedding matrices, cosine neighbours, analogies, 2-D maps.
+
+Lesson 03 builds each of these by hand first; the notebooks then call these versions so
+later cells never depend on a learner's exercise answer. Pure NumPy: importing this module
+does not import TensorFlow.
+
+Conventions (the same as Keras' ``StringLookup(mask_token="")``): a *vocabulary* is the
+list of row labels of an embedding matrix, ``vocabulary[i]`` names row ``i``; the first
+rows are reserved tokens, by default ``""`` (row 0, padding) and ``"[UNK]"`` (row 1,
+out-of-vocabulary), then one row per task word.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+#: Row labels Keras' ``StringLookup(mask_token="")`` puts first: padding, then OOV.
+RESERVED_TOKENS = ("", "[UNK]")
+
+
+def _check_word_vectors(vectors: Any) -> None:
+    if not (hasattr(vectors, "vectors") and hasattr(vectors, "index")):
+        raise TypeError(
+            f"expected word vectors as returned by course_lib.datasets.load_glove(), got {type(vectors).__name__}"
+        )
+
+
+def build_embedding_matrix(
+    vocabulary: Sequence[str],
+    vectors: Any,
+    *,
+    reserved: int = 2,
+    missing: str = "zeros",
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fill an embedding matrix for a task vocabulary from pretrained word vectors.
+
+    Policy, row by row: the first ``reserved`` rows (padding, OOV) are zeros; a word found
+    in ``vectors`` gets its pretrained vector; a word not found gets zeros
+    (``missing="zeros"``) or a random normal vector with the same per-dimension standard
+    deviation as the pretrained vectors (``missing="random"``, seeded by ``seed``), which
+    fine-tuning can then move.
+
+    Args:
+        vocabulary: row labels, e.g. ``["", "[UNK]", "the", "star", ...]`` (strings, no duplicates).
+        vectors: a :class:`course_lib.datasets.WordVectors` (``load_glove()``), shape (words, dim).
+        reserved: how many leading rows are reserved tokens (never looked up in ``vectors``).
+        missing: ``"zeros"`` or ``"random"``: what a task word without a vector gets.
+        seed: seed of the random rows (only used with ``missing="random"``).
+
+    Returns:
+        ``(matrix, found)``: ``matrix`` float32 of shape (len(vocabulary), dim);
+        ``found`` bool of shape (len(vocabulary),), True where the row holds a pretrained
+        vector (always False for reserved rows). Coverage = ``found[reserved:].mean()``.
+
+    Raises:
+        TypeError: ``vocabulary`` holds a non-string, or ``vectors`` is not word vectors.
+        ValueError: ``vocabulary`` is empty or has duplicates, ``reserved`` is out of range,
+            or ``missing`` is not one of the two policies.
+    """
+    _check_word_vectors(vectors)
+    vocabulary = list(vocabulary)
+    if not vocabulary:
+        raise ValueError("the vocabulary is empty: pass the list of row labels, e.g. lookup.get_vocabulary()")
+    for word in vocabulary:
+        if not isinstance(word, str):
+            raise TypeError(f"vocabulary entries must be str, got {word!r} ({type(word).__name__})")
+    if len(set(vocabulary)) != len(vocabulary):
+        duplicates = sorted({w for w in vocabulary if vocabulary.count(w) > 1})[:5]
+        raise ValueError(f"the vocabulary has duplicate words (e.g. {duplicates}); each row needs one word")
+    if not 0 <= reserved <= len(vocabulary):
+        raise ValueError(f"reserved={reserved} must be between 0 and the vocabulary size {len(vocabulary)}")
+    if missing not in ("zeros", "random"):
+        raise ValueError(f"missing={missing!r}: use 'zeros' or 'random'")
+    table = np.asarray(vectors.vectors, dtype=np.float32)
+    matrix = np.zeros((len(vocabulary), table.shape[1]), dtype=np.float32)
+    found = np.zeros(len(vocabulary), dtype=bool)
+    for row, word in enumerate(vocabulary[reserved:], start=reserved):
+        position = vectors.index.get(word)
+        if position is not None:
+            matrix[row] = table[position]
+            found[row] = True
+    if missing == "random":
+        unfilled = ~found
+        unfilled[:reserved] = False
+        scale = table.std(axis=0)
+        rng = np.random.default_rng(seed)
+        matrix[unfilled] = rng.normal(0.0, 1.0, (int(unfilled.sum()), table.shape[1])) * scale
+    return matrix, found
+
+
+def cosine_similarity(matrix: Any, query: Any) -> np.ndarray:
+    """Cosine similarity of every row of ``matrix`` with ``query``.
+
+    Args:
+        matrix: array-like of shape (rows, dim), e.g. an embedding matrix or a tensor.
+        query: array-like of shape (dim,).
+
+    Returns:
+        float32 array of shape (rows,), values in [-1, 1]; a zero row (padding, a missing
+        word) gets 0, never NaN.
+
+    Raises:
+        ValueError: ``matrix`` is not 2-D, ``query`` is not 1-D, their dimensions differ,
+            or ``query`` is all zeros (no direction to compare with).
+    """
+    matrix = np.asarray(getattr(matrix, "numpy", lambda: matrix)(), dtype=np.float32)
+    query = np.asarray(getattr(query, "numpy", lambda: query)(), dtype=np.float32)
+    if matrix.ndim != 2:
+        raise ValueError(f"matrix must be 2-D (rows, dim), got shape {matrix.shape}")
+    if query.ndim != 1 or query.shape[0] != matrix.shape[1]:
+        raise ValueError(f"query must have shape ({matrix.shape[1]},) to match the matrix, got {query.shape}")
+    query_norm = float(np.linalg.norm(query))
+    if query_norm == 0.0:
+        raise ValueError("the query vector is all zeros (a padding or missing word?): it has no direction")
+    row_norms = np.linalg.norm(matrix, axis=1)
+    safe = np.where(row_norms > 0, row_norms, 1.0)
+    return (matrix @ query) / (safe * query_norm)
+
+
+def nearest_neighbours(matrix: Any, query: Any, k: int = 10, *, exclude: Sequence[int] = ()) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` rows of ``matrix`` most similar to ``query`` by cosine similarity (top-k).
+
+    Args:
+        matrix: shape (rows, dim).
+        query: shape (dim,).
+        k: how many rows to return (at most rows - len(exclude)).
+        exclude: row numbers never returned (e.g. the query word itself, padding).
+
+    Returns:
+        ``(rows, similarities)``: int64 row numbers and their float32 cosine similarities,
+        both shape (k,), most similar first; ties broken by the lower row number.
+
+    Raises:
+        ValueError: as :func:`cosine_similarity`, or ``k`` < 1.
+    """
+    similarities = cosine_similarity(matrix, query).astype(np.float64)
+    if int(k) < 1:
+        raise ValueError(f"k={k}: ask for at least one neighbour")
+    similarities[list(exclude)] = -np.inf
+    order = np.argsort(-similarities, kind="stable")
+    order = order[np.isfinite(similarities[order])][: int(k)]
+    return order.astype(np.int64), similarities[order].astype(np.float32)
+
+
+def similar_words(vectors: Any, word: str, k: int = 10) -> list[tuple[str, float]]:
+    """The ``k`` words nearest to ``word`` by cosine similarity, the word itself left out.
+
+    Args:
+        vectors: :class:`course_lib.datasets.WordVectors`.
+        word: a word of its vocabulary (GloVe 6B is lower case).
+
+    Returns:
+        list of ``(word, cosine similarity)``, most similar first.
+
+    Raises:
+        KeyError: ``word`` is not in the vocabulary (the message says so).
+        TypeError: ``vectors`` is not word vectors or ``word`` is not a str.
+    """
+    _check_word_vectors(vectors)
+    if not isinstance(word, str):
+        raise TypeError(f"word must be a str, got {type(word).__name__}")
+    if word not in vectors.index:
+        raise KeyError(f"{word!r} is not in this vocabulary ({len(vectors.index):,} words); try lower case")
+    row = vectors.index[word]
+    rows, sims = nearest_neighbours(vectors.vectors, vectors.vectors[row], k, exclude=[row])
+    return [(vectors.words[r], float(s)) for r, s in zip(rows, sims)]
+
+
+def analogy(vectors: Any, a: str, b: str, c: str, k: int = 1) -> list[tuple[str, float]]:
+    """Solve "``a`` is to ``b`` as ``c`` is to ?" with the vector ``b - a + c`` (Mikolov et al., 2013).
+
+    The three input words are excluded from the answers (the nearest vector to
+    ``b - a + c`` is very often ``b`` or ``c`` itself).
+
+    Returns:
+        list of ``k`` ``(word, cosine similarity)``, best first.
+
+    Raises:
+        KeyError: one of the words is not in the vocabulary.
+        TypeError: ``vectors`` is not word vectors.
+    """
+    _check_word_vectors(vectors)
+    for word in (a, b, c):
+        if word not in vectors.index:
+            raise KeyError(f"{word!r} is not in this vocabulary ({len(vectors.index):,} words)")
+    query = vectors.vectors[vectors.index[b]] - vectors.vectors[vectors.index[a]] + vectors.vectors[vectors.index[c]]
+    rows, sims = nearest_neighbours(vectors.vectors, query, k, exclude=[vectors.index[w] for w in (a, b, c)])
+    return [(vectors.words[r], float(s)) for r, s in zip(rows, sims)]
+
+
+def project_2d(points: Any) -> np.ndarray:
+    """Project points onto their first two principal components (PCA by SVD), for a 2-D map.
+
+    Args:
+        points: shape (n, dim) with n >= 2, e.g. the vectors of chosen words or movies.
+
+    Returns:
+        float32 array of shape (n, 2): coordinates along the two directions of largest
+        variance, centred at 0. Signs are fixed (the largest-magnitude coordinate of each
+        axis is positive), so the same input always gives the same picture.
+
+    Raises:
+        ValueError: ``points`` is not 2-D, has fewer than 2 rows or 2 columns, or holds NaN/inf.
+    """
+    points = np.asarray(getattr(points, "numpy", lambda: points)(), dtype=np.float64)
+    if points.ndim != 2 or points.shape[0] < 2 or points.shape[1] < 2:
+        raise ValueError(f"points must have shape (n, dim) with n >= 2 and dim >= 2, got {points.shape}")
+    if not np.all(np.isfinite(points)):
+        raise ValueError("points hold NaN or infinite values")
+    centred = points - points.mean(axis=0)
+    u, s, _ = np.linalg.svd(centred, full_matrices=False)
+    coords = u[:, :2] * s[:2]
+    flip = np.sign(coords[np.abs(coords).argmax(axis=0), [0, 1]])
+    flip[flip == 0] = 1.0
+    return (coords * flip).astype(np.float32)

@@ -1,0 +1,377 @@
+"""Unit tests of lesson 03: its exercises (course_lib.exercises.lesson03) and course_lib.pretrained."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from course_lib.checks import ____
+from course_lib.datasets import WordVectors, load_glove
+from course_lib.exercises.lesson03 import q1, q2, q3, q4, q5
+from course_lib.pretrained import (
+    RESERVED_TOKENS,
+    analogy,
+    build_embedding_matrix,
+    cosine_similarity,
+    nearest_neighbours,
+    project_2d,
+    similar_words,
+)
+
+
+def status(exercise, answer):
+    return exercise.evaluate(answer).status
+
+
+def message(exercise, answer):
+    result = exercise.evaluate(answer)
+    assert result.status == "incorrect", result
+    return result.message
+
+
+def stub(*args):
+    return ...
+
+
+@pytest.fixture(scope="module")
+def glove():
+    return load_glove()
+
+
+def tiny_vectors():
+    words = ["alpha", "beta", "gamma"]
+    vectors = np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 3.0]], dtype=np.float32)
+    return WordVectors(words, vectors, {w: i for i, w in enumerate(words)})
+
+
+# --------------------------------------------------------------------------- q1
+
+
+def fill_matrix(vocabulary, glove):
+    matrix = np.zeros((len(vocabulary), glove.dim), dtype=np.float32)
+    for i, word in enumerate(vocabulary):
+        if i >= 2 and word in glove:
+            matrix[i] = glove[word]
+    return matrix
+
+
+def test_q1_accepts_reference_and_other_forms():
+    import tensorflow as tf
+
+    assert status(q1, fill_matrix) == "correct"
+    assert status(q1, lambda v, g: tf.constant(fill_matrix(v, g))) == "correct"
+    assert status(q1, lambda v, g: build_embedding_matrix(v, g)[0]) == "correct"
+
+    def with_index(vocabulary, glove):  # uses glove.index and glove.vectors directly
+        matrix = np.zeros((len(vocabulary), glove.vectors.shape[1]), np.float32)
+        for i, word in enumerate(vocabulary[2:], start=2):
+            if word in glove.index:
+                matrix[i] = glove.vectors[glove.index[word]]
+        return matrix
+
+    assert status(q1, with_index) == "correct"
+
+
+def test_q1_rejects_typical_mistakes():
+    def keyerror(vocabulary, glove):
+        matrix = np.zeros((len(vocabulary), glove.dim), np.float32)
+        for i, word in enumerate(vocabulary[2:], start=2):
+            matrix[i] = glove[word]
+        return matrix
+
+    assert "KeyError" in message(q1, keyerror)
+
+    def extra_rows(vocabulary, glove):  # adds padding and OOV rows a second time
+        return np.vstack([np.zeros((2, glove.dim), np.float32), fill_matrix(vocabulary, glove)])
+
+    assert "two rows too many" in message(q1, extra_rows)
+    assert "float32" in message(q1, lambda v, g: fill_matrix(v, g).astype(np.float64))
+
+    def shifted(vocabulary, glove):
+        matrix = np.zeros((len(vocabulary), glove.dim), np.float32)
+        for i, word in enumerate(vocabulary[2:], start=1):  # off by one
+            if word in glove:
+                matrix[i] = glove[word]
+        return matrix
+
+    assert "shifted" in message(q1, shifted)
+
+    def random_missing(vocabulary, glove):
+        matrix = fill_matrix(vocabulary, glove)
+        matrix[3] = 0.1
+        return matrix
+
+    assert "zyzzyva" in message(q1, random_missing)
+
+    def no_reserved(vocabulary, glove):
+        return fill_matrix(vocabulary, glove)[2:]
+
+    assert "padding and OOV rows are missing" in message(q1, no_reserved)
+    assert "transposed" in message(q1, lambda v, g: fill_matrix(v, g).T)
+
+    def ones_padding(vocabulary, glove):
+        matrix = fill_matrix(vocabulary, glove)
+        matrix[0] = 1.0
+        return matrix
+
+    assert "rows 0" in message(q1, ones_padding)
+
+
+def test_q1_blank_is_not_attempted():
+    assert status(q1, ...) == "not attempted"
+    assert status(q1, ____) == "not attempted"
+    assert status(q1, stub) == "not attempted"
+
+
+# --------------------------------------------------------------------------- q2
+
+
+def coverage(vocabulary, glove):
+    words = vocabulary[2:]
+    return sum(word in glove for word in words) / len(words)
+
+
+def test_q2_accepts_reference_and_other_forms():
+    import tensorflow as tf
+
+    assert status(q2, coverage) == "correct"
+    assert status(q2, lambda v, g: np.float32(coverage(v, g))) == "correct"
+    assert status(q2, lambda v, g: tf.constant(coverage(v, g))) == "correct"
+    assert status(q2, lambda v, g: build_embedding_matrix(v, g)[1][2:].mean()) == "correct"
+
+
+def test_q2_rejects_typical_mistakes():
+    assert "divides by the whole vocabulary" in message(q2, lambda v, g: sum(w in g for w in v) / len(v))
+    assert "number of words found" in message(q2, lambda v, g: sum(w in g for w in v[2:]))
+    assert "percentage" in message(q2, lambda v, g: 100 * coverage(v, g))
+    assert "missing" in message(q2, lambda v, g: 1 - coverage(v, g))
+    assert "number between 0 and 1" in message(q2, lambda v, g: "62%")
+
+
+def test_q2_blank_is_not_attempted():
+    assert status(q2, ...) == "not attempted"
+    assert status(q2, stub) == "not attempted"
+
+
+# --------------------------------------------------------------------------- q3
+
+
+def frozen_embedding(matrix):
+    import keras
+
+    rows, dim = matrix.shape
+    return keras.layers.Embedding(
+        rows, dim, embeddings_initializer=keras.initializers.Constant(matrix), trainable=False, mask_zero=True
+    )
+
+
+def test_q3_accepts_every_way_of_loading():
+    import keras
+    import tensorflow as tf
+
+    assert status(q3, frozen_embedding) == "correct"
+    # seed 001's way, through tf.keras
+    assert (
+        status(q3, lambda m: tf.keras.layers.Embedding(*m.shape, weights=[m], trainable=False, mask_zero=True))
+        == "correct"
+    )
+
+    def with_set_weights(matrix):
+        layer = keras.layers.Embedding(matrix.shape[0], matrix.shape[1], mask_zero=True)
+        layer.build()
+        layer.set_weights([matrix])
+        layer.trainable = False
+        return layer
+
+    assert status(q3, with_set_weights) == "correct"
+
+
+def test_q3_rejects_typical_mistakes():
+    import keras
+
+    assert "trainable" in message(
+        q3, lambda m: keras.layers.Embedding(*m.shape, weights=[m], mask_zero=True)
+    )
+    assert "mask_zero" in message(q3, lambda m: keras.layers.Embedding(*m.shape, weights=[m], trainable=False))
+    assert "no +1" in message(
+        q3,
+        lambda m: keras.layers.Embedding(m.shape[0] + 1, m.shape[1], trainable=False, mask_zero=True),
+    )
+    assert "numbers differ" in message(
+        q3, lambda m: keras.layers.Embedding(*m.shape, trainable=False, mask_zero=True)
+    )
+
+    def model(matrix):
+        return keras.Sequential([keras.Input((3,), dtype="int32"), frozen_embedding(matrix)])
+
+    assert "model" in message(q3, model)
+
+
+def test_q3_blank_is_not_attempted():
+    assert status(q3, ...) == "not attempted"
+    assert status(q3, stub) == "not attempted"
+
+
+# --------------------------------------------------------------------------- q4
+
+
+def nearest(matrix, query, k):
+    unit_rows = matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+    similarities = unit_rows @ (query / np.linalg.norm(query))
+    return np.argsort(-similarities)[:k]
+
+
+def test_q4_accepts_reference_and_other_forms():
+    import tensorflow as tf
+
+    assert status(q4, nearest) == "correct"
+    assert status(q4, lambda m, q, k: list(nearest(m, q, k))) == "correct"
+    assert status(q4, lambda m, q, k: nearest_neighbours(m, q, k)[0]) == "correct"
+
+    def with_tensorflow(matrix, query, k):
+        sims = tf.linalg.l2_normalize(matrix, axis=1) @ tf.linalg.l2_normalize(query[:, None], axis=0)
+        return tf.math.top_k(sims[:, 0], k).indices  # an int32 tensor
+
+    assert status(q4, with_tensorflow) == "correct"
+
+
+def test_q4_rejects_typical_mistakes():
+    assert "dot product" in message(q4, lambda m, q, k: np.argsort(-(m @ q))[:k])
+    assert "least" in message(q4, lambda m, q, k: nearest_neighbours(m, q, len(m))[0][::-1][:k])
+    assert "Euclidean" in message(q4, lambda m, q, k: np.argsort(np.linalg.norm(m - q, axis=1))[:k])
+    assert "similarities" in message(q4, lambda m, q, k: nearest_neighbours(m, q, k)[1])
+    assert "k=3" in message(q4, lambda m, q, k: nearest(m, q, k + 1))
+
+    def wrong_axis(matrix, query, k):  # normalises the columns instead of the rows
+        unit = matrix / np.linalg.norm(matrix, axis=0, keepdims=True)
+        return np.argsort(-(unit @ query))[:k]
+
+    assert status(q4, wrong_axis) == "incorrect"
+
+
+def test_q4_blank_is_not_attempted():
+    assert status(q4, ...) == "not attempted"
+    assert status(q4, stub) == "not attempted"
+
+
+# --------------------------------------------------------------------------- q5
+
+
+def reference_analogy(glove, a, b, c):
+    query = glove[b] - glove[a] + glove[c]
+    for row in nearest(glove.vectors, query, 10):
+        if glove.words[row] not in (a, b, c):
+            return glove.words[row]
+
+
+def test_q5_accepts_reference_and_other_forms():
+    assert status(q5, reference_analogy) == "correct"
+    assert status(q5, lambda g, a, b, c: analogy(g, a, b, c)[0][0]) == "correct"
+    assert status(q5, lambda g, a, b, c: np.str_(reference_analogy(g, a, b, c))) == "correct"
+
+
+def test_q5_rejects_typical_mistakes():
+    def no_exclusion(glove, a, b, c):
+        return glove.words[nearest(glove.vectors, glove[b] - glove[a] + glove[c], 1)[0]]
+
+    assert "exclude the three input words" in message(q5, no_exclusion)
+
+    def swapped(glove, a, b, c):
+        return reference_analogy(glove, b, a, c)  # a - b + c
+
+    assert "signs are swapped" in message(q5, swapped)
+    assert "just the best word" in message(q5, lambda g, a, b, c: [w for w, _ in analogy(g, a, b, c, k=3)])
+
+
+def test_q5_blank_is_not_attempted():
+    assert status(q5, ...) == "not attempted"
+    assert status(q5, stub) == "not attempted"
+
+
+# --------------------------------------------------------------------------- course_lib.pretrained
+
+
+def test_build_embedding_matrix_policy():
+    vectors = tiny_vectors()
+    vocabulary = [*RESERVED_TOKENS, "gamma", "delta", "alpha"]
+    matrix, found = build_embedding_matrix(vocabulary, vectors)
+    assert matrix.dtype == np.float32 and matrix.shape == (5, 2)
+    np.testing.assert_array_equal(matrix, [[0, 0], [0, 0], [3, 3], [0, 0], [1, 0]])
+    np.testing.assert_array_equal(found, [False, False, True, False, True])
+    random_matrix, found_again = build_embedding_matrix(vocabulary, vectors, missing="random", seed=1)
+    np.testing.assert_array_equal(found_again, found)
+    assert np.all(random_matrix[3] != 0) and np.all(random_matrix[:2] == 0)
+    np.testing.assert_array_equal(random_matrix[found], matrix[found])
+    again, _ = build_embedding_matrix(vocabulary, vectors, missing="random", seed=1)
+    np.testing.assert_array_equal(again, random_matrix)  # seeded
+    # a reserved row is never looked up, even if the word exists
+    matrix0, found0 = build_embedding_matrix(["alpha", "beta"], vectors, reserved=1)
+    np.testing.assert_array_equal(matrix0, [[0, 0], [0, 2]])
+    assert found0.tolist() == [False, True]
+
+
+def test_build_embedding_matrix_errors():
+    vectors = tiny_vectors()
+    with pytest.raises(ValueError, match="duplicate"):
+        build_embedding_matrix(["", "[UNK]", "alpha", "alpha"], vectors)
+    with pytest.raises(ValueError, match="empty"):
+        build_embedding_matrix([], vectors)
+    with pytest.raises(TypeError, match="must be str"):
+        build_embedding_matrix(["", "[UNK]", 7], vectors)
+    with pytest.raises(TypeError, match="load_glove"):
+        build_embedding_matrix(["", "[UNK]", "alpha"], {"alpha": [1, 0]})
+    with pytest.raises(ValueError, match="missing="):
+        build_embedding_matrix(["", "[UNK]", "alpha"], vectors, missing="mean")
+    with pytest.raises(ValueError, match="reserved"):
+        build_embedding_matrix(["", "[UNK]"], vectors, reserved=3)
+
+
+def test_cosine_similarity_and_neighbours():
+    matrix = np.array([[1, 0], [0, 1], [0, 0], [-2, 0], [1, 1]], dtype=np.float32)
+    sims = cosine_similarity(matrix, np.array([2.0, 0.0]))
+    np.testing.assert_allclose(sims, [1, 0, 0, -1, np.sqrt(0.5)], atol=1e-6)  # zero row: 0, not NaN
+    rows, values = nearest_neighbours(matrix, [2.0, 0.0], 2)
+    assert rows.tolist() == [0, 4] and rows.dtype == np.int64
+    np.testing.assert_allclose(values, [1, np.sqrt(0.5)], atol=1e-6)
+    rows, _ = nearest_neighbours(matrix, [2.0, 0.0], 2, exclude=[0])
+    assert rows.tolist() == [4, 1]  # tie between rows 1 and 2 (both 0) broken by the lower row
+    rows, _ = nearest_neighbours(matrix, [1.0, 0.0], 10, exclude=[0, 1])
+    assert len(rows) == 3
+    with pytest.raises(ValueError, match="all zeros"):
+        cosine_similarity(matrix, [0.0, 0.0])
+    with pytest.raises(ValueError, match="shape"):
+        cosine_similarity(matrix, [1.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match="2-D"):
+        cosine_similarity(matrix[0], [1.0, 0.0])
+    with pytest.raises(ValueError, match="at least one"):
+        nearest_neighbours(matrix, [1.0, 0.0], 0)
+
+
+def test_similar_words_and_analogy(glove):
+    top = similar_words(glove, "star", 3)
+    assert [w for w, _ in top][0] == "stars" and "star" not in [w for w, _ in top]
+    assert all(a >= b for (_, a), (_, b) in zip(top, top[1:]))
+    assert analogy(glove, "man", "king", "woman")[0][0] == "queen"
+    assert analogy(glove, "france", "paris", "italy")[0][0] == "rome"
+    with pytest.raises(KeyError, match="lower case"):
+        similar_words(glove, "Star")
+    with pytest.raises(KeyError, match="qwxzv"):
+        analogy(glove, "man", "qwxzv", "woman")
+    with pytest.raises(TypeError):
+        similar_words(glove, 3)
+
+
+def test_project_2d():
+    rng = np.random.default_rng(0)
+    # points spread mostly along one direction: the first axis must carry most variance
+    points = np.outer(rng.normal(size=40), [3.0, 1.0, 0.0]) + 0.1 * rng.normal(size=(40, 3))
+    coords = project_2d(points)
+    assert coords.shape == (40, 2) and coords.dtype == np.float32
+    np.testing.assert_allclose(coords.mean(axis=0), 0, atol=1e-5)
+    assert coords[:, 0].var() > 50 * coords[:, 1].var()
+    np.testing.assert_array_equal(project_2d(points), coords)  # deterministic signs
+    np.testing.assert_allclose(project_2d(-points), coords, atol=1e-5)  # sign convention fixed
+    with pytest.raises(ValueError, match="shape"):
+        project_2d(np.ones(5))
+    with pytest.raises(ValueError, match="NaN"):
+        project_2d(np.array([[1.0, np.nan], [0.0, 1.0]]))
