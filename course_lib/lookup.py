@@ -258,7 +258,11 @@ def row_explorer(table: Any, labels: Mapping[int, str] | Sequence[str] | None = 
         else:
             show(row)
 
-    box = widgets.VBox([choose, id_box])
+    class RowExplorer(widgets.VBox):
+        def __repr__(self) -> str:  # what a page without a live kernel shows instead of the controls
+            return f"Row explorer ({rows} rows): a drop-down and an id box; run the notebook to use them."
+
+    box = RowExplorer([choose, id_box])
     display(box)
     figure_handle = display(draw_row(matrix, start, names, window=window), display_id=True)
     text_handle = display(Pretty(_vector_text(matrix, start, names)), display_id=True)
