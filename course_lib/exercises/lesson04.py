@@ -59,42 +59,103 @@ q1 = Exercise(
 
 
 # --------------------------------------------------------------------------------------------
-# q2: a Keras layer that gives the ids of categorical_column_with_hash_bucket("zip", 50)
-
-#: Zip codes the q2 check hashes: ml-100k zips, a Canadian one that ml-100k also has, unseen ones.
-_Q2_ZIPS = ["94043", "55414", "85711", "V3N4P", "00000", "K7L5J", "99999", "E2A4H", "12345", "60402"]
-_Q2_BUCKETS = 50
+# q2: move a feature-column table (OOV row last) into the Keras layout (mask, OOV, vocabulary)
 
 
-def _fc_hash_ids(buckets: int = _Q2_BUCKETS) -> np.ndarray:
+def _q2_tables() -> list[np.ndarray]:
+    rng = np.random.default_rng(44)
+    small = np.arange(12, dtype=np.float32).reshape(4, 3) + 1.0  # 3 words + OOV, all rows distinct
+    occupations = rng.normal(size=(NUM_OCCUPATIONS + 1, 2)).astype(np.float32)
+    return [small, occupations]
+
+
+def _check_q2_port(function) -> str:
+    for table in _q2_tables():
+        rows, dim = table.shape
+        result = to_numpy(call_learner(function, table.copy()), "your table")
+        if result.ndim != 2:
+            raise Mistake(f"the Keras table should be a matrix (rows, dim), got shape {result.shape}")
+        if result.shape == (rows, dim):
+            raise Mistake(
+                f"same shape as the feature-column table ({rows}, {dim}): the Keras table needs one more row, "
+                "index 0, for the mask token ''"
+            )
+        if result.shape[0] == rows and result.shape[1] != dim:
+            raise Mistake(f"shape {result.shape}: you added a column; add a row instead (concatenate along axis=0)")
+        if result.shape != (rows + 1, dim):
+            raise Mistake(f"for a feature-column table of shape {table.shape} expected shape {(rows + 1, dim)}, got {result.shape}")
+        result = result.astype(np.float64)
+        vocab, oov = table[:-1], table[-1]
+        if np.allclose(result[1], oov) and np.allclose(result[2:], vocab):
+            continue
+        if np.allclose(result[-1], oov):
+            raise Mistake(
+                "the OOV row is still last: StringLookup puts OOV ids before the vocabulary, so the "
+                "feature column's last row belongs at index 1"
+            )
+        if np.allclose(result[0], oov) and np.allclose(result[2:], vocab):
+            raise Mistake("index 0 is the mask and index 1 is OOV: you put the OOV row at index 0")
+        if np.allclose(result[1:], table):
+            raise Mistake("you added the mask row but kept the feature-column order: move the last (OOV) row to index 1")
+        raise Mistake("rows are in the wrong order: Keras wants [mask, OOV, word 0, word 1, ...]")
+    return "Row 0 (the mask) is never read when mask_zero=True, so any values there are fine."
+
+
+q2 = Exercise(
+    name="q2",
+    title="Port a feature-column table to the Keras row order",
+    checker=_check_q2_port,
+    hint="""
+        Feature column with num_oov_buckets=1: rows [word 0, ..., word n-1, OOV].
+        StringLookup(vocabulary, mask_token=""): ids [mask, OOV, word 0, ..., word n-1].
+        Build the new table with np.concatenate([...], axis=0) from a zero row, table[-1:] and table[:-1].
+    """,
+    solution="""
+        def fc_table_to_keras(table):
+            table = np.asarray(table)
+            mask_row = np.zeros((1, table.shape[1]), table.dtype)
+            return np.concatenate([mask_row, table[-1:], table[:-1]], axis=0)
+    """,
+)
+
+
+# --------------------------------------------------------------------------------------------
+# q3: a Keras layer that gives the ids of categorical_column_with_hash_bucket("zip", 50)
+
+#: Zip codes the q3 check hashes: ml-100k zips, a Canadian one that ml-100k also has, unseen ones.
+_Q3_ZIPS = ["94043", "55414", "85711", "V3N4P", "00000", "K7L5J", "99999", "E2A4H", "12345", "60402"]
+_Q3_BUCKETS = 50
+
+
+def _fc_hash_ids(buckets: int = _Q3_BUCKETS) -> np.ndarray:
     import tensorflow as tf
 
     from course_lib.features import feature_column_ids
 
     column = tf.feature_column.categorical_column_with_hash_bucket("zip", hash_bucket_size=buckets)
-    return feature_column_ids(column, _Q2_ZIPS)
+    return feature_column_ids(column, _Q3_ZIPS)
 
 
-def _check_q2(layer) -> str:
+def _check_q3_hash(layer) -> str:
     import tensorflow as tf
 
     if not callable(layer):
         raise Mistake(f"expected a Keras layer (something you can call on strings), got {type(layer).__name__}")
-    zips = tf.constant([[z] for z in _Q2_ZIPS])
+    zips = tf.constant([[z] for z in _Q3_ZIPS])
     ids = to_numpy(layer(zips), "the layer's output")
-    if ids.ndim >= 1 and ids.shape[-1] == _Q2_BUCKETS and ids.size != len(_Q2_ZIPS):
+    if ids.ndim >= 1 and ids.shape[-1] == _Q3_BUCKETS and ids.size != len(_Q3_ZIPS):
         raise Mistake(
-            f"the layer returns vectors of length {_Q2_BUCKETS} (one-hot), not ids: keep the default output_mode='int'"
+            f"the layer returns vectors of length {_Q3_BUCKETS} (one-hot), not ids: keep the default output_mode='int'"
         )
-    if ids.size != len(_Q2_ZIPS):
-        raise Mistake(f"for {len(_Q2_ZIPS)} zip codes of shape (10, 1) the layer returned shape {ids.shape}; expected one id per zip")
+    if ids.size != len(_Q3_ZIPS):
+        raise Mistake(f"for {len(_Q3_ZIPS)} zip codes of shape (10, 1) the layer returned shape {ids.shape}; expected one id per zip")
     ids = ids.reshape(-1)
     if not np.issubdtype(ids.dtype, np.integer):
         raise Mistake(f"the ids should be integers, got dtype {ids.dtype}")
     expected = _fc_hash_ids()
     if np.array_equal(ids, expected):
         return "Same FarmHash fingerprint modulo 50 as the feature column."
-    for bins in range(2, 2 * _Q2_BUCKETS + 1):
+    for bins in range(2, 2 * _Q3_BUCKETS + 1):
         candidate = tf.strings.to_hash_bucket_fast(zips, bins).numpy().reshape(-1)
         if np.array_equal(ids, candidate):
             raise Mistake(f"your layer hashes into {bins} bins; the column has hash_bucket_size=50, so num_bins=50")
@@ -109,10 +170,10 @@ def _check_q2(layer) -> str:
     )
 
 
-q2 = Exercise(
-    name="q2",
+q3 = Exercise(
+    name="q3",
     title="A Keras layer with the hash buckets of categorical_column_with_hash_bucket",
-    checker=_check_q2,
+    checker=_check_q3_hash,
     hint="""
         keras.layers.Hashing(num_bins=...) maps each string to an id in [0, num_bins). Which of its
         arguments (num_bins, mask_value, salt, output_mode) change the ids, and what should they be
@@ -125,10 +186,10 @@ q2 = Exercise(
 
 
 # --------------------------------------------------------------------------------------------
-# q3: the 'sqrtn' combiner as masked pooling
+# q4: the 'sqrtn' combiner as masked pooling
 
 
-def _q3_inputs() -> tuple[np.ndarray, np.ndarray]:
+def _q4_inputs() -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(4)
     vectors = rng.normal(size=(4, 5, 3)).astype(np.float32)  # padding steps hold non-zero vectors too
     mask = np.array(
@@ -147,8 +208,8 @@ def _pool(vectors, mask, divide_by):
     return out
 
 
-def _check_q3(function) -> str:
-    vectors, mask = _q3_inputs()
+def _check_q4_sqrtn(function) -> str:
+    vectors, mask = _q4_inputs()
     result = to_numpy(call_learner(function, vectors.copy(), mask.copy()), "sqrtn_pool's result")
     batch, steps, dim = vectors.shape
     if result.shape != (batch, dim):
@@ -187,10 +248,10 @@ def _check_q3(function) -> str:
     raise Mistake("right shape, wrong numbers: sum the vectors where mask is True, then divide by sqrt of how many there were")
 
 
-q3 = Exercise(
-    name="q3",
+q4 = Exercise(
+    name="q4",
     title="The 'sqrtn' combiner as masked pooling",
-    checker=_check_q3,
+    checker=_check_q4_sqrtn,
     hint="""
         Turn the mask into 0.0/1.0 weights of shape (batch, steps, 1), multiply, sum over axis 1;
         count the True entries per row; divide by the square root of that count, and give zeros
@@ -202,67 +263,6 @@ q3 = Exercise(
             total = tf.reduce_sum(vectors * weights, axis=1)             # (batch, dim)
             count = tf.reduce_sum(weights, axis=1)                       # (batch, 1)
             return tf.math.divide_no_nan(total, tf.sqrt(count))
-    """,
-)
-
-
-# --------------------------------------------------------------------------------------------
-# q4: move a feature-column table (OOV row last) into the Keras layout (mask, OOV, vocabulary)
-
-
-def _q4_tables() -> list[np.ndarray]:
-    rng = np.random.default_rng(44)
-    small = np.arange(12, dtype=np.float32).reshape(4, 3) + 1.0  # 3 words + OOV, all rows distinct
-    occupations = rng.normal(size=(NUM_OCCUPATIONS + 1, 2)).astype(np.float32)
-    return [small, occupations]
-
-
-def _check_q4(function) -> str:
-    for table in _q4_tables():
-        rows, dim = table.shape
-        result = to_numpy(call_learner(function, table.copy()), "your table")
-        if result.ndim != 2:
-            raise Mistake(f"the Keras table should be a matrix (rows, dim), got shape {result.shape}")
-        if result.shape == (rows, dim):
-            raise Mistake(
-                f"same shape as the feature-column table ({rows}, {dim}): the Keras table needs one more row, "
-                "index 0, for the mask token ''"
-            )
-        if result.shape[0] == rows and result.shape[1] != dim:
-            raise Mistake(f"shape {result.shape}: you added a column; add a row instead (concatenate along axis=0)")
-        if result.shape != (rows + 1, dim):
-            raise Mistake(f"for a feature-column table of shape {table.shape} expected shape {(rows + 1, dim)}, got {result.shape}")
-        result = result.astype(np.float64)
-        vocab, oov = table[:-1], table[-1]
-        if np.allclose(result[1], oov) and np.allclose(result[2:], vocab):
-            continue
-        if np.allclose(result[-1], oov):
-            raise Mistake(
-                "the OOV row is still last: StringLookup puts OOV ids before the vocabulary, so the "
-                "feature column's last row belongs at index 1"
-            )
-        if np.allclose(result[0], oov) and np.allclose(result[2:], vocab):
-            raise Mistake("index 0 is the mask and index 1 is OOV: you put the OOV row at index 0")
-        if np.allclose(result[1:], table):
-            raise Mistake("you added the mask row but kept the feature-column order: move the last (OOV) row to index 1")
-        raise Mistake("rows are in the wrong order: Keras wants [mask, OOV, word 0, word 1, ...]")
-    return "Row 0 (the mask) is never read when mask_zero=True, so any values there are fine."
-
-
-q4 = Exercise(
-    name="q4",
-    title="Port a feature-column table to the Keras row order",
-    checker=_check_q4,
-    hint="""
-        Feature column with num_oov_buckets=1: rows [word 0, ..., word n-1, OOV].
-        StringLookup(vocabulary, mask_token=""): ids [mask, OOV, word 0, ..., word n-1].
-        Build the new table with np.concatenate([...], axis=0) from a zero row, table[-1:] and table[:-1].
-    """,
-    solution="""
-        def fc_table_to_keras(table):
-            table = np.asarray(table)
-            mask_row = np.zeros((1, table.shape[1]), table.dtype)
-            return np.concatenate([mask_row, table[-1:], table[:-1]], axis=0)
     """,
 )
 
