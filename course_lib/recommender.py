@@ -1,0 +1,727 @@
+"""The course's movie recommender: split, baselines, models, training and metrics (lesson 05).
+
+Everything here is backend-agnostic Keras 3: the models use ``keras.layers`` and
+``keras.ops`` only, never ``tensorflow`` directly, so the same code trains with
+``KERAS_BACKEND=tensorflow`` (the lessons), ``jax`` or ``torch`` (the benchmark,
+``python -m course_lib.benchmark``). Baselines and metrics are plain NumPy.
+
+The pieces, in the order lesson 05 uses them:
+
+- :func:`split_ratings`: a fixed-seed random split into training, validation and test ratings;
+- :func:`rmse`, :func:`mae`, :func:`global_mean_baseline`, :func:`fit_bias_baseline`: the
+  star-scale metrics and the two baselines every model must beat;
+- :func:`build_rating_model`, :func:`train_rating_model`, :func:`predict_ratings`: biased
+  matrix factorisation (user and movie embeddings, a per-row dot product, user and movie
+  biases and the global mean) trained with ``fit``, large batches and early stopping;
+- :func:`build_retrieval_model`, :func:`train_retrieval_model`: a two-tower model trained
+  with an in-batch softmax over movies, for top-N lists;
+- :func:`known_items_mask`, :func:`top_n`, :func:`popularity_scores`, :func:`ranking_metrics`:
+  full-catalogue Recall@k and NDCG@k;
+- :func:`cosine_neighbours`, :func:`pca_2d`, :func:`export_projector_tsv`: the learned vectors
+  as objects.
+
+Biased matrix factorisation is the model of Koren, Bell and Volinsky, "Matrix Factorization
+Techniques for Recommender Systems", IEEE Computer 42(8), 2009. The in-batch softmax with a
+log-frequency correction follows Yi et al., "Sampling-Bias-Corrected Neural Modeling for
+Large Corpus Item Recommendations", RecSys 2019. Recall and NDCG are defined as in Järvelin
+and Kekäläinen, "Cumulated gain-based evaluation of IR techniques", ACM TOIS 20(4), 2002.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+from keras import ops
+
+__all__ = [
+    "TrainConfig", "CONFIGS", "Split", "split_ratings", "model_inputs", "rmse", "mae",
+    "global_mean_baseline", "BiasBaseline", "fit_bias_baseline", "RowDot", "AddBiases",
+    "build_rating_model", "EpochTimer", "train_rating_model", "predict_ratings",
+    "TwoTower", "in_batch_softmax_loss", "build_retrieval_model", "train_retrieval_model",
+    "known_items_mask", "top_n", "popularity_scores", "ranking_metrics", "cosine_neighbours",
+    "pca_2d", "export_projector_tsv",
+]  # fmt: skip
+
+_RATING_COLUMNS = ("user_id", "movie_id", "rating")
+
+
+# --------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters of the rating model, chosen on the validation slice (never on test).
+
+    Attributes:
+        dim: embedding dimension (numbers per user and per movie).
+        l2: per-example L2 penalty on the looked-up user and movie vectors.
+        bias_l2: per-example L2 penalty on the looked-up user and movie biases.
+        learning_rate: Adam's step size.
+        batch_size: ratings per gradient step.
+        epochs: upper limit; early stopping usually ends training sooner.
+        patience: epochs without a better validation RMSE before stopping.
+        plateau_factor: when > 0, multiply the learning rate by this factor after each epoch
+            without a better validation RMSE (``ReduceLROnPlateau``, patience 1).
+    """
+
+    dim: int = 32
+    l2: float = 0.05
+    bias_l2: float = 0.0
+    learning_rate: float = 0.005
+    batch_size: int = 2048
+    epochs: int = 40
+    patience: int = 3
+    plateau_factor: float = 0.0
+
+
+#: Settings per MovieLens variant (tuned on the validation slice of seed 42; see lesson 05).
+CONFIGS: dict[str, TrainConfig] = {
+    "100k": TrainConfig(),
+    "1m": TrainConfig(dim=64, l2=0.03, learning_rate=0.003, batch_size=4096, epochs=40),
+}
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class Split:
+    """Ratings split three ways. Each frame has the columns of ``MovieLens.ratings``.
+
+    Attributes:
+        train: fits the model.
+        validation: picks hyper-parameters and the early-stopping epoch.
+        test: touched once, to report the final numbers.
+        n_users: largest user id (the user Embedding needs ``n_users + 1`` rows).
+        n_movies: largest movie id (the movie Embedding needs ``n_movies + 1`` rows).
+        seed: the seed the split was drawn with.
+    """
+
+    train: pd.DataFrame
+    validation: pd.DataFrame
+    test: pd.DataFrame
+    n_users: int
+    n_movies: int
+    seed: int
+
+    def __repr__(self) -> str:
+        return (
+            f"Split(seed={self.seed}: train {len(self.train):,}, validation {len(self.validation):,}, "
+            f"test {len(self.test):,} ratings; ids up to {self.n_users:,} users, {self.n_movies:,} movies)"
+        )
+
+
+def _check_ratings(ratings, what: str = "ratings") -> None:
+    if not isinstance(ratings, pd.DataFrame):
+        raise TypeError(f"{what} must be a pandas DataFrame (e.g. load_movielens('100k').ratings), "
+                        f"got {type(ratings).__name__}")  # fmt: skip
+    missing = [c for c in _RATING_COLUMNS if c not in ratings.columns]
+    if missing:
+        raise ValueError(f"{what} lacks the column(s) {missing}; expected {list(_RATING_COLUMNS)}")
+    if len(ratings) == 0:
+        raise ValueError(f"{what} is empty")
+
+
+def split_ratings(
+    ratings: pd.DataFrame,
+    *,
+    test_fraction: float = 0.1,
+    validation_fraction: float = 0.05,
+    seed: int = 42,
+    n_users: int | None = None,
+    n_movies: int | None = None,
+) -> Split:
+    """Random split of the ratings: ``test_fraction`` for test, the rest for training.
+
+    The ratings are shuffled with ``numpy.random.default_rng(seed).permutation``; the first
+    ``round(test_fraction * len(ratings))`` rows are the test set, the next
+    ``round(validation_fraction * len(ratings))`` the validation slice (held out from the
+    training part for early stopping and tuning), the rest the training set. Same ratings
+    and seed, same split on every machine. Each part keeps its rows in their original order.
+
+    Args:
+        ratings: DataFrame with ``user_id``, ``movie_id`` (ints from 1) and ``rating``.
+        test_fraction: share of all ratings for test, in (0, 1).
+        validation_fraction: share of all ratings for validation, in [0, 1).
+        seed: the shuffle's seed.
+        n_users, n_movies: largest ids (default: the largest in ``ratings``); pass the
+            catalogue's when some movies have no ratings.
+
+    Raises:
+        TypeError: ``ratings`` is not a DataFrame.
+        ValueError: a column is missing, or the fractions are out of range.
+    """
+    _check_ratings(ratings)
+    if not 0 < test_fraction < 1 or not 0 <= validation_fraction < 1 or test_fraction + validation_fraction >= 1:
+        raise ValueError(
+            f"test_fraction={test_fraction} and validation_fraction={validation_fraction} must be "
+            "fractions with 0 < test, 0 <= validation and test + validation < 1"
+        )
+    order = np.random.default_rng(seed).permutation(len(ratings))
+    n_test = int(round(test_fraction * len(ratings)))
+    n_validation = int(round(validation_fraction * len(ratings)))
+    parts = np.split(order, [n_test, n_test + n_validation])
+    test, validation, train = (ratings.iloc[np.sort(p)].reset_index(drop=True) for p in parts)
+    return Split(
+        train=train,
+        validation=validation,
+        test=test,
+        n_users=int(n_users if n_users is not None else ratings["user_id"].max()),
+        n_movies=int(n_movies if n_movies is not None else ratings["movie_id"].max()),
+        seed=int(seed),
+    )
+
+
+def model_inputs(ratings: pd.DataFrame) -> dict[str, np.ndarray]:
+    """``{"user_id": int32 array (n,), "movie_id": int32 array (n,)}``: the inputs of both models.
+
+    Raises TypeError/ValueError like :func:`split_ratings` for a frame without the columns.
+    """
+    _check_ratings(ratings)
+    return {
+        "user_id": ratings["user_id"].to_numpy(np.int32),
+        "movie_id": ratings["movie_id"].to_numpy(np.int32),
+    }
+
+
+# --------------------------------------------------------------------------- metrics and baselines
+
+
+def _as_float_array(values, what: str) -> np.ndarray:
+    if hasattr(values, "numpy"):
+        values = values.numpy()
+    if hasattr(values, "detach"):  # torch tensors
+        values = values.detach().cpu().numpy()
+    array = np.asarray(values, dtype=np.float64)
+    return array.reshape(-1) if array.ndim == 2 and 1 in array.shape else array
+
+
+def _paired(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    true = _as_float_array(y_true, "y_true")
+    pred = _as_float_array(y_pred, "y_pred")
+    if true.shape != pred.shape:
+        raise ValueError(f"y_true has shape {true.shape} but y_pred has shape {pred.shape}: one prediction per rating")
+    if true.size == 0:
+        raise ValueError("no ratings to score (empty arrays)")
+    return true, pred
+
+
+def rmse(y_true, y_pred) -> float:
+    """Root mean squared error, in stars: ``sqrt(mean((y_true - y_pred) ** 2))``.
+
+    Accepts arrays, lists, pandas Series or tensors of shape (n,) or (n, 1).
+    Raises ValueError when the shapes differ or there are no ratings.
+    """
+    true, pred = _paired(y_true, y_pred)
+    return float(np.sqrt(np.mean((true - pred) ** 2)))
+
+
+def mae(y_true, y_pred) -> float:
+    """Mean absolute error, in stars: ``mean(|y_true - y_pred|)``. Same inputs and errors as :func:`rmse`."""
+    true, pred = _paired(y_true, y_pred)
+    return float(np.mean(np.abs(true - pred)))
+
+
+def global_mean_baseline(train: pd.DataFrame) -> float:
+    """The mean training rating, in stars: the prediction of the simplest baseline."""
+    _check_ratings(train, "train")
+    return float(train["rating"].astype(np.float64).mean())
+
+
+@dataclass
+class BiasBaseline:
+    """``rating ≈ global_mean + user_bias[user] + movie_bias[movie]``, no interaction term.
+
+    Attributes:
+        global_mean: mean training rating (stars).
+        user_bias: float64 array (n_users + 1,), indexed by user id (row 0 unused).
+        movie_bias: float64 array (n_movies + 1,), indexed by movie id (row 0 unused).
+    """
+
+    global_mean: float
+    user_bias: np.ndarray
+    movie_bias: np.ndarray
+
+    def predict(self, user_ids, movie_ids) -> np.ndarray:
+        """Predicted stars, float64 array (n,), clipped to [1, 5]. IndexError names an unknown id."""
+        users = np.asarray(user_ids, dtype=np.int64)
+        movies = np.asarray(movie_ids, dtype=np.int64)
+        for ids, table, what in ((users, self.user_bias, "user"), (movies, self.movie_bias, "movie")):
+            if ids.size and (ids.min() < 0 or ids.max() >= len(table)):
+                raise IndexError(f"{what} id {int(ids.max())} is outside 0..{len(table) - 1}")
+        return np.clip(self.global_mean + self.user_bias[users] + self.movie_bias[movies], 1.0, 5.0)
+
+
+def fit_bias_baseline(
+    train: pd.DataFrame,
+    n_users: int | None = None,
+    n_movies: int | None = None,
+    *,
+    user_reg: float = 10.0,
+    movie_reg: float = 25.0,
+    iterations: int = 10,
+) -> BiasBaseline:
+    """Fit regularised user and movie biases by alternating least squares (NumPy, < 1 s).
+
+    Each iteration sets every movie's bias to ``sum(r - mu - b_user) / (movie_reg + n_ratings)``
+    and then every user's to ``sum(r - mu - b_movie) / (user_reg + n_ratings)``: the exact
+    minimiser of squared error plus ``reg * bias**2`` for one side given the other (Koren 2010,
+    "Factor in the neighbors", ACM TKDD 4(1), section 2.1). Users or movies without training
+    ratings keep bias 0.
+
+    Raises TypeError/ValueError for a frame without the rating columns, ValueError for a
+    negative regulariser.
+    """
+    _check_ratings(train, "train")
+    if user_reg < 0 or movie_reg < 0:
+        raise ValueError(f"regularisers must be >= 0, got user_reg={user_reg}, movie_reg={movie_reg}")
+    n_users = int(n_users if n_users is not None else train["user_id"].max())
+    n_movies = int(n_movies if n_movies is not None else train["movie_id"].max())
+    users = train["user_id"].to_numpy(np.int64)
+    movies = train["movie_id"].to_numpy(np.int64)
+    ratings = train["rating"].to_numpy(np.float64)
+    mu = float(ratings.mean())
+    user_count = np.bincount(users, minlength=n_users + 1)
+    movie_count = np.bincount(movies, minlength=n_movies + 1)
+    user_bias = np.zeros(n_users + 1)
+    movie_bias = np.zeros(n_movies + 1)
+    for _ in range(iterations):
+        movie_bias = np.bincount(movies, ratings - mu - user_bias[users], n_movies + 1) / (movie_reg + movie_count)
+        user_bias = np.bincount(users, ratings - mu - movie_bias[movies], n_users + 1) / (user_reg + user_count)
+    return BiasBaseline(mu, user_bias, movie_bias)
+
+
+# --------------------------------------------------------------------------- the rating model
+
+
+@keras.saving.register_keras_serializable(package="course_lib")
+class RowDot(keras.layers.Layer):
+    """Per-row dot product: inputs ``[u, m]`` of shape (batch, dim) give (batch,).
+
+    Row ``i`` of the output is ``sum_j u[i, j] * m[i, j]``: it depends on row ``i`` of the
+    inputs only. (The keras.io collaborative-filtering example uses
+    ``ops.tensordot(u, m, 2)``, which sums over the batch as well and gives every row the
+    same number.)
+    """
+
+    def call(self, inputs):
+        user_vectors, movie_vectors = inputs
+        return ops.sum(user_vectors * movie_vectors, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[0][:-1])
+
+
+@keras.saving.register_keras_serializable(package="course_lib")
+class AddBiases(keras.layers.Layer):
+    """``global_mean + interaction + user_bias + movie_bias``: shapes (batch,), (batch, 1), (batch, 1) -> (batch,).
+
+    ``global_mean`` (stars) is a constant, not trained: the model learns deviations from it.
+    """
+
+    def __init__(self, global_mean: float, **kwargs):
+        super().__init__(**kwargs)
+        self.global_mean = float(global_mean)
+
+    def call(self, inputs):
+        interaction, user_bias, movie_bias = inputs
+        return self.global_mean + interaction + ops.squeeze(user_bias, -1) + ops.squeeze(movie_bias, -1)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[0])
+
+    def get_config(self):
+        return {**super().get_config(), "global_mean": self.global_mean}
+
+
+def _check_positive_int(value, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{what} must be a positive whole number, got {value!r}")
+    return int(value)
+
+
+def build_rating_model(
+    n_users: int,
+    n_movies: int,
+    *,
+    global_mean: float,
+    dim: int = 32,
+    l2: float = 0.05,
+    bias_l2: float = 0.0,
+    seed: int | None = 42,
+) -> keras.Model:
+    """Biased matrix factorisation as a functional Keras model.
+
+    ``rating(u, m) = global_mean + b_u + b_m + p_u · q_m`` where ``p_u``, ``q_m`` are rows of
+    the user and movie ``Embedding`` tables (``n + 1`` rows each: ids start at 1, row 0 is
+    unused) and ``b_u``, ``b_m`` rows of one-column bias tables (initialised at 0).
+
+    Regularisation is *per example*: an ``activity_regularizer`` adds ``l2 * |p_u|**2`` and
+    ``l2 * |q_m|**2`` for the rows each rating looks up, averaged over the batch (Keras 3
+    divides activity penalties by the batch size). An ``embeddings_regularizer`` would instead
+    penalise the whole table at every step, rows the batch never touched included.
+
+    Inputs: ``{"user_id": int (batch,), "movie_id": int (batch,)}``.
+    Output: predicted stars, float32 (batch,) (not clipped; :func:`predict_ratings` clips).
+
+    Raises:
+        ValueError: a size is not a positive whole number, or a penalty is negative.
+    """
+    n_users = _check_positive_int(n_users, "n_users")
+    n_movies = _check_positive_int(n_movies, "n_movies")
+    dim = _check_positive_int(dim, "dim")
+    if l2 < 0 or bias_l2 < 0:
+        raise ValueError(f"penalties must be >= 0, got l2={l2}, bias_l2={bias_l2}")
+    user = keras.Input(shape=(), dtype="int32", name="user_id")
+    movie = keras.Input(shape=(), dtype="int32", name="movie_id")
+
+    def table(rows, width, name, penalty, init):
+        return keras.layers.Embedding(
+            rows, width, name=name, embeddings_initializer=init,
+            activity_regularizer=keras.regularizers.L2(penalty) if penalty else None,
+        )  # fmt: skip
+
+    def normal(offset):
+        return keras.initializers.RandomNormal(stddev=0.05, seed=None if seed is None else seed + offset)
+
+    user_vector = table(n_users + 1, dim, "user_embedding", l2, normal(0))(user)
+    movie_vector = table(n_movies + 1, dim, "movie_embedding", l2, normal(1))(movie)
+    user_bias = table(n_users + 1, 1, "user_bias", bias_l2, "zeros")(user)
+    movie_bias = table(n_movies + 1, 1, "movie_bias", bias_l2, "zeros")(movie)
+    interaction = RowDot(name="interaction")([user_vector, movie_vector])
+    rating = AddBiases(global_mean, name="rating")([interaction, user_bias, movie_bias])
+    return keras.Model({"user_id": user, "movie_id": movie}, rating, name="biased_mf")
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Records the wall time of each training epoch in ``self.seconds`` (a list of floats)."""
+
+    def on_train_begin(self, logs=None):
+        self.seconds: list[float] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
+
+
+def train_rating_model(
+    model: keras.Model,
+    split: Split,
+    config: TrainConfig = TrainConfig(),
+    *,
+    verbose: int = 0,
+) -> tuple[dict[str, list[float]], list[float]]:
+    """Compile and fit ``model`` on ``split.train`` with Adam and MSE, early-stopping on validation RMSE.
+
+    Keeps the weights of the epoch with the lowest validation RMSE
+    (``EarlyStopping(restore_best_weights=True)``); shuffles with Keras's seeded generator.
+
+    Returns:
+        ``(history, epoch_seconds)``: ``history`` maps ``loss`` (MSE plus penalties),
+        ``rmse`` (training, stars, during the epoch) and ``val_rmse`` (stars) to one value
+        per epoch; ``epoch_seconds`` is the wall time of each epoch (the first includes
+        tracing).
+
+    Raises:
+        ValueError: the split's validation slice is empty (early stopping needs one).
+    """
+    if len(split.validation) == 0:
+        raise ValueError("the split has no validation ratings; use split_ratings(validation_fraction=0.05)")
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate),
+        loss="mse",
+        metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
+    )
+    timer = EpochTimer()
+    stop = keras.callbacks.EarlyStopping(
+        monitor="val_rmse", mode="min", patience=config.patience, restore_best_weights=True
+    )
+    callbacks = [stop, timer]
+    if config.plateau_factor:
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_rmse", mode="min", factor=config.plateau_factor,
+                                                           patience=1, min_delta=1e-4))  # fmt: skip
+    fitted = model.fit(
+        model_inputs(split.train),
+        split.train["rating"].to_numpy(np.float32),
+        validation_data=(model_inputs(split.validation), split.validation["rating"].to_numpy(np.float32)),
+        batch_size=config.batch_size,
+        epochs=config.epochs,
+        shuffle=True,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+    return {k: [float(v) for v in vs] for k, vs in fitted.history.items()}, timer.seconds
+
+
+def predict_ratings(model: keras.Model, ratings: pd.DataFrame, *, batch_size: int = 8192, clip: bool = True):
+    """Predicted stars for each row of ``ratings``: float32 array (n,), clipped to [1, 5] unless ``clip=False``.
+
+    Clipping to the star scale can only lower the error, since every true rating lies in [1, 5].
+    """
+    predictions = model.predict(model_inputs(ratings), batch_size=batch_size, verbose=0)
+    predictions = np.asarray(predictions, dtype=np.float32).reshape(-1)
+    return np.clip(predictions, 1.0, 5.0) if clip else predictions
+
+
+# --------------------------------------------------------------------------- the retrieval model
+
+
+def in_batch_softmax_loss(y_true, logits):
+    """Softmax cross-entropy where row ``i``'s positive is column ``i`` of a (batch, batch) logit matrix.
+
+    ``y_true`` is ignored (Keras passes the dummy targets); every other movie in the batch
+    serves as a negative for row ``i``. Returns a float (batch,) tensor.
+    """
+    labels = ops.arange(ops.shape(logits)[0])
+    return keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+
+
+@keras.saving.register_keras_serializable(package="course_lib")
+class TwoTower(keras.Model):
+    """Two-tower retrieval model: a user tower and a movie tower, each an Embedding.
+
+    ``call({"user_id": (batch,), "movie_id": (batch,)})`` returns the (batch, batch) matrix of
+    scores ``u_i · m_j`` of every user in the batch with every movie in the batch, minus
+    ``log_frequency[movie_j]`` (the "logQ" correction: popular movies appear as in-batch
+    negatives more often than a uniform sample would, which the correction undoes).
+    Train with :func:`in_batch_softmax_loss`; rank the full catalogue with
+    ``user_vectors() @ movie_vectors().T``.
+    """
+
+    def __init__(self, n_users: int, n_movies: int, dim: int = 32, log_frequency=None, seed: int | None = 42, **kwargs):
+        super().__init__(**kwargs)
+        self.n_users, self.n_movies, self.dim, self.seed = int(n_users), int(n_movies), int(dim), seed
+        init = lambda offset: keras.initializers.RandomNormal(stddev=0.05, seed=None if seed is None else seed + offset)  # noqa: E731
+        self.user_tower = keras.layers.Embedding(self.n_users + 1, self.dim, embeddings_initializer=init(10),
+                                                 name="user_tower")  # fmt: skip
+        self.movie_tower = keras.layers.Embedding(self.n_movies + 1, self.dim, embeddings_initializer=init(11),
+                                                  name="movie_tower")  # fmt: skip
+        if log_frequency is None:
+            log_frequency = np.zeros(self.n_movies + 1, dtype=np.float32)
+        self.log_frequency = self.add_weight(
+            shape=(self.n_movies + 1,), initializer=keras.initializers.Constant(np.asarray(log_frequency, np.float32)),
+            trainable=False, name="log_frequency",
+        )  # fmt: skip
+
+    def call(self, inputs):
+        users = self.user_tower(inputs["user_id"])
+        movies = self.movie_tower(inputs["movie_id"])
+        correction = ops.take(self.log_frequency, inputs["movie_id"], axis=0)
+        return ops.matmul(users, ops.transpose(movies)) - correction[None, :]
+
+    def user_vectors(self) -> np.ndarray:
+        """float32 (n_users + 1, dim): the user tower's table."""
+        return keras.ops.convert_to_numpy(self.user_tower.embeddings)
+
+    def movie_vectors(self) -> np.ndarray:
+        """float32 (n_movies + 1, dim): the movie tower's table."""
+        return keras.ops.convert_to_numpy(self.movie_tower.embeddings)
+
+    def get_config(self):
+        return {**super().get_config(), "n_users": self.n_users, "n_movies": self.n_movies, "dim": self.dim,
+                "seed": self.seed}  # fmt: skip
+
+
+def build_retrieval_model(n_users: int, n_movies: int, train: pd.DataFrame, *, dim: int = 32,
+                          seed: int | None = 42) -> TwoTower:  # fmt: skip
+    """A :class:`TwoTower` whose logQ correction is the log share of each movie among ``train``'s rows.
+
+    Raises ValueError for sizes that are not positive whole numbers or a frame without the columns.
+    """
+    n_users = _check_positive_int(n_users, "n_users")
+    n_movies = _check_positive_int(n_movies, "n_movies")
+    dim = _check_positive_int(dim, "dim")
+    _check_ratings(train, "train")
+    counts = np.bincount(train["movie_id"].to_numpy(np.int64), minlength=n_movies + 1).astype(np.float64)
+    log_frequency = np.log((counts + 1.0) / (counts.sum() + len(counts)))
+    return TwoTower(n_users, n_movies, dim, log_frequency.astype(np.float32), seed=seed)
+
+
+def train_retrieval_model(
+    model: TwoTower,
+    positives: pd.DataFrame,
+    *,
+    epochs: int = 10,
+    batch_size: int = 1024,
+    learning_rate: float = 0.01,
+    verbose: int = 0,
+) -> list[float]:
+    """Fit a :class:`TwoTower` on (user, movie) pairs the users liked; return the loss per epoch.
+
+    Each batch is a set of positive pairs; the other movies in the batch are the negatives.
+    Raises ValueError when ``positives`` has fewer rows than one batch.
+    """
+    _check_ratings(positives, "positives")
+    if len(positives) < batch_size:
+        raise ValueError(f"{len(positives)} positive pairs is fewer than one batch of {batch_size}")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=in_batch_softmax_loss)
+    dummy = np.zeros(len(positives), dtype=np.float32)
+    fitted = model.fit(model_inputs(positives), dummy, batch_size=batch_size, epochs=epochs, shuffle=True,
+                       verbose=verbose)  # fmt: skip
+    return [float(v) for v in fitted.history["loss"]]
+
+
+# --------------------------------------------------------------------------- top-N
+
+
+def known_items_mask(ratings: pd.DataFrame, n_users: int, n_movies: int) -> np.ndarray:
+    """Boolean (n_users + 1, n_movies + 1): True where the user rated the movie, and in column 0 (padding).
+
+    Use it to keep movies a user already rated (and the unused id 0) out of their top-N list.
+    Raises ValueError if an id in ``ratings`` exceeds ``n_users``/``n_movies``.
+    """
+    _check_ratings(ratings)
+    users = ratings["user_id"].to_numpy(np.int64)
+    movies = ratings["movie_id"].to_numpy(np.int64)
+    if users.max() > n_users or movies.max() > n_movies:
+        raise ValueError(f"ids up to user {users.max()} / movie {movies.max()} exceed n_users={n_users} / "
+                         f"n_movies={n_movies}")  # fmt: skip
+    mask = np.zeros((n_users + 1, n_movies + 1), dtype=bool)
+    mask[users, movies] = True
+    mask[:, 0] = True
+    return mask
+
+
+def top_n(scores, exclude=None, k: int = 10) -> np.ndarray:
+    """Column indices (ids) of the ``k`` highest scores per row, best first, skipping ``exclude``.
+
+    Args:
+        scores: float array (n_rows, n_items) or (n_items,); column ``j`` is id ``j``.
+        exclude: boolean array of the same shape, True where an id must not be recommended.
+        k: list length (at most the number of items).
+
+    Returns:
+        int64 array (n_rows, k), or (k,) for one row. Ties keep the lower id first.
+
+    Raises ValueError for mismatched shapes or a ``k`` larger than the catalogue.
+    """
+    scores = np.array(keras.ops.convert_to_numpy(scores) if not isinstance(scores, np.ndarray) else scores,
+                      dtype=np.float64, copy=True)  # fmt: skip
+    single = scores.ndim == 1
+    scores = np.atleast_2d(scores)
+    if not 1 <= k <= scores.shape[1]:
+        raise ValueError(f"k={k} must be between 1 and the number of items ({scores.shape[1]})")
+    if exclude is not None:
+        exclude = np.atleast_2d(np.asarray(exclude, dtype=bool))
+        if exclude.shape != scores.shape:
+            raise ValueError(f"exclude has shape {exclude.shape} but scores has {scores.shape}")
+        scores[exclude] = -np.inf
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return order[0] if single else order
+
+
+def popularity_scores(train: pd.DataFrame, n_movies: int) -> np.ndarray:
+    """float64 (n_movies + 1,): how many training ratings each movie has (the popularity baseline)."""
+    _check_ratings(train, "train")
+    return np.bincount(train["movie_id"].to_numpy(np.int64), minlength=n_movies + 1).astype(np.float64)
+
+
+def ranking_metrics(scores, known: np.ndarray, test: pd.DataFrame, *, k: int = 10, min_rating: float = 4.0) -> dict:
+    """Full-catalogue Recall@k and NDCG@k, averaged over users with a liked test movie.
+
+    For each user with at least one test rating >= ``min_rating`` (the *relevant* movies),
+    the movies are ranked by ``scores`` over the whole catalogue, movies in ``known`` (already
+    rated in training or validation, and id 0) removed, and the top ``k`` compared with the
+    relevant set. ``Recall@k = hits / min(k, n_relevant)`` (1.0 when the list is as good as it
+    can be); ``NDCG@k = sum(1 / log2(rank + 1) over hits) / (the same sum for a perfect list)``.
+
+    Args:
+        scores: float (n_users + 1, n_movies + 1) per-user scores, or (n_movies + 1,) for one
+            list shared by all users (a popularity ranking).
+        known: boolean (n_users + 1, n_movies + 1), e.g. :func:`known_items_mask`.
+        test: held-out ratings.
+
+    Returns:
+        ``{"recall": float, "ndcg": float, "users": int}`` (``users``: how many were scored).
+    """
+    _check_ratings(test, "test")
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim == 1:
+        scores = np.broadcast_to(scores, known.shape)
+    if scores.shape != known.shape:
+        raise ValueError(f"scores has shape {scores.shape} but known has {known.shape}")
+    liked = test[test["rating"] >= min_rating]
+    relevant = liked.groupby("user_id")["movie_id"].apply(lambda s: set(s.tolist()))
+    users = relevant.index.to_numpy(np.int64)
+    lists = top_n(scores[users], known[users], k)
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    recalls, ndcgs = [], []
+    for user_list, wanted in zip(lists, relevant):
+        hits = np.array([movie in wanted for movie in user_list], dtype=float)
+        ideal = min(k, len(wanted))
+        recalls.append(hits.sum() / ideal)
+        ndcgs.append(float(hits @ discounts) / discounts[:ideal].sum())
+    return {"recall": float(np.mean(recalls)), "ndcg": float(np.mean(ndcgs)), "users": int(len(users))}
+
+
+# --------------------------------------------------------------------------- vectors as objects
+
+
+def cosine_neighbours(vectors, query: int, k: int = 10, *, candidates=None) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` rows most cosine-similar to row ``query``, the query itself excluded.
+
+    Args:
+        vectors: float (n, dim) array or tensor (row ``i`` is id ``i``).
+        query: the row (id) to start from.
+        candidates: optional boolean (n,), True for rows allowed in the answer (e.g. movies
+            with enough ratings for their vector to mean something).
+
+    Returns:
+        ``(ids, similarities)``: int64 (k,) and float64 (k,), most similar first.
+
+    Raises:
+        IndexError: ``query`` is not a row. ValueError: fewer than ``k`` candidates.
+    """
+    table = np.asarray(keras.ops.convert_to_numpy(vectors), dtype=np.float64)
+    if table.ndim != 2:
+        raise ValueError(f"vectors must be 2-D (rows, dim), got shape {table.shape}")
+    if not 0 <= int(query) < len(table):
+        raise IndexError(f"query {query} is not a row of a table with {len(table)} rows")
+    norms = np.linalg.norm(table, axis=1)
+    similarity = table @ table[query] / np.maximum(norms * norms[query], 1e-12)
+    allowed = np.ones(len(table), dtype=bool) if candidates is None else np.asarray(candidates, dtype=bool).copy()
+    allowed[int(query)] = False
+    if allowed.sum() < k:
+        raise ValueError(f"only {int(allowed.sum())} candidate rows for k={k}")
+    ids = top_n(similarity, ~allowed, k)
+    return ids, similarity[ids]
+
+
+def pca_2d(vectors) -> np.ndarray:
+    """Project rows onto their first two principal components: float64 (n, 2) (NumPy SVD, centred)."""
+    table = np.asarray(keras.ops.convert_to_numpy(vectors), dtype=np.float64)
+    if table.ndim != 2 or len(table) < 2:
+        raise ValueError(f"need a 2-D table with at least 2 rows, got shape {table.shape}")
+    centred = table - table.mean(axis=0)
+    _, _, components = np.linalg.svd(centred, full_matrices=False)
+    return centred @ components[:2].T
+
+
+def export_projector_tsv(vectors, labels, folder, *, name: str = "movies") -> tuple[Path, Path]:
+    """Write ``{name}_vectors.tsv`` and ``{name}_metadata.tsv`` for https://projector.tensorflow.org.
+
+    The vectors file has one row per vector, numbers separated by tabs, no header. The
+    metadata file has a header line and one row per vector: either one label per row (a
+    list of strings) or the columns of a DataFrame. Tabs and newlines in labels become
+    spaces. Load both files with the Projector's "Load" button.
+
+    Returns the two paths. Raises ValueError when the row counts differ.
+    """
+    table = np.asarray(keras.ops.convert_to_numpy(vectors), dtype=np.float32)
+    meta = labels if isinstance(labels, pd.DataFrame) else pd.DataFrame({"label": list(labels)})
+    if len(meta) != len(table):
+        raise ValueError(f"{len(table)} vectors but {len(meta)} labels: one label per vector")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    vector_path, meta_path = folder / f"{name}_vectors.tsv", folder / f"{name}_metadata.tsv"
+    np.savetxt(vector_path, table, delimiter="\t", fmt="%.5f")
+    clean = meta.astype(str).apply(lambda c: c.str.replace(r"[\t\r\n]", " ", regex=True))
+    clean.to_csv(meta_path, sep="\t", index=False, lineterminator="\n")
+    return vector_path, meta_path
