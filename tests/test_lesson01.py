@@ -141,6 +141,11 @@ def test_q2_rejects_typical_mistakes_with_a_hint(function, words):
     assert words in message(q2, function)
 
 
+def test_q2_error_messages_drop_tensorflow_internals():
+    text = message(q2, wrong_axis)
+    assert "function_node" not in text and "Matrix size-incompatible" in text
+
+
 def test_q2_stub_function_is_not_attempted():
     assert status(q2, stub) == "not attempted"
 

@@ -11,6 +11,7 @@ TensorFlow is imported only when a check needs it.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -56,7 +57,7 @@ def _check_vocabulary_size(answer: Any) -> str:
     if size < needed:
         raise Mistake(f"{size} rows are too few: the largest movie id must be a valid row number")
     if size > needed:
-        raise Mistake(f"{size} rows would work but waste memory; what is the smallest table in which the largest id is a row?")
+        raise Mistake(f"{size} rows would work but waste memory: the smallest table has the largest id as its last row")
     return "Ids 1 to 1682 are row numbers, so the table needs rows 0 to 1682; row 0 is never looked up."
 
 
@@ -113,7 +114,7 @@ def _check_onehot_lookup(function: Any) -> str:
                     f"with {description} your function raised {type(exc).__name__}. The one-hot depth must be the "
                     f"table's number of rows (table.shape[0] = {rows}), not the largest id + 1"
                 ) from None
-            first = (message.strip().splitlines() or [""])[0][:150]
+            first = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", (message.strip().splitlines() or [""])[0])[:150]
             raise Mistake(
                 f"with {description} your function raised {type(exc).__name__} ({first}). Check that the depth is "
                 "table.shape[0] and that the one-hot axis is the last one (the default)"
@@ -239,11 +240,11 @@ _Q4_CASES = [
 
 def _check_table_bytes(function: Any) -> str:
     for (input_dim, output_dim, dtype), expected in _Q4_CASES:
-        call = f"table_bytes({input_dim}, {output_dim}, {dtype!r})"
+        call = f"for table_bytes({input_dim}, {output_dim}, {dtype!r}) your function"
         result = call_learner(function, input_dim, output_dim, dtype)
         if isinstance(result, (float, np.floating)) and not float(result).is_integer():
             raise Mistake(f"{call} returned {result}, not a whole number: return bytes, not megabytes or gigabytes")
-        got = expect_int(result, f"{call}")
+        got = expect_int(result, f"the result of table_bytes({input_dim}, {output_dim}, {dtype!r})")
         params = input_dim * output_dim
         itemsize = expected // params
         if got == expected:
@@ -260,7 +261,7 @@ def _check_table_bytes(function: Any) -> str:
             raise Mistake(f"{call} returned {got}: return bytes, not megabytes")
         raise Mistake(f"{call} returned {got:,}, expected {expected:,}")
     if call_learner(function, 10, 4) != 160:
-        raise Mistake("table_bytes(10, 4) should use the default dtype float32 and return 160")
+        raise Mistake("without a dtype, table_bytes(10, 4) should use the default float32 and return 160")
     return "rows × dimension × bytes per number (np.dtype(dtype).itemsize)."
 
 
