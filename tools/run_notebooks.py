@@ -6,7 +6,7 @@ Usage::
     python tools/run_notebooks.py solutions/00_welcome.ipynb
 
 Each notebook runs in a fresh kernel of this Python environment, in its own folder, with
-a per-cell timeout; widget state is not stored. The file is replaced only after the whole
+a per-cell timeout; widget state is not kept in the saved file. The file is replaced only after the whole
 notebook ran without error (temporary file, then rename). Prints the wall time of each.
 Run ``python tools/make_lessons.py`` afterwards (``make solutions`` does both).
 """
@@ -33,7 +33,7 @@ def execute(path: Path, timeout: int = 300) -> float:
         timeout=timeout,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
-        store_widget_state=False,
+        store_widget_state=True,  # False makes nbclient crash on Output widgets; the state is dropped below
     )
     start = time.perf_counter()
     client.execute()
