@@ -47,105 +47,72 @@ def tiny_vectors():
 # --------------------------------------------------------------------------- q1
 
 
-def fill_matrix(vocabulary, glove):
-    matrix = np.zeros((len(vocabulary), glove.dim), dtype=np.float32)
-    for i, word in enumerate(vocabulary):
-        if i >= 2 and word in glove:
-            matrix[i] = glove[word]
-    return matrix
+def nearest(matrix, query, k):
+    unit_rows = matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+    similarities = unit_rows @ (query / np.linalg.norm(query))
+    return np.argsort(-similarities)[:k]
 
 
 def test_q1_accepts_reference_and_other_forms():
     import tensorflow as tf
 
-    assert status(q1, fill_matrix) == "correct"
-    assert status(q1, lambda v, g: tf.constant(fill_matrix(v, g))) == "correct"
-    assert status(q1, lambda v, g: build_embedding_matrix(v, g)[0]) == "correct"
+    assert status(q1, nearest) == "correct"
+    assert status(q1, lambda m, q, k: list(nearest(m, q, k))) == "correct"
+    assert status(q1, lambda m, q, k: nearest_neighbours(m, q, k)[0]) == "correct"
 
-    def with_index(vocabulary, glove):  # uses glove.index and glove.vectors directly
-        matrix = np.zeros((len(vocabulary), glove.vectors.shape[1]), np.float32)
-        for i, word in enumerate(vocabulary[2:], start=2):
-            if word in glove.index:
-                matrix[i] = glove.vectors[glove.index[word]]
-        return matrix
+    def with_tensorflow(matrix, query, k):
+        sims = tf.linalg.l2_normalize(matrix, axis=1) @ tf.linalg.l2_normalize(query[:, None], axis=0)
+        return tf.math.top_k(sims[:, 0], k).indices  # an int32 tensor
 
-    assert status(q1, with_index) == "correct"
+    assert status(q1, with_tensorflow) == "correct"
 
 
 def test_q1_rejects_typical_mistakes():
-    def keyerror(vocabulary, glove):
-        matrix = np.zeros((len(vocabulary), glove.dim), np.float32)
-        for i, word in enumerate(vocabulary[2:], start=2):
-            matrix[i] = glove[word]
-        return matrix
+    assert "dot product" in message(q1, lambda m, q, k: np.argsort(-(m @ q))[:k])
+    assert "least" in message(q1, lambda m, q, k: nearest_neighbours(m, q, len(m))[0][::-1][:k])
+    assert "Euclidean" in message(q1, lambda m, q, k: np.argsort(np.linalg.norm(m - q, axis=1))[:k])
+    assert "similarities" in message(q1, lambda m, q, k: nearest_neighbours(m, q, k)[1])
+    assert "k=3" in message(q1, lambda m, q, k: nearest(m, q, k + 1))
 
-    assert "KeyError" in message(q1, keyerror)
+    def wrong_axis(matrix, query, k):  # normalises the columns instead of the rows
+        unit = matrix / np.linalg.norm(matrix, axis=0, keepdims=True)
+        return np.argsort(-(unit @ query))[:k]
 
-    def extra_rows(vocabulary, glove):  # adds padding and OOV rows a second time
-        return np.vstack([np.zeros((2, glove.dim), np.float32), fill_matrix(vocabulary, glove)])
-
-    assert "two rows too many" in message(q1, extra_rows)
-    assert "float32" in message(q1, lambda v, g: fill_matrix(v, g).astype(np.float64))
-
-    def shifted(vocabulary, glove):
-        matrix = np.zeros((len(vocabulary), glove.dim), np.float32)
-        for i, word in enumerate(vocabulary[2:], start=1):  # off by one
-            if word in glove:
-                matrix[i] = glove[word]
-        return matrix
-
-    assert "shifted" in message(q1, shifted)
-
-    def random_missing(vocabulary, glove):
-        matrix = fill_matrix(vocabulary, glove)
-        matrix[3] = 0.1
-        return matrix
-
-    assert "zyzzyva" in message(q1, random_missing)
-
-    def no_reserved(vocabulary, glove):
-        return fill_matrix(vocabulary, glove)[2:]
-
-    assert "padding and OOV rows are missing" in message(q1, no_reserved)
-    assert "transposed" in message(q1, lambda v, g: fill_matrix(v, g).T)
-
-    def ones_padding(vocabulary, glove):
-        matrix = fill_matrix(vocabulary, glove)
-        matrix[0] = 1.0
-        return matrix
-
-    assert "rows 0" in message(q1, ones_padding)
+    assert status(q1, wrong_axis) == "incorrect"
 
 
 def test_q1_blank_is_not_attempted():
     assert status(q1, ...) == "not attempted"
-    assert status(q1, ____) == "not attempted"
     assert status(q1, stub) == "not attempted"
 
 
 # --------------------------------------------------------------------------- q2
 
 
-def coverage(vocabulary, glove):
-    words = vocabulary[2:]
-    return sum(word in glove for word in words) / len(words)
+def reference_analogy(glove, a, b, c):
+    query = glove[b] - glove[a] + glove[c]
+    for row in nearest(glove.vectors, query, 10):
+        if glove.words[row] not in (a, b, c):
+            return glove.words[row]
 
 
 def test_q2_accepts_reference_and_other_forms():
-    import tensorflow as tf
-
-    assert status(q2, coverage) == "correct"
-    assert status(q2, lambda v, g: np.float32(coverage(v, g))) == "correct"
-    assert status(q2, lambda v, g: tf.constant(coverage(v, g))) == "correct"
-    assert status(q2, lambda v, g: build_embedding_matrix(v, g)[1][2:].mean()) == "correct"
+    assert status(q2, reference_analogy) == "correct"
+    assert status(q2, lambda g, a, b, c: analogy(g, a, b, c)[0][0]) == "correct"
+    assert status(q2, lambda g, a, b, c: np.str_(reference_analogy(g, a, b, c))) == "correct"
 
 
 def test_q2_rejects_typical_mistakes():
-    assert "divides by the whole vocabulary" in message(q2, lambda v, g: sum(w in g for w in v) / len(v))
-    assert "number of words found" in message(q2, lambda v, g: sum(w in g for w in v[2:]))
-    assert "percentage" in message(q2, lambda v, g: 100 * coverage(v, g))
-    assert "missing" in message(q2, lambda v, g: 1 - coverage(v, g))
-    assert "number between 0 and 1" in message(q2, lambda v, g: "62%")
+    def no_exclusion(glove, a, b, c):
+        return glove.words[nearest(glove.vectors, glove[b] - glove[a] + glove[c], 1)[0]]
+
+    assert "exclude the three input words" in message(q2, no_exclusion)
+
+    def swapped(glove, a, b, c):
+        return reference_analogy(glove, b, a, c)  # a - b + c
+
+    assert "signs are swapped" in message(q2, swapped)
+    assert "just the best word" in message(q2, lambda g, a, b, c: [w for w, _ in analogy(g, a, b, c, k=3)])
 
 
 def test_q2_blank_is_not_attempted():
@@ -154,6 +121,115 @@ def test_q2_blank_is_not_attempted():
 
 
 # --------------------------------------------------------------------------- q3
+
+
+def fill_matrix(vocabulary, glove):
+    matrix = np.zeros((len(vocabulary), glove.dim), dtype=np.float32)
+    for i, word in enumerate(vocabulary):
+        if i >= 2 and word in glove:
+            matrix[i] = glove[word]
+    return matrix
+
+
+def test_q3_accepts_reference_and_other_forms():
+    import tensorflow as tf
+
+    assert status(q3, fill_matrix) == "correct"
+    assert status(q3, lambda v, g: tf.constant(fill_matrix(v, g))) == "correct"
+    assert status(q3, lambda v, g: build_embedding_matrix(v, g)[0]) == "correct"
+
+    def with_index(vocabulary, glove):  # uses glove.index and glove.vectors directly
+        matrix = np.zeros((len(vocabulary), glove.vectors.shape[1]), np.float32)
+        for i, word in enumerate(vocabulary[2:], start=2):
+            if word in glove.index:
+                matrix[i] = glove.vectors[glove.index[word]]
+        return matrix
+
+    assert status(q3, with_index) == "correct"
+
+
+def test_q3_rejects_typical_mistakes():
+    def keyerror(vocabulary, glove):
+        matrix = np.zeros((len(vocabulary), glove.dim), np.float32)
+        for i, word in enumerate(vocabulary[2:], start=2):
+            matrix[i] = glove[word]
+        return matrix
+
+    assert "KeyError" in message(q3, keyerror)
+
+    def extra_rows(vocabulary, glove):  # adds padding and OOV rows a second time
+        return np.vstack([np.zeros((2, glove.dim), np.float32), fill_matrix(vocabulary, glove)])
+
+    assert "two rows too many" in message(q3, extra_rows)
+    assert "float32" in message(q3, lambda v, g: fill_matrix(v, g).astype(np.float64))
+
+    def shifted(vocabulary, glove):
+        matrix = np.zeros((len(vocabulary), glove.dim), np.float32)
+        for i, word in enumerate(vocabulary[2:], start=1):  # off by one
+            if word in glove:
+                matrix[i] = glove[word]
+        return matrix
+
+    assert "shifted" in message(q3, shifted)
+
+    def random_missing(vocabulary, glove):
+        matrix = fill_matrix(vocabulary, glove)
+        matrix[3] = 0.1
+        return matrix
+
+    assert "zyzzyva" in message(q3, random_missing)
+
+    def no_reserved(vocabulary, glove):
+        return fill_matrix(vocabulary, glove)[2:]
+
+    assert "padding and OOV rows are missing" in message(q3, no_reserved)
+    assert "transposed" in message(q3, lambda v, g: fill_matrix(v, g).T)
+
+    def ones_padding(vocabulary, glove):
+        matrix = fill_matrix(vocabulary, glove)
+        matrix[0] = 1.0
+        return matrix
+
+    assert "rows 0" in message(q3, ones_padding)
+
+
+def test_q3_blank_is_not_attempted():
+    assert status(q3, ...) == "not attempted"
+    assert status(q3, ____) == "not attempted"
+    assert status(q3, stub) == "not attempted"
+
+
+# --------------------------------------------------------------------------- q4
+
+
+def coverage(vocabulary, glove):
+    words = vocabulary[2:]
+    return sum(word in glove for word in words) / len(words)
+
+
+def test_q4_accepts_reference_and_other_forms():
+    import tensorflow as tf
+
+    assert status(q4, coverage) == "correct"
+    assert status(q4, lambda v, g: np.float32(coverage(v, g))) == "correct"
+    assert status(q4, lambda v, g: tf.constant(coverage(v, g))) == "correct"
+    assert status(q4, lambda v, g: build_embedding_matrix(v, g)[1][2:].mean()) == "correct"
+
+
+def test_q4_rejects_typical_mistakes():
+    assert "divides by the whole vocabulary" in message(q4, lambda v, g: sum(w in g for w in v) / len(v))
+    assert "number of words found" in message(q4, lambda v, g: sum(w in g for w in v[2:]))
+    assert "percentage" in message(q4, lambda v, g: 100 * coverage(v, g))
+    assert "missing" in message(q4, lambda v, g: 1 - coverage(v, g))
+    assert "number between 0 and 1" in message(q4, lambda v, g: "62%")
+
+
+def test_q4_blank_is_not_attempted():
+    assert status(q4, ...) == "not attempted"
+    assert status(q4, stub) == "not attempted"
+
+
+# --------------------------------------------------------------------------- q5
 
 
 def frozen_embedding(matrix):
@@ -165,14 +241,14 @@ def frozen_embedding(matrix):
     )
 
 
-def test_q3_accepts_every_way_of_loading():
+def test_q5_accepts_every_way_of_loading():
     import keras
     import tensorflow as tf
 
-    assert status(q3, frozen_embedding) == "correct"
+    assert status(q5, frozen_embedding) == "correct"
     # seed 001's way, through tf.keras
     assert (
-        status(q3, lambda m: tf.keras.layers.Embedding(*m.shape, weights=[m], trainable=False, mask_zero=True))
+        status(q5, lambda m: tf.keras.layers.Embedding(*m.shape, weights=[m], trainable=False, mask_zero=True))
         == "correct"
     )
 
@@ -183,104 +259,28 @@ def test_q3_accepts_every_way_of_loading():
         layer.trainable = False
         return layer
 
-    assert status(q3, with_set_weights) == "correct"
+    assert status(q5, with_set_weights) == "correct"
 
 
-def test_q3_rejects_typical_mistakes():
+def test_q5_rejects_typical_mistakes():
     import keras
 
     assert "trainable" in message(
-        q3, lambda m: keras.layers.Embedding(*m.shape, weights=[m], mask_zero=True)
+        q5, lambda m: keras.layers.Embedding(*m.shape, weights=[m], mask_zero=True)
     )
-    assert "mask_zero" in message(q3, lambda m: keras.layers.Embedding(*m.shape, weights=[m], trainable=False))
+    assert "mask_zero" in message(q5, lambda m: keras.layers.Embedding(*m.shape, weights=[m], trainable=False))
     assert "no +1" in message(
-        q3,
+        q5,
         lambda m: keras.layers.Embedding(m.shape[0] + 1, m.shape[1], trainable=False, mask_zero=True),
     )
     assert "numbers differ" in message(
-        q3, lambda m: keras.layers.Embedding(*m.shape, trainable=False, mask_zero=True)
+        q5, lambda m: keras.layers.Embedding(*m.shape, trainable=False, mask_zero=True)
     )
 
     def model(matrix):
         return keras.Sequential([keras.Input((3,), dtype="int32"), frozen_embedding(matrix)])
 
-    assert "model" in message(q3, model)
-
-
-def test_q3_blank_is_not_attempted():
-    assert status(q3, ...) == "not attempted"
-    assert status(q3, stub) == "not attempted"
-
-
-# --------------------------------------------------------------------------- q4
-
-
-def nearest(matrix, query, k):
-    unit_rows = matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
-    similarities = unit_rows @ (query / np.linalg.norm(query))
-    return np.argsort(-similarities)[:k]
-
-
-def test_q4_accepts_reference_and_other_forms():
-    import tensorflow as tf
-
-    assert status(q4, nearest) == "correct"
-    assert status(q4, lambda m, q, k: list(nearest(m, q, k))) == "correct"
-    assert status(q4, lambda m, q, k: nearest_neighbours(m, q, k)[0]) == "correct"
-
-    def with_tensorflow(matrix, query, k):
-        sims = tf.linalg.l2_normalize(matrix, axis=1) @ tf.linalg.l2_normalize(query[:, None], axis=0)
-        return tf.math.top_k(sims[:, 0], k).indices  # an int32 tensor
-
-    assert status(q4, with_tensorflow) == "correct"
-
-
-def test_q4_rejects_typical_mistakes():
-    assert "dot product" in message(q4, lambda m, q, k: np.argsort(-(m @ q))[:k])
-    assert "least" in message(q4, lambda m, q, k: nearest_neighbours(m, q, len(m))[0][::-1][:k])
-    assert "Euclidean" in message(q4, lambda m, q, k: np.argsort(np.linalg.norm(m - q, axis=1))[:k])
-    assert "similarities" in message(q4, lambda m, q, k: nearest_neighbours(m, q, k)[1])
-    assert "k=3" in message(q4, lambda m, q, k: nearest(m, q, k + 1))
-
-    def wrong_axis(matrix, query, k):  # normalises the columns instead of the rows
-        unit = matrix / np.linalg.norm(matrix, axis=0, keepdims=True)
-        return np.argsort(-(unit @ query))[:k]
-
-    assert status(q4, wrong_axis) == "incorrect"
-
-
-def test_q4_blank_is_not_attempted():
-    assert status(q4, ...) == "not attempted"
-    assert status(q4, stub) == "not attempted"
-
-
-# --------------------------------------------------------------------------- q5
-
-
-def reference_analogy(glove, a, b, c):
-    query = glove[b] - glove[a] + glove[c]
-    for row in nearest(glove.vectors, query, 10):
-        if glove.words[row] not in (a, b, c):
-            return glove.words[row]
-
-
-def test_q5_accepts_reference_and_other_forms():
-    assert status(q5, reference_analogy) == "correct"
-    assert status(q5, lambda g, a, b, c: analogy(g, a, b, c)[0][0]) == "correct"
-    assert status(q5, lambda g, a, b, c: np.str_(reference_analogy(g, a, b, c))) == "correct"
-
-
-def test_q5_rejects_typical_mistakes():
-    def no_exclusion(glove, a, b, c):
-        return glove.words[nearest(glove.vectors, glove[b] - glove[a] + glove[c], 1)[0]]
-
-    assert "exclude the three input words" in message(q5, no_exclusion)
-
-    def swapped(glove, a, b, c):
-        return reference_analogy(glove, b, a, c)  # a - b + c
-
-    assert "signs are swapped" in message(q5, swapped)
-    assert "just the best word" in message(q5, lambda g, a, b, c: [w for w, _ in analogy(g, a, b, c, k=3)])
+    assert "model" in message(q5, model)
 
 
 def test_q5_blank_is_not_attempted():
