@@ -230,6 +230,7 @@ def test_two_tower_trains_and_exposes_vectors():
     losses = rec.train_retrieval_model(model, ratings, epochs=5, batch_size=64, learning_rate=0.05)
     assert len(losses) == 5 and losses[-1] < losses[0]
     assert model.user_vectors().shape == (41, 8) and model.movie_vectors().shape == (31, 8)
+    assert np.allclose(model.scores([2])[0], model.movie_vectors() @ model.user_vectors()[2], atol=1e-5)
     with pytest.raises(ValueError, match="fewer than one batch"):
         rec.train_retrieval_model(model, ratings.head(10), batch_size=64)
 
@@ -251,12 +252,11 @@ def test_known_items_mask_and_top_n():
 
 
 def test_ranking_metrics_by_hand():
-    train = pd.DataFrame({"user_id": [1, 2], "movie_id": [1, 1], "rating": [5.0, 5.0]})
+    known = pd.DataFrame({"user_id": [1, 2], "movie_id": [1, 1], "rating": [5.0, 5.0]})
     test = pd.DataFrame({"user_id": [1, 1, 2, 2], "movie_id": [2, 4, 3, 2], "rating": [5.0, 4.0, 5.0, 2.0]})
-    known = rec.known_items_mask(train, 2, 5)
     scores = np.zeros((3, 6))
-    scores[1] = [0, 9, 8, 1, 7, 0]  # user 1: list (k=2) = [2, 4]: both relevant
-    scores[2] = [0, 9, 8, 1, 7, 0]  # user 2: list = [2, 4]: relevant is {3} only
+    scores[1] = [0, 9, 8, 1, 7, 0]  # user 1: movie 1 is known, so the list (k=2) is [2, 4]: both relevant
+    scores[2] = [0, 9, 8, 1, 7, 0]  # user 2: list = [2, 4]: relevant is {3} only (movie 2 got 2 stars)
     result = rec.ranking_metrics(scores, known, test, k=2)
     assert result["users"] == 2
     assert result["recall"] == pytest.approx((1.0 + 0.0) / 2)
@@ -266,9 +266,26 @@ def test_ranking_metrics_by_hand():
     scores[2] = [0, 9, 1, 7, 8, 0]  # user 2: list = [4, 3]: hit at rank 2
     ndcg = rec.ranking_metrics(scores, known, test, k=2)["ndcg"]
     assert ndcg == pytest.approx((1.0 + 1 / np.log2(3)) / 2)
-    popularity = rec.popularity_scores(train, 5)
+    # the same scores as a function of user ids, one user per chunk
+    assert rec.ranking_metrics(lambda ids: scores[ids], known, test, k=2, chunk=1)["ndcg"] == pytest.approx(ndcg)
+    assert rec.ranking_metrics(scores, known, test, k=2, max_users=1)["users"] == 1
+    popularity = rec.popularity_scores(known, 5)
     assert popularity.tolist() == [0, 2, 0, 0, 0, 0]
     assert rec.ranking_metrics(popularity, known, test, k=2)["users"] == 2
+    with pytest.raises(ValueError, match="nothing to recall"):
+        rec.ranking_metrics(scores, known, test, min_rating=6)
+    with pytest.raises(ValueError, match="shape"):
+        rec.ranking_metrics(lambda ids: scores[:1], known, test, k=2)
+
+
+def test_rating_scorer_matches_predict():
+    model = small_model()
+    users = np.array([1, 3], dtype="int32")
+    table = rec.rating_scorer(model)(users)
+    assert table.shape == (2, 6)
+    movies = np.array([4, 2], dtype="int32")
+    predicted = model.predict({"user_id": users, "movie_id": movies}, verbose=0)
+    assert np.allclose(table[[0, 1], movies], predicted, atol=1e-5)
 
 
 # --------------------------------------------------------------------------- vectors as objects
