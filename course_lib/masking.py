@@ -247,8 +247,9 @@ def padding_explorer(sequences: Sequence[Sequence[int]], table, *, row_labels: S
 
     def redraw(_change=None) -> None:
         new_figure, box.result = draw_padding(sequences, table, slider.value, side.value, row_labels=row_labels)
-        figure_handle.update(new_figure)
-        text_handle.update(Pretty(_summary(box.result)))
+        if figure_handle is not None:  # None outside IPython: nothing on screen to update
+            figure_handle.update(new_figure)
+            text_handle.update(Pretty(_summary(box.result)))
 
     slider.observe(redraw, names="value")
     side.observe(redraw, names="value")

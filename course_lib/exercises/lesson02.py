@@ -55,6 +55,12 @@ def q1_expected() -> dict:
 
 
 def _check_q1(answer) -> str:
+    raw = answer.numpy() if hasattr(answer, "numpy") else answer
+    if isinstance(raw, (float, np.floating)) or (isinstance(raw, np.ndarray) and raw.dtype.kind == "f"):
+        raise Mistake(
+            f"{answer!r} is a float, and Keras refuses a float input_dim (it counts rows): "
+            "use int(...) or integer arithmetic (len(...) + 2)"
+        )
     value = expect_int(answer, "input_dim")
     numbers = q1_expected()
     expected, frequent, everything = numbers["input_dim"], numbers["frequent"], numbers["vocabulary"]
@@ -158,7 +164,7 @@ def _check_q2(masked_mean) -> str | None:
     if array.shape == (batch, 1, dim):
         raise Mistake(f"the shape is {array.shape}: drop the time axis you kept (expected {(batch, dim)})")
     if array.shape == (batch, steps):
-        raise Mistake(f"wrong axis: the shape is {array.shape}, so you averaged over the embedding axis; average over axis 1 (time)")
+        raise Mistake(f"wrong axis: the shape is {array.shape}, so you reduced the embedding axis; average over axis 1 (time) instead")
     if array.shape == (steps, dim):
         raise Mistake(f"wrong axis: the shape is {array.shape}, so you averaged over the batch (axis 0); average over axis 1 (time)")
     if array.shape != (batch, dim):
