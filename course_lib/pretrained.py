@@ -8,6 +8,12 @@ Conventions (the same as Keras' ``StringLookup(mask_token="")``): a *vocabulary*
 list of row labels of an embedding matrix, ``vocabulary[i]`` names row ``i``; the first
 rows are reserved tokens, by default ``""`` (row 0, padding) and ``"[UNK]"`` (row 1,
 out-of-vocabulary), then one row per task word.
+
+Sources: J. Pennington, R. Socher, C. D. Manning, "GloVe: Global Vectors for Word
+Representation", EMNLP 2014 (https://nlp.stanford.edu/projects/glove/); T. Mikolov, W. Yih,
+G. Zweig, "Linguistic Regularities in Continuous Space Word Representations", NAACL 2013
+(the ``b - a + c`` analogy test); principal component analysis via the SVD (any linear
+algebra text).
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
@@ -114,6 +116,12 @@ def test_q2_rejects_typical_mistakes():
     assert "signs are swapped" in message(q2, swapped)
     assert "just the best word" in message(q2, lambda g, a, b, c: [w for w, _ in analogy(g, a, b, c, k=3)])
 
+    def by_dot_product(glove, a, b, c):
+        query = glove[b] - glove[a] + glove[c]
+        return next(glove.words[i] for i in np.argsort(-(glove.vectors @ query)) if glove.words[i] not in (a, b, c))
+
+    assert "raw dot product" in message(q2, by_dot_product)
+
 
 def test_q2_blank_is_not_attempted():
     assert status(q2, ...) == "not attempted"
@@ -214,6 +222,7 @@ def test_q4_accepts_reference_and_other_forms():
     assert status(q4, lambda v, g: np.float32(coverage(v, g))) == "correct"
     assert status(q4, lambda v, g: tf.constant(coverage(v, g))) == "correct"
     assert status(q4, lambda v, g: build_embedding_matrix(v, g)[1][2:].mean()) == "correct"
+    assert status(q4, lambda v, g: Fraction(sum(w in g for w in v[2:]), len(v) - 2)) == "correct"
 
 
 def test_q4_rejects_typical_mistakes():
@@ -222,6 +231,7 @@ def test_q4_rejects_typical_mistakes():
     assert "percentage" in message(q4, lambda v, g: 100 * coverage(v, g))
     assert "missing" in message(q4, lambda v, g: 1 - coverage(v, g))
     assert "number between 0 and 1" in message(q4, lambda v, g: "62%")
+    assert "one number" in message(q4, lambda v, g: np.array([0.625, 0.375]))
 
 
 def test_q4_blank_is_not_attempted():

@@ -13,6 +13,7 @@ so they never depend on the notebook's variables. TensorFlow is imported only by
 
 from __future__ import annotations
 
+import numbers
 from functools import lru_cache
 from typing import Any
 
@@ -165,6 +166,13 @@ def _check_analogy(function: Any) -> str:
             raise Mistake(f"for {a}:{b} :: {c}:? you returned {answer!r}: the signs are swapped; the query is {b} - {a} + {c}")
         if answer == _cosine_word(glove, glove[a] + glove[b] - glove[c], (a, b, c)):
             raise Mistake(f"for {a}:{b} :: {c}:? you returned {answer!r}: the query is {b} - {a} + {c}, not {a} + {b} - {c}")
+        query = glove[b] - glove[a] + glove[c]
+        by_dot = next(glove.words[i] for i in np.argsort(-(glove.vectors @ query), kind="stable") if glove.words[i] not in (a, b, c))
+        if answer == by_dot:
+            raise Mistake(
+                f"for {a}:{b} :: {c}:? you returned {answer!r}, the best word by raw dot product; long (frequent) "
+                "word vectors win that. Rank by cosine similarity: divide by the vectors' norms"
+            )
         raise Mistake(
             f"for {a}:{b} :: {c}:? expected {expected!r}, got {answer!r}. Rank every word by cosine similarity "
             f"with {b} - {a} + {c}, skipping the three input words"
@@ -280,7 +288,7 @@ def _as_float(value: Any, what: str) -> float:
         if value.size != 1:
             raise Mistake(f"{what} should be one number, got an array of shape {value.shape}")
         value = value.reshape(()).item()
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise Mistake(f"{what} should be a number between 0 and 1, got {value!r} ({type(value).__name__})")
     return float(value)
 
