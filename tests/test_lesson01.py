@@ -3,32 +3,14 @@ helpers (course_lib/lookup.py)."""
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-
-import matplotlib
-
-matplotlib.use("Agg")
-
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from course_lib.checks import ____
+from exercise_helpers import message, status
 from course_lib.exercises.lesson01 import Q3_DIM, Q3_IDS, Q3_ROWS, q1, q2, q3, q4, q5
 from course_lib.lookup import as_table, draw_row, plot_table_change, row_explorer
-
-
-def status(exercise, answer):
-    return exercise.evaluate(answer).status
-
-
-def message(exercise, answer):
-    result = exercise.evaluate(answer)
-    assert result.status == "incorrect", result
-    return result.message
 
 
 # --------------------------------------------------------------------------- q1
@@ -119,7 +101,6 @@ def onehot_only(table, ids):
 def wrong_axis(table, ids):
     onehot = tf.one_hot(ids, depth=table.shape[0], dtype=table.dtype, axis=0)
     return tf.tensordot(onehot, table, axes=1)
-
 
 
 def stub(table, ids):

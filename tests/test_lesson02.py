@@ -3,16 +3,7 @@ widget helpers (course_lib/masking.py)."""
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-
 import warnings
-
-import matplotlib
-
-matplotlib.use("Agg")
 
 import keras
 import numpy as np
@@ -20,18 +11,9 @@ import pytest
 import tensorflow as tf
 
 from course_lib.checks import ____
+from exercise_helpers import message, status
 from course_lib.exercises.lesson02 import Q3_PAD_VALUE, q1, q1_expected, q2, q3, q4
 from course_lib.masking import draw_padding, padded_mean, padding_explorer, plot_padded_batch
-
-
-def status(exercise, answer):
-    return exercise.evaluate(answer).status
-
-
-def message(exercise, answer):
-    result = exercise.evaluate(answer)
-    assert result.status == "incorrect", result
-    return result.message
 
 
 @pytest.mark.parametrize("exercise", [q1, q2, q3, q4])

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from course_lib.checks import ____
+from exercise_helpers import message, status
 from course_lib.datasets import WordVectors, load_glove
 from course_lib.exercises.lesson03 import q1, q2, q3, q4, q5
 from course_lib.pretrained import (
@@ -19,16 +20,6 @@ from course_lib.pretrained import (
     project_2d,
     similar_words,
 )
-
-
-def status(exercise, answer):
-    return exercise.evaluate(answer).status
-
-
-def message(exercise, answer):
-    result = exercise.evaluate(answer)
-    assert result.status == "incorrect", result
-    return result.message
 
 
 def stub(*args):

@@ -3,11 +3,6 @@
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-
 import keras
 import numpy as np
 import pytest
@@ -15,21 +10,12 @@ import tensorflow as tf
 import tf_keras
 
 from course_lib.checks import ____
+from exercise_helpers import message, status
 from course_lib.exercises.lesson04 import q1, q2, q3, q4, q5
 from course_lib.features import COMBINERS, MaskedPooling, feature_column_ids
 
 fc = tf.feature_column
 L = keras.layers
-
-
-def status(exercise, answer):
-    return exercise.evaluate(answer).status
-
-
-def message(exercise, answer):
-    result = exercise.evaluate(answer)
-    assert result.status == "incorrect", result
-    return result.message
 
 
 @pytest.mark.parametrize("exercise", [q1, q2, q3, q4, q5])
