@@ -2,7 +2,8 @@
 
 For each seed it splits MovieLens at random (90 % train, of which 5 % of all ratings are the
 validation slice for early stopping; 10 % test), computes the global-mean and bias-only
-baselines, trains :func:`course_lib.recommender.build_rating_model` with the settings of
+baselines (bias penalties chosen on validation), trains
+:func:`course_lib.recommender.build_rating_model` with the settings of
 :data:`course_lib.recommender.CONFIGS` (``--batch-size`` and friends override them), and
 prints one line per run: device, training examples per second, seconds per epoch, epochs
 run, test RMSE and MAE, and both baselines' test RMSE. A summary line averages the seeds and
@@ -24,6 +25,7 @@ yourself to benchmark them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -63,6 +65,25 @@ def describe_device(backend: str) -> str:
     return cpu
 
 
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """Send file descriptor 2 to /dev/null for a moment.
+
+    TensorFlow 2.21 prints "Could not find cuda drivers" from C++ while it loads, before
+    ``TF_CPP_MIN_LOG_LEVEL`` takes effect; Python-level errors still reach the user because
+    the caller reports them after the block.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _select_backend(backend: str) -> None:
     if backend not in BACKENDS:
         raise SystemExit(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
@@ -79,10 +100,15 @@ def _select_backend(backend: str) -> None:
     if backend == "jax":
         os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     try:
-        __import__(backend)
-    except ImportError:
+        with _quiet_native_stderr():
+            __import__(backend)
+    except ImportError as exc:
         package = {"jax": "jax (pip install 'jax[cuda12]' for a GPU)", "torch": "torch"}.get(backend, backend)
-        raise SystemExit(f"the {backend} backend is not installed in this environment; install {package}") from None
+        raise SystemExit(f"the {backend} backend cannot be imported ({exc}); install {package}") from None
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")  # no retracing notices between seeds
 
 
 def run_once(ratings, variant: str, seed: int, config, device: str) -> dict:
@@ -95,7 +121,7 @@ def run_once(ratings, variant: str, seed: int, config, device: str) -> dict:
     keras.utils.set_random_seed(seed)
     split = rec.split_ratings(ratings, seed=seed)
     mean = rec.global_mean_baseline(split.train)
-    biases = rec.fit_bias_baseline(split.train, split.n_users, split.n_movies)
+    biases, _, _ = rec.tune_bias_baseline(split)  # penalties chosen on the validation slice
     model = rec.build_rating_model(split.n_users, split.n_movies, global_mean=mean, dim=config.dim, l2=config.l2,
                                    bias_l2=config.bias_l2, seed=seed)  # fmt: skip
     start = time.perf_counter()
@@ -150,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {k: v for k, v in {"batch_size": args.batch_size, "epochs": args.epochs,
                                    "learning_rate": args.learning_rate}.items() if v is not None}  # fmt: skip
     config = replace(rec.CONFIGS[args.variant], **overrides)
-    device = describe_device(args.backend)
+    with _quiet_native_stderr():
+        device = describe_device(args.backend)
     print(f"MovieLens {args.variant}, Keras {keras.__version__} on {args.backend}, {device}; settings {asdict(config)}")
     header = (f"{'seed':>4} {'examples/s':>11} {'s/epoch':>8} {'epochs':>6} {'test RMSE':>9} {'test MAE':>8} "
               f"{'global mean':>11} {'bias only':>9}")  # fmt: skip

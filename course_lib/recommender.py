@@ -8,8 +8,8 @@ Everything here is backend-agnostic Keras 3: the models use ``keras.layers`` and
 The pieces, in the order lesson 05 uses them:
 
 - :func:`split_ratings`: a fixed-seed random split into training, validation and test ratings;
-- :func:`rmse`, :func:`mae`, :func:`global_mean_baseline`, :func:`fit_bias_baseline`: the
-  star-scale metrics and the two baselines every model must beat;
+- :func:`rmse`, :func:`mae`, :func:`global_mean_baseline`, :func:`fit_bias_baseline`,
+  :func:`tune_bias_baseline`: the star-scale metrics and the two baselines every model must beat;
 - :func:`build_rating_model`, :func:`train_rating_model`, :func:`predict_ratings`: biased
   matrix factorisation (user and movie embeddings, a per-row dot product, user and movie
   biases and the global mean) trained with ``fit``, large batches and early stopping;
@@ -40,7 +40,7 @@ from keras import ops
 
 __all__ = [
     "TrainConfig", "CONFIGS", "Split", "split_ratings", "model_inputs", "rmse", "mae",
-    "global_mean_baseline", "BiasBaseline", "fit_bias_baseline", "RowDot", "AddBiases",
+    "global_mean_baseline", "BiasBaseline", "fit_bias_baseline", "tune_bias_baseline", "RowDot", "AddBiases",
     "build_rating_model", "EpochTimer", "train_rating_model", "predict_ratings",
     "TwoTower", "in_batch_softmax_loss", "build_retrieval_model", "train_retrieval_model",
     "known_items_mask", "top_n", "popularity_scores", "ranking_metrics", "rating_scorer", "cosine_neighbours",
@@ -297,6 +297,34 @@ def fit_bias_baseline(
         movie_bias = solve(np.bincount(movies, ratings - mu - user_bias[users], n_movies + 1), movie_reg + movie_count)
         user_bias = solve(np.bincount(users, ratings - mu - movie_bias[movies], n_users + 1), user_reg + user_count)
     return BiasBaseline(mu, user_bias, movie_bias)
+
+
+def tune_bias_baseline(
+    split: Split,
+    user_regs=(2, 3, 5, 10, 25),
+    movie_regs=(1, 2, 3, 5, 10, 25),
+) -> tuple[BiasBaseline, tuple[float, float], dict]:
+    """Fit :func:`fit_bias_baseline` for every pair of penalties; keep the best on ``split.validation``.
+
+    Returns:
+        ``(baseline, (user_reg, movie_reg), validation_rmse)``: the chosen model (fitted on
+        ``split.train``), its penalties, and a dict mapping every tried pair to its
+        validation RMSE (stars).
+
+    Raises ValueError when the split has no validation ratings.
+    """
+    if len(split.validation) == 0:
+        raise ValueError("the split has no validation ratings to choose the penalties on")
+    truth = split.validation["rating"].to_numpy()
+    scores, fitted = {}, {}
+    for user_reg in user_regs:
+        for movie_reg in movie_regs:
+            model = fit_bias_baseline(split.train, split.n_users, split.n_movies, user_reg=user_reg,
+                                      movie_reg=movie_reg)  # fmt: skip
+            fitted[user_reg, movie_reg] = model
+            scores[user_reg, movie_reg] = rmse(truth, model.predict(split.validation["user_id"], split.validation["movie_id"]))
+    best = min(scores, key=scores.get)
+    return fitted[best], best, scores
 
 
 # --------------------------------------------------------------------------- the rating model

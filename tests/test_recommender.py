@@ -121,6 +121,17 @@ def test_bias_baseline_clips_and_leaves_unseen_at_zero():
     assert np.all(model.predict([1, 3], [1, 3]) <= 5.0)
 
 
+def test_tune_bias_baseline_picks_the_best_validation_pair():
+    split = rec.split_ratings(synthetic_ratings(n_users=60, per_user=15), seed=1)
+    model, best, scores = rec.tune_bias_baseline(split, user_regs=(0.5, 50), movie_regs=(1, 100))
+    assert set(scores) == {(0.5, 1), (0.5, 100), (50, 1), (50, 100)}
+    assert scores[best] == min(scores.values())
+    again = rec.fit_bias_baseline(split.train, split.n_users, split.n_movies, user_reg=best[0], movie_reg=best[1])
+    assert np.allclose(model.movie_bias, again.movie_bias)
+    with pytest.raises(ValueError, match="validation"):
+        rec.tune_bias_baseline(rec.split_ratings(synthetic_ratings(), validation_fraction=0))
+
+
 # --------------------------------------------------------------------------- the rating model
 
 
