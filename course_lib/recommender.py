@@ -429,6 +429,23 @@ def build_rating_model(
     return keras.Model({"user_id": user, "movie_id": movie}, rating, name="biased_mf")
 
 
+def _check_ids_fit(ratings: pd.DataFrame, n_users: int, n_movies: int, what: str) -> None:
+    """ValueError naming the first id that has no row in the model's tables (instead of a backend error)."""
+    for column, rows in (("user_id", n_users + 1), ("movie_id", n_movies + 1)):
+        ids = ratings[column].to_numpy()
+        if len(ids) and (ids.min() < 1 or ids.max() >= rows):
+            bad = int(ids.max()) if ids.max() >= rows else int(ids.min())
+            raise ValueError(f"{what}: {column} {bad} has no row in a table of {rows} rows (ids 1..{rows - 1}); "
+                             f"build the model with n_{column.split('_')[0]}s >= {bad}")  # fmt: skip
+
+
+def _table_sizes(model: keras.Model) -> tuple[int, int]:
+    try:
+        return model.get_layer("user_embedding").input_dim - 1, model.get_layer("movie_embedding").input_dim - 1
+    except ValueError:
+        raise TypeError("expected a model made by build_rating_model (layers user_embedding, movie_embedding)") from None
+
+
 class EpochTimer(keras.callbacks.Callback):
     """Records the wall time of each training epoch in ``self.seconds`` (a list of floats)."""
 
@@ -461,10 +478,15 @@ def train_rating_model(
         tracing).
 
     Raises:
-        ValueError: the split's validation slice is empty (early stopping needs one).
+        ValueError: the split's validation slice is empty (early stopping needs one), or an
+            id has no row in the model's tables.
+        TypeError: ``model`` was not made by :func:`build_rating_model`.
     """
     if len(split.validation) == 0:
         raise ValueError("the split has no validation ratings; use split_ratings(validation_fraction=0.05)")
+    n_users, n_movies = _table_sizes(model)
+    for part, frame in (("train", split.train), ("validation", split.validation)):
+        _check_ids_fit(frame, n_users, n_movies, part)
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
         loss="mse",
@@ -495,7 +517,11 @@ def predict_ratings(model: keras.Model, ratings: pd.DataFrame, *, batch_size: in
     """Predicted stars for each row of ``ratings``: float32 array (n,), clipped to [1, 5] unless ``clip=False``.
 
     Clipping to the star scale can only lower the error, since every true rating lies in [1, 5].
+    Raises ValueError for an id without a row in the model's tables, TypeError for a model
+    not made by :func:`build_rating_model`.
     """
+    _check_ratings(ratings)
+    _check_ids_fit(ratings, *_table_sizes(model), "ratings")
     predictions = model.predict(model_inputs(ratings), batch_size=batch_size, verbose=0)
     predictions = np.asarray(predictions, dtype=np.float32).reshape(-1)
     return np.clip(predictions, 1.0, 5.0) if clip else predictions
@@ -591,9 +617,10 @@ def train_retrieval_model(
     """Fit a :class:`TwoTower` on (user, movie) pairs the users liked; return the loss per epoch.
 
     Each batch is a set of positive pairs; the other movies in the batch are the negatives.
-    Raises ValueError when ``positives`` has fewer rows than one batch.
+    Raises ValueError when ``positives`` has fewer rows than one batch or an id outside the towers.
     """
     _check_ratings(positives, "positives")
+    _check_ids_fit(positives, model.n_users, model.n_movies, "positives")
     if len(positives) < batch_size:
         raise ValueError(f"{len(positives)} positive pairs is fewer than one batch of {batch_size}")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=in_batch_softmax_loss)

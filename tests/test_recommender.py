@@ -213,6 +213,22 @@ def test_training_beats_the_global_mean_and_saves(tmp_path):
     assert np.allclose(rec.predict_ratings(reloaded, split.test), predicted, atol=1e-5)
 
 
+def test_ids_outside_the_tables_give_a_clear_error():
+    model = rec.build_rating_model(5, 5, global_mean=3.0)
+    frame = pd.DataFrame({"user_id": [1, 9], "movie_id": [1, 2], "rating": [4.0, 3.0]})
+    with pytest.raises(ValueError, match="user_id 9 has no row"):
+        rec.predict_ratings(model, frame)
+    with pytest.raises(ValueError, match="movie_id 0"):
+        rec.predict_ratings(model, frame.assign(user_id=[1, 2], movie_id=[0, 1]))
+    with pytest.raises(TypeError, match="build_rating_model"):
+        rec.predict_ratings(keras.Sequential([keras.layers.Dense(1)]), frame)
+    split = rec.split_ratings(synthetic_ratings(), seed=0)
+    with pytest.raises(ValueError, match="n_users >= 30"):
+        rec.train_rating_model(rec.build_rating_model(10, 20, global_mean=3.0), split)
+    with pytest.raises(ValueError, match="positives"):
+        rec.train_retrieval_model(rec.build_retrieval_model(10, 20, split.train), split.train, batch_size=8)
+
+
 def test_training_needs_a_validation_slice():
     split = rec.split_ratings(synthetic_ratings(), validation_fraction=0)
     model = rec.build_rating_model(split.n_users, split.n_movies, global_mean=3.0)
