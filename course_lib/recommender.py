@@ -197,7 +197,10 @@ def _as_float_array(values, what: str) -> np.ndarray:
         values = values.numpy()
     if hasattr(values, "detach"):  # torch tensors
         values = values.detach().cpu().numpy()
-    array = np.asarray(values, dtype=np.float64)
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{what} must hold numbers (stars), got {type(values).__name__}") from None
     return array.reshape(-1) if array.ndim == 2 and 1 in array.shape else array
 
 

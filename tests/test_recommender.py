@@ -96,6 +96,8 @@ def test_rmse_and_mae_by_hand():
         rec.rmse([1, 2, 3], [1, 2])
     with pytest.raises(ValueError, match="empty"):
         rec.mae([], [])
+    with pytest.raises(TypeError, match="y_pred must hold numbers"):
+        rec.rmse([1, 2], ["a", "b"])
 
 
 def test_bias_baseline_recovers_exact_biases():
