@@ -167,6 +167,11 @@ class Exercise:
             message = result.message[:1].upper() + result.message[1:]
             print(f"❌ {label}: not yet. {message}. ({self.name}.hint() may help.)")
 
+    @property
+    def solution_text(self) -> str:
+        """The reference solution as printed by :meth:`solution` (tests execute it where it is code)."""
+        return self._solution
+
     def hint(self) -> None:
         """Print the hint."""
         print(f"💡 Hint for {self.name}: {self._hint}")

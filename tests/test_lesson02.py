@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from course_lib.checks import ____
-from exercise_helpers import message, status
+from exercise_helpers import message, solution_namespace, status
 from course_lib.exercises.lesson02 import Q3_PAD_VALUE, q1, q1_expected, q2, q3, q4
 from course_lib.masking import draw_padding, padded_mean, padding_explorer, plot_padded_batch
 
@@ -207,18 +207,7 @@ def test_q3_rejects_typical_mistakes_with_a_hint(answer, words):
 # --------------------------------------------------------------------------- q4
 
 
-class ReferenceMaxPooling(keras.layers.Layer):
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.supports_masking = True
-
-    def call(self, x, mask=None):
-        if mask is not None:
-            x = tf.where(mask[:, :, None], x, x.dtype.min)
-        return tf.reduce_max(x, axis=1)
-
-    def compute_mask(self, x, mask=None):
-        return None
+ReferenceMaxPooling = solution_namespace(q4, keras=keras, tf=tf)["MaskedMaxPooling"]  # what q4.solution() prints
 
 
 class MinusInfinity(ReferenceMaxPooling):

@@ -7,17 +7,8 @@ import numpy as np
 import pytest
 
 from course_lib.checks import ____
+from exercise_helpers import message, status
 from course_lib.exercises.lesson05 import q1, q2, q3, q4, q5
-
-
-def status(exercise, answer) -> str:
-    return exercise.evaluate(answer).status
-
-
-def message(exercise, answer) -> str:
-    result = exercise.evaluate(answer)
-    assert result.status == "incorrect", result
-    return result.message
 
 
 # --------------------------------------------------------------------------- q1: RMSE by hand
