@@ -25,6 +25,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_lessons import all_solutions, write_atomically  # noqa: E402
 
 
+def merge_streams(outputs: list) -> list:
+    """Join consecutive stdout (or stderr) chunks: how a print is split into messages varies from run to run."""
+    merged: list = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (output.output_type == "stream" and previous is not None and previous.output_type == "stream"
+                and previous.name == output.name):
+            previous.text += output.text
+        else:
+            merged.append(output)
+    return merged
+
+
 def execute(path: Path, timeout: int = 300) -> float:
     """Run ``path`` top to bottom and save it with outputs; return the wall time in seconds."""
     notebook = nbformat.read(path, as_version=4)
@@ -41,6 +54,8 @@ def execute(path: Path, timeout: int = 300) -> float:
     notebook.metadata.pop("widgets", None)
     for cell in notebook.cells:
         cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs = merge_streams(cell.outputs)
     write_atomically(path, nbformat.writes(notebook) + "\n")
     return seconds
 
