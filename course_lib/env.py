@@ -35,7 +35,6 @@ def setup_notebook(seed: int = 42, *, deterministic: bool = True) -> None:
         os.environ.setdefault(key, value)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
-    warnings.filterwarnings("ignore", message=".*input_length.*")
 
     _import_tensorflow_quietly()
     import absl.logging
