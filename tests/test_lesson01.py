@@ -70,16 +70,12 @@ def onehot_numpy(table, ids):  # and a NumPy one
     return np.eye(table.shape[0], dtype=table.dtype)[np.asarray(ids)] @ table
 
 
-def gather_only(table, ids):  # correct numbers, even if not via one-hot
-    return tf.gather(table, ids)
-
-
 def first_axis_contracted(table, ids):  # one-hot on axis 0, contracted on axis 0: also correct
     onehot = tf.one_hot(ids, depth=table.shape[0], dtype=table.dtype, axis=0)
     return tf.tensordot(onehot, table, axes=[[0], [0]])
 
 
-@pytest.mark.parametrize("function", [onehot_reference, onehot_matmul, onehot_numpy, gather_only, first_axis_contracted])
+@pytest.mark.parametrize("function", [onehot_reference, onehot_matmul, onehot_numpy, first_axis_contracted])
 def test_q2_accepts_correct_functions(function):
     assert status(q2, function) == "correct"
 
@@ -120,6 +116,40 @@ def stub(table, ids):
 )
 def test_q2_rejects_typical_mistakes_with_a_hint(function, words):
     assert words in message(q2, function)
+
+
+def gather_only(table, ids):  # correct numbers, but the exercise forbids tf.gather
+    return tf.gather(table, ids)
+
+
+def lookup_only(table, ids):  # the TF 1 name of the same lookup
+    return tf.nn.embedding_lookup(table, ids)
+
+
+def gather_nd_only(table, ids):
+    return tf.gather_nd(table, tf.expand_dims(ids, -1))
+
+
+def onehot_mentioning_gather(table, ids):
+    """Same numbers as tf.gather(table, ids), computed without it."""
+    # a comment naming tf.gather is fine too
+    return tf.tensordot(tf.one_hot(ids, table.shape[0], dtype=table.dtype), table, axes=1)
+
+
+@pytest.mark.parametrize("function", [gather_only, lookup_only, gather_nd_only, lambda table, ids: tf.gather(table, ids)])
+def test_q2_rejects_gather_and_embedding_lookup_with_a_hint(function):
+    text = message(q2, function)
+    assert "numbers are right" in text and "tf.one_hot" in text
+
+
+def test_q2_source_check_ignores_comments_docstrings_and_missing_source():
+    assert status(q2, onehot_mentioning_gather) == "correct"
+    namespace = {"tf": tf}
+    exec(  # no source file: inspect.getsource raises OSError, the check must not crash
+        "def typed(table, ids):\n    return tf.gather(tf.convert_to_tensor(table), ids)\n", namespace
+    )
+    assert status(q2, namespace["typed"]) == "correct"
+    assert status(q2, lambda table, ids: tf.tensordot(tf.one_hot(ids, table.shape[0], dtype=table.dtype), table, 1)) == "correct"
 
 
 def test_q2_error_messages_drop_tensorflow_internals():

@@ -11,7 +11,11 @@ TensorFlow is imported only when a check needs it.
 
 from __future__ import annotations
 
+import inspect
+import io
 import re
+import textwrap
+import tokenize
 from typing import Any
 
 import numpy as np
@@ -92,6 +96,30 @@ def _q2_cases():
     ]
 
 
+#: Names of the row-selecting functions exercise q2 asks the learner not to call.
+_Q2_FORBIDDEN = ("gather", "gather_nd", "embedding_lookup")
+
+
+def _names_called(function: Any) -> set[str]:
+    """The names (NAME tokens, not comments or strings) in ``function``'s source; empty if unavailable.
+
+    Lambdas give the whole line they sit on, often cut mid-expression: tokens read before the
+    tokenizer gives up are kept.
+    """
+    try:
+        source = textwrap.dedent(inspect.getsource(function))
+    except (OSError, TypeError):  # built-ins, functools.partial, code typed where no source is kept
+        return set()
+    names: set[str] = set()
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.NAME:
+                names.add(token.string)
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        pass
+    return names
+
+
 def _check_onehot_lookup(function: Any) -> str:
     import tensorflow as tf
 
@@ -139,6 +167,13 @@ def _check_onehot_lookup(function: Any) -> str:
             )
         if not np.allclose(array.astype(np.float64), expected.astype(np.float64), atol=1e-5):
             raise Mistake(f"with {description} the shape is right but the rows are not the looked-up rows of the table")
+    used = sorted(set(_Q2_FORBIDDEN) & _names_called(function))
+    if used:
+        raise Mistake(
+            f"the numbers are right, but your function calls {', '.join(used)}: that is the lookup itself. This "
+            "exercise asks for it as a matrix product: build tf.one_hot(ids, depth=table.shape[0], dtype=table.dtype) "
+            "and multiply it by the table"
+        )
     return "one_hot(ids) @ table selects exactly the rows tf.gather returns, for 1-D and 2-D ids and any dtype."
 
 
