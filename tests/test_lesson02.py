@@ -117,12 +117,21 @@ def masked_sum(x, mask):
     return tf.reduce_sum(x * tf.cast(mask, x.dtype)[:, :, None], axis=1)
 
 
-def bool_times_float(x, mask):  # forgot the cast: TensorFlow refuses (or ANDs) float * bool
+def bool_times_float(x, mask):  # forgot the cast: TensorFlow refuses float * bool
     return tf.reduce_sum(x * mask[:, :, None], axis=1) / tf.reduce_sum(tf.cast(mask, x.dtype), axis=1, keepdims=True)
 
 
 def bool_multiply(x, mask):
     return tf.multiply(x, mask[:, :, None])
+
+
+def sums_the_bool_mask(x, mask):  # casts before multiplying, but counts the steps on the bool mask
+    weights = tf.cast(mask, x.dtype)[:, :, None]
+    return tf.reduce_sum(x * weights, axis=1) / tf.reduce_sum(mask, axis=1, keepdims=True)
+
+
+def returns_a_bool(x, mask):
+    return tf.reduce_any(mask, axis=1, keepdims=True) & tf.ones(x.shape[::2], bool)
 
 
 def wrong_axis_features(x, mask):
@@ -156,6 +165,8 @@ def first_n_steps(x, mask):  # assumes padding at the end
         (masked_sum, "masked sum"),
         (bool_times_float, "tf.cast(mask, x.dtype)"),
         (bool_multiply, "tf.cast(mask, x.dtype)"),
+        (sums_the_bool_mask, "before multiplying or summing"),
+        (returns_a_bool, "the result is boolean"),
         (wrong_axis_features, "wrong axis"),
         (wrong_axis_batch, "over the batch"),
         (keepdims, "drop the time axis"),
@@ -166,6 +177,15 @@ def first_n_steps(x, mask):  # assumes padding at the end
 )
 def test_q2_rejects_typical_mistakes_with_a_hint(answer, words):
     assert words in message(q2, answer)
+
+
+def test_q2_messages_make_no_false_claims_about_tensorflow(capsys):
+    for answer in (bool_times_float, sums_the_bool_mask, returns_a_bool):
+        text = message(q2, answer)
+        assert "logical AND" not in text and "will not multiply" not in text
+    q2.hint()
+    hint = " ".join(capsys.readouterr().out.split())
+    assert "tf.reduce_sum(tf.cast(mask, x.dtype), axis=1, keepdims=True)" in hint  # the bool mask cannot be summed
 
 
 def test_q2_stub_function_is_not_attempted():

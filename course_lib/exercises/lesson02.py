@@ -144,8 +144,8 @@ def _check_q2(masked_mean) -> str | None:
     except Exception as exc:  # noqa: BLE001 - we sort the learner's errors into hints
         if _is_bool_dtype_error(exc):
             raise Mistake(
-                "TensorFlow will not multiply a float tensor by a bool mask. Cast the mask first: "
-                "tf.cast(mask, x.dtype)"
+                "a TF op received the bool mask: cast it to x.dtype (tf.cast(mask, x.dtype)) "
+                "before multiplying or summing"
             ) from None
         try:  # a NumPy-only answer (x.sum(axis=1), ...) is still a correct masked mean
             result = masked_mean(x, mask)
@@ -158,8 +158,8 @@ def _check_q2(masked_mean) -> str | None:
     batch, steps, dim = x.shape
     if array.dtype == bool:
         raise Mistake(
-            "the result is boolean: in TensorFlow, float * bool-mask is a logical AND, not zeroing. "
-            "Cast the mask to the float dtype with tf.cast(mask, x.dtype) before multiplying"
+            "the result is boolean: cast the mask to x.dtype (tf.cast(mask, x.dtype)) before "
+            "multiplying or summing"
         )
     if array.shape == (batch, 1, dim):
         raise Mistake(f"the shape is {array.shape}: drop the time axis you kept (expected {(batch, dim)})")
@@ -201,7 +201,7 @@ q2 = Exercise(
     hint="""
     Turn the mask into numbers (tf.cast(mask, x.dtype)), give it a feature axis (mask[..., None])
     so it multiplies every embedding dimension, sum over axis 1, and divide by the number of real
-    steps of each row: tf.reduce_sum(mask, axis=1, keepdims=True).
+    steps of each row: tf.reduce_sum(tf.cast(mask, x.dtype), axis=1, keepdims=True).
     """,
     solution="""
     def masked_mean(x, mask):
