@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -66,9 +68,9 @@ def port_numpy(table):
     return np.concatenate([np.zeros((1, table.shape[1]), table.dtype), table[-1:], table[:-1]], axis=0)
 
 
-def port_tensorflow(table):  # returns a tf.Tensor and fills the mask row with ones: still correct
+def port_tensorflow(table):  # returns a tf.Tensor: still correct
     table = tf.convert_to_tensor(table)
-    return tf.concat([tf.ones((1, table.shape[1])), table[-1:], table[:-1]], axis=0)
+    return tf.concat([tf.zeros((1, table.shape[1])), table[-1:], table[:-1]], axis=0)
 
 
 def port_list(table):
@@ -90,6 +92,8 @@ def test_q2_accepts_correct_ports(answer):
         (lambda t: np.concatenate([np.zeros((2, t.shape[1])), t]), "expected shape"),
         (lambda t: np.concatenate([np.zeros((1, t.shape[1])), t[-1:], t[:-1][::-1]]), "wrong order"),
         (lambda t: t.ravel(), "matrix"),
+        (lambda t: np.concatenate([np.ones((1, t.shape[1])), t[-1:], t[:-1]]), "should be zeros"),
+        (lambda t: np.concatenate([t[-1:], t[-1:], t[:-1]]), "should be zeros"),
     ],
 )
 def test_q2_rejects_typical_mistakes_with_a_hint(answer, words):
@@ -154,9 +158,28 @@ def sqrtn_library(vectors, mask):
     return MaskedPooling("sqrtn")(vectors, mask=mask)
 
 
-@pytest.mark.parametrize("answer", [sqrtn_tf, sqrtn_numpy, sqrtn_library])
+def sqrtn_numpy_where(vectors, mask):  # divides 0 by 0 on the empty row, then np.where discards it
+    count = mask.sum(axis=1, keepdims=True)
+    total = (vectors * mask[..., None]).sum(axis=1)
+    return np.where(count > 0, total / np.sqrt(count), 0)
+
+
+@pytest.mark.parametrize("answer", [sqrtn_tf, sqrtn_numpy, sqrtn_numpy_where, sqrtn_library])
 def test_q4_accepts_numpy_tensorflow_and_keras_versions(answer):
     assert status(q4, answer) == "correct"
+
+
+def test_q4_check_shows_no_runtime_warning_for_a_correct_numpy_answer(capsys):
+    vectors, mask = np.ones((1, 2, 3), "float32"), np.zeros((1, 2), bool)
+    with pytest.warns(RuntimeWarning):  # called directly, the empty row warns...
+        sqrtn_numpy_where(vectors, mask)
+    settings = np.geterr()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        q4.check(sqrtn_numpy_where)  # ...but not inside the check
+    assert [w for w in caught if issubclass(w.category, RuntimeWarning)] == []
+    assert "not yet" not in capsys.readouterr().out
+    assert np.geterr() == settings  # the learner's NumPy error settings are left as they were
 
 
 def _masked(vectors, mask):
