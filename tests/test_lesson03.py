@@ -82,11 +82,14 @@ def test_q1_blank_is_not_attempted():
 # --------------------------------------------------------------------------- q2
 
 
-def reference_analogy(glove, a, b, c):
-    query = glove[b] - glove[a] + glove[c]
-    for row in nearest(glove.vectors, query, 10):
-        if glove.words[row] not in (a, b, c):
-            return glove.words[row]
+reference_analogy = solution_namespace(q2, np=np, nearest=nearest)["analogy_word"]  # the code q2.solution() prints
+
+
+def test_q2_solution_defines_the_function_the_notebook_checks():
+    assert "def analogy_word(glove, a, b, c)" in q2.solution_text
+    import course_lib.exercises.lesson03 as lesson03
+
+    assert "``analogy_word(glove, a, b, c)``" in lesson03.__doc__
 
 
 def test_q2_accepts_reference_and_other_forms():
@@ -112,6 +115,16 @@ def test_q2_rejects_typical_mistakes():
         return next(glove.words[i] for i in np.argsort(-(glove.vectors @ query)) if glove.words[i] not in (a, b, c))
 
     assert "raw dot product" in message(q2, by_dot_product)
+
+
+def test_q2_rejects_keeping_a():
+    def excludes_only_b_and_c(glove, a, b, c):
+        query = glove[b] - glove[a] + glove[c]
+        return next(glove.words[i] for i in nearest(glove.vectors, query, 4) if glove.words[i] not in (b, c))
+
+    assert status(q2, lambda g, a, b, c: analogy(g, a, b, c)[0][0]) == "correct"  # GloVe never catches this one ...
+    text = message(q2, excludes_only_b_and_c)  # ... the made-up table does
+    assert "returned 'ant'" in text and "Leave out a as well" in text
 
 
 def test_q2_blank_is_not_attempted():

@@ -1,13 +1,13 @@
 """Exercises of lesson 03, *pretrained weights*, in the order the lesson asks them.
 
 - ``q1``: ``nearest(matrix, query, k)``: the top-k rows by cosine similarity;
-- ``q2``: ``analogy(glove, a, b, c)``: "a is to b as c is to ?" with ``b - a + c``;
+- ``q2``: ``analogy_word(glove, a, b, c)``: "a is to b as c is to ?" with ``b - a + c``;
 - ``q3``: ``fill_matrix(vocabulary, glove)``: the embedding matrix of a task vocabulary, with
   the padding / OOV / missing-word policy of the lesson;
 - ``q4``: ``coverage(vocabulary, glove)``: the fraction of task words that have a GloVe vector;
 - ``q5``: ``frozen_embedding(matrix)``: an ``Embedding`` holding exactly ``matrix``, frozen, masked.
 
-Checks build small word-vector tables of their own (``q2`` uses the course's GloVe subset),
+Checks build small word-vector tables of their own (``q2`` also uses the course's GloVe subset),
 so they never depend on the notebook's variables. TensorFlow is imported only by ``q5``.
 """
 
@@ -146,6 +146,14 @@ def _cosine_word(glove: WordVectors, query: np.ndarray, exclude: tuple[str, ...]
     raise AssertionError("unreachable")
 
 
+#: A made-up table in which ``bee - ant + cat`` points almost exactly at ``ant`` (cosine 0.98), then at
+#: ``dog`` (0.97); ``bee`` and ``cat`` are far from it. Only an answer that also leaves out ``a`` gets "dog".
+_A_FIRST_TABLE = {
+    "ant": (1.0, 0.0, 0.0), "bee": (1.0, 5.0, 0.0), "cat": (1.0, -5.0, 0.2),
+    "dog": (1.0, 0.0, 0.5), "eel": (0.0, 1.0, 0.0), "fox": (0.0, 0.0, 1.0),
+}
+
+
 def _check_analogy(function: Any) -> str:
     glove = _glove()
     for a, b, c, expected in _ANALOGIES:
@@ -177,6 +185,20 @@ def _check_analogy(function: Any) -> str:
             f"for {a}:{b} :: {c}:? expected {expected!r}, got {answer!r}. Rank every word by cosine similarity "
             f"with {b} - {a} + {c}, skipping the three input words"
         )
+    tiny = _word_vectors(list(_A_FIRST_TABLE), np.array(list(_A_FIRST_TABLE.values())))
+    answer = call_learner(function, tiny, "ant", "bee", "cat")
+    if not isinstance(answer, (str, np.str_)):
+        raise Mistake(f"on a small made-up table your function returned {type(answer).__name__}; return the answer word as a str")
+    if str(answer) == "ant":
+        raise Mistake(
+            "right on GloVe, but on a small made-up table where bee - ant + cat points almost exactly at 'ant', "
+            "you returned 'ant' for ant:bee :: cat:?. Leave out a as well as b and c: all three input words"
+        )
+    if str(answer) != "dog":
+        raise Mistake(
+            f"right on GloVe, but on a small made-up table (words {list(_A_FIRST_TABLE)}) ant:bee :: cat:? should "
+            f"give 'dog', the best word by cosine with bee - ant + cat other than the three input words; got {str(answer)!r}"
+        )
     return "king - man + woman lands next to queen: the offset man -> woman is (roughly) a direction in the space."
 
 
@@ -189,9 +211,9 @@ q2 = Exercise(
     (your `nearest` from q1 gives the order), then return the first word of glove.words that is not a, b or c.
     """,
     solution="""
-    def analogy(glove, a, b, c):
+    def analogy_word(glove, a, b, c):
         query = glove[b] - glove[a] + glove[c]
-        for row in nearest(glove.vectors, query, 10):
+        for row in nearest(glove.vectors, query, 4):  # a, b and c can take at most 3 of the top 4
             if glove.words[row] not in (a, b, c):
                 return glove.words[row]
     """,
