@@ -10,7 +10,9 @@ run, test RMSE and MAE, and both baselines' test RMSE. A summary line averages t
 says whether the course's target is met (test RMSE at most 0.91 on 100k, 0.85 on 1m).
 
 Examples per second and seconds per epoch are the median over epochs after the first (the
-first epoch also traces or compiles the training step). Example runs::
+first epoch also traces or compiles the training step). Both include each epoch's validation
+pass (Keras ends an epoch after validating): examples per second is training ratings divided by
+the whole epoch's wall time. Example runs::
 
     python -m course_lib.benchmark                                  # 100k, TensorFlow, 3 seeds
     python -m course_lib.benchmark --variant 1m --seeds 3           # about 5 minutes per seed on 2 CPU cores
@@ -181,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"MovieLens {args.variant}, Keras {keras.__version__} on {args.backend}, {device}; settings {asdict(config)}")
     header = (f"{'seed':>4} {'examples/s':>11} {'s/epoch':>8} {'epochs':>6} {'test RMSE':>9} {'test MAE':>8} "
               f"{'global mean':>11} {'bias only':>9}")  # fmt: skip
+    print("examples/s and s/epoch: whole epochs, the validation pass included", flush=True)
     print(header, flush=True)
     runs = []
     for seed in range(args.seeds):

@@ -256,7 +256,8 @@ class BiasBaseline:
         movies = np.asarray(movie_ids, dtype=np.int64)
         for ids, table, what in ((users, self.user_bias, "user"), (movies, self.movie_bias, "movie")):
             if ids.size and (ids.min() < 0 or ids.max() >= len(table)):
-                raise IndexError(f"{what} id {int(ids.max())} is outside 0..{len(table) - 1}")
+                bad = int(ids.min()) if ids.min() < 0 else int(ids.max())  # name the offending id
+                raise IndexError(f"{what} id {bad} is outside 0..{len(table) - 1}")
         return np.clip(self.global_mean + self.user_bias[users] + self.movie_bias[movies], 1.0, 5.0)
 
 
@@ -450,7 +451,13 @@ def _table_sizes(model: keras.Model) -> tuple[int, int]:
 
 
 class EpochTimer(keras.callbacks.Callback):
-    """Records the wall time of each training epoch in ``self.seconds`` (a list of floats)."""
+    """Records the wall time of each epoch in ``self.seconds`` (a list of floats).
+
+    Each figure runs from ``on_epoch_begin`` to ``on_epoch_end``. Keras calls ``on_epoch_end``
+    after the validation pass, so when ``fit`` has ``validation_data`` the time includes
+    validation; "training ratings per second" computed from it is a figure *including
+    validation* (the meaning of the README's benchmark table).
+    """
 
     def on_train_begin(self, logs=None):
         self.seconds: list[float] = []
@@ -477,8 +484,8 @@ def train_rating_model(
     Returns:
         ``(history, epoch_seconds)``: ``history`` maps ``loss`` (MSE plus penalties),
         ``rmse`` (training, stars, during the epoch) and ``val_rmse`` (stars) to one value
-        per epoch; ``epoch_seconds`` is the wall time of each epoch (the first includes
-        tracing).
+        per epoch; ``epoch_seconds`` is the wall time of each epoch, validation pass
+        included (the first also includes tracing).
 
     Raises:
         ValueError: the split's validation slice is empty (early stopping needs one), or an
@@ -616,10 +623,13 @@ def train_retrieval_model(
     batch_size: int = 1024,
     learning_rate: float = 0.01,
     verbose: int = 0,
+    callbacks=None,
 ) -> list[float]:
     """Fit a :class:`TwoTower` on (user, movie) pairs the users liked; return the loss per epoch.
 
     Each batch is a set of positive pairs; the other movies in the batch are the negatives.
+    ``callbacks`` (a list of Keras callbacks) is passed to ``fit``, e.g. to score each epoch on
+    a validation slice.
     Raises ValueError when ``positives`` has fewer rows than one batch or an id outside the towers.
     """
     _check_ratings(positives, "positives")
@@ -629,7 +639,7 @@ def train_retrieval_model(
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=in_batch_softmax_loss)
     dummy = np.zeros(len(positives), dtype=np.float32)
     fitted = model.fit(model_inputs(positives), dummy, batch_size=batch_size, epochs=epochs, shuffle=True,
-                       verbose=verbose)  # fmt: skip
+                       callbacks=callbacks, verbose=verbose)  # fmt: skip
     return [float(v) for v in fitted.history["loss"]]
 
 

@@ -112,6 +112,8 @@ def test_bias_baseline_recovers_exact_biases():
     assert model.predict([1], [1])[0] == pytest.approx(4.5)
     with pytest.raises(IndexError, match="movie id 9"):
         model.predict([1], [9])
+    with pytest.raises(IndexError, match="user id -3 is outside"):  # the negative id is named, not the largest
+        model.predict([-3, 5], [1, 1])
     with pytest.raises(ValueError, match=">= 0"):
         rec.fit_bias_baseline(ratings, user_reg=-1)
 
@@ -370,3 +372,22 @@ def test_benchmark_runs_one_short_seed(capsys):
     out = capsys.readouterr().out
     assert status in (0, 2)  # one epoch need not reach the target
     assert "examples/s" in out and "global mean" in out and "Target: mean test RMSE <= 0.91" in out
+    assert "validation pass included" in out  # the speed is labelled as including validation
+
+
+def test_epoch_timer_includes_the_validation_pass():
+    # Keras calls on_epoch_end after validating: the recorded time covers training and validation
+    import time
+
+    import keras
+
+    class SlowValidation(keras.callbacks.Callback):
+        def on_test_end(self, logs=None):
+            time.sleep(0.3)
+
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    timer = rec.EpochTimer()
+    x = np.zeros((8, 1), "float32")
+    model.fit(x, x, validation_data=(x, x), epochs=1, callbacks=[SlowValidation(), timer], verbose=0)
+    assert timer.seconds[0] >= 0.3
