@@ -190,6 +190,14 @@ q3 = Exercise(
 # --------------------------------------------------------------------------- q4: top-N without rated movies
 
 
+def _expect_ranking(got: np.ndarray, expected: np.ndarray, order: str) -> None:
+    """Mistake unless ``got`` lists the ``expected`` ids in the same order (``order`` says which)."""
+    if not np.array_equal(got, expected) and set(got.tolist()) == set(expected.tolist()):
+        raise Mistake(f"the right movies, but not {order}")
+    if not np.array_equal(got, expected):
+        raise Mistake(f"expected the ids {expected.tolist()}, got {got.tolist()}")
+
+
 def _recommend_reference(scores, rated, k):
     scores = np.array(scores, dtype=np.float64, copy=True)
     scores[0] = -np.inf
@@ -228,10 +236,7 @@ def _check_q4(recommend) -> str:
                       "to -inf (or drop them) before ranking")  # fmt: skip
     if 0 in got:
         raise Mistake("your list contains id 0: that is the padding row, not a movie; never recommend it")
-    if not np.array_equal(got, expected) and set(got.tolist()) == set(expected.tolist()):
-        raise Mistake("the right movies, but not best first; order them by score, highest first")
-    if not np.array_equal(got, expected):
-        raise Mistake(f"expected the ids {expected.tolist()}, got {got.tolist()}")
+    _expect_ranking(got, expected, "best first; order them by score, highest first")
     # A second user, with a different k, to catch answers that hard-code 10 or ignore `rated`.
     rated2 = np.array([1, 2], dtype=np.int64)
     expected2 = _recommend_reference(scores, rated2, 3)
@@ -287,10 +292,7 @@ def _check_q5(most_similar) -> str:
         raise Mistake("you normalised the columns (axis=0); normalise each row, i.e. each movie's vector (axis=1)")
     if np.array_equal(got, cosine_ranked[::-1][cosine_ranked[::-1] != query][:k]):
         raise Mistake("those are the least similar movies; sort by cosine in descending order")
-    if not np.array_equal(got, expected) and set(got.tolist()) == set(expected.tolist()):
-        raise Mistake("the right movies, but not most similar first")
-    if not np.array_equal(got, expected):
-        raise Mistake(f"expected the ids {expected.tolist()}, got {got.tolist()}")
+    _expect_ranking(got, expected, "most similar first")
     return "Cosine compares directions only, so a few very long vectors cannot crowd every list."
 
 
