@@ -23,11 +23,13 @@ help:
 
 # Set-up runs again only when requirements.txt or pyproject.toml change.
 $(STAMP): requirements.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed; run: make PYTHON=python3.11 ...")'
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { echo "Could not create a virtual environment. On Debian/Ubuntu: sudo apt install python3-venv"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (Keras 3.15 requires it); run: make PYTHON=python3.12 ...")'
+	@# A venv whose pip does not run (half-made, e.g. before python3-venv was installed) is made anew.
+	@$(BIN)/python -m pip --version >/dev/null 2>&1 || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); } || { rm -rf $(VENV); echo "Could not create a virtual environment. On Debian/Ubuntu: sudo apt install python3-venv"; exit 1; }
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@# Make course_lib importable from .venv without building a package (works offline too).
+	$(BIN)/python -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "course_lib_repo.pth").write_text(str(pathlib.Path.cwd()) + "\n")'
 	@touch $(STAMP)
 
 setup: $(STAMP)
@@ -36,7 +38,7 @@ data: $(STAMP)
 	$(BIN)/python -m course_lib.datasets fetch $(VARIANTS)
 
 lab: data
-	$(BIN)/jupyter lab --ServerApp.root_dir=. $(ROOT_FLAG) $(LAB_ARGS) lessons/00_welcome.ipynb
+	$(BIN)/jupyter lab --ServerApp.root_dir=lessons $(ROOT_FLAG) $(LAB_ARGS) 00_welcome.ipynb
 
 test: data
 	$(BIN)/python -m pytest $(TESTS)
@@ -51,5 +53,5 @@ solutions: $(STAMP)
 	$(BIN)/python tools/run_notebooks.py $(NB)
 	$(BIN)/python tools/make_lessons.py $(NB)
 
-clean:
+clean:  # also the way to switch Python: make clean; make lab PYTHON=python3.12
 	rm -rf $(VENV) .pytest_cache

@@ -6,9 +6,10 @@ Each exercise is an :class:`Exercise` with three methods a learner calls in a no
     q1.hint()          # prints a hint
     q1.solution()      # prints the reference solution
 
-An answer that is still the stub the lesson ships with (``...``, ``None`` or ``____``) is
-reported as *not attempted yet* and never raises, so every lesson runs top to bottom with
-its exercises undone.
+An answer that is still the stub the lesson ships with (``...`` or ``____``, or a function
+whose body is still ``...``) is reported as *not attempted yet* and never raises, so every
+lesson runs top to bottom with its exercises undone. ``None`` is a mistake with a hint (a
+forgotten ``return`` is the usual cause).
 
 Exercise authors write a *checker*: a function that takes the learner's answer and raises
 :class:`Mistake` with a message in the learner's terms ("off by the padding row") when it is
@@ -18,6 +19,7 @@ reported as a failure with its one-line message, not as a traceback.
 
 from __future__ import annotations
 
+import dis
 import textwrap
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -49,14 +51,34 @@ def is_blank(value: Any) -> bool:
     return value is Ellipsis or value is None or isinstance(value, _Placeholder)
 
 
-def call_learner(function: Callable, *args, **kwargs):
-    """Call the learner's function; raise :class:`NotAttempted` if it still returns a blank.
+def _stub_body(*args, **kwargs):
+    ...  # YOUR CODE HERE
 
-    Raises :class:`Mistake` if ``function`` is not callable.
+
+def is_stub_function(function: Callable) -> bool:
+    """True if ``function``'s body is still only the lesson's ``...`` stub (a docstring may stand before it)."""
+    code = getattr(function, "__code__", None)
+    return code is not None and _instructions(code) == _instructions(_stub_body.__code__)
+
+
+def _instructions(code) -> list[tuple]:
+    # Compare what the code does (operations and their values), not raw bytes: a docstring
+    # shifts constant indices without changing the behaviour.
+    return [(op.opname, op.argval) for op in dis.get_instructions(code)]
+
+
+def call_learner(function: Callable, *args, **kwargs):
+    """Call the learner's function and return what it returns.
+
+    Raises :class:`NotAttempted` if the function is still the stub (or returns ``...``), and
+    :class:`Mistake` if it is not callable or returns ``None`` although it has a body (a
+    forgotten ``return``).
     """
     if not callable(function):
         raise Mistake(f"expected a function, got {type(function).__name__}")
     result = function(*args, **kwargs)
+    if result is None and not is_stub_function(function):
+        raise Mistake("your function returned None: did you forget the `return` statement?")
     if is_blank(result):
         raise NotAttempted
     return result
@@ -142,6 +164,12 @@ class Exercise:
 
     def evaluate(self, answer: Any = ____) -> Result:
         """Check ``answer`` and return a :class:`Result` without printing. Never raises."""
+        if answer is None:
+            return Result(
+                "incorrect",
+                "your answer is None: did you store the result of something that returns nothing "
+                "(a function without `return`, list.sort(), a pandas method with inplace=True)?",
+            )
         if is_blank(answer):
             return Result("not attempted", "")
         try:

@@ -178,8 +178,13 @@ def _verify(path: Path, source: Source) -> None:
 
 
 def cache_dir(path: str | Path | None = None) -> Path:
-    """The cache folder: ``path`` if given, else ``$COURSE_DATA_DIR``, else ``datasets/cache/``."""
-    return Path(path or os.environ.get("COURSE_DATA_DIR") or DEFAULT_CACHE_DIR)
+    """The cache folder: ``path`` if given, else ``$COURSE_DATA_DIR``, else ``datasets/cache/``.
+
+    ``~`` is expanded, and a relative path is taken from the course folder (not from the
+    notebook's folder), so ``make data`` and the lessons agree.
+    """
+    folder = Path(path or os.environ.get("COURSE_DATA_DIR") or DEFAULT_CACHE_DIR).expanduser()
+    return folder if folder.is_absolute() else REPO_ROOT / folder
 
 
 def _download_url(source: Source, folder: Path) -> Path:
@@ -257,10 +262,14 @@ def fetch(variant: str = "100k", *, cache: str | Path | None = None, download: b
         ValueError: unknown variant.
         DataUnavailableError: nothing cached and every source failed; the message names
             each source with its error and the command that pre-fetches.
+        FileNotFoundError: the cache folder's parent does not exist (say, an unmounted drive).
     """
     sources = _sources_for(variant)
     folder = cache_dir(cache)
-    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.parent.is_dir():  # e.g. a Google Drive path before the drive is mounted
+        raise FileNotFoundError(f"the cache folder's parent {folder.parent} does not exist; create it "
+                                f"(or mount the drive it is on) first, or unset COURSE_DATA_DIR")  # fmt: skip
+    folder.mkdir(exist_ok=True)
     for source in sources:
         cached = folder / source.filename
         if cached.exists():
@@ -283,7 +292,7 @@ def fetch(variant: str = "100k", *, cache: str | Path | None = None, download: b
     lines = "\n".join(f"  {i}. {t}" for i, t in enumerate(tried, 1))
     raise DataUnavailableError(
         f"MovieLens {variant} is not available. Tried:\n{lines}\n"
-        f"Fix: on a machine with internet access run `make data` (or "
+        f"Fix: on a machine with internet access run `make data VARIANTS={variant}` (or "
         f"`python -m course_lib.datasets fetch {variant}`) in the course folder, then copy "
         f"{folder} along if needed; or put {sources[0].filename} (sha256 {sources[0].sha256}) "
         f"into {folder}."

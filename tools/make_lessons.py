@@ -22,6 +22,7 @@ It works on notebooks through nbformat, never on JSON text.
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import re
 import sys
@@ -78,7 +79,7 @@ def stub_source(source: str, where: str = "cell") -> str:
 def make_lesson(solution: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
     """Return the lesson notebook generated from a solution notebook (the input is not changed)."""
     lesson = nbformat.v4.new_notebook()
-    lesson.metadata = {k: v for k, v in solution.metadata.items() if k in ("kernelspec", "language_info")}
+    lesson.metadata = copy.deepcopy({k: v for k, v in solution.metadata.items() if k in ("kernelspec", "language_info")})
     lesson.metadata.get("language_info", {}).pop("version", None)
     for index, cell in enumerate(solution.cells):
         where = f"{name} cell {index}"
@@ -114,6 +115,7 @@ def write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False, encoding="utf-8") as tmp:
         tmp.write(text)
+    os.chmod(tmp.name, 0o644)  # temporary files are owner-only; the result is an ordinary file
     os.replace(tmp.name, path)
 
 
