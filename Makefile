@@ -22,12 +22,12 @@ help:
 	@echo "make lessons    (authors) regenerate lessons/ from solutions/"
 
 # Set-up runs again only when requirements.txt or pyproject.toml change.
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt constraints.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (Keras 3.15 requires it); run: make PYTHON=python3.12 ...")'
 	@# A venv whose pip does not run (half-made, e.g. before python3-venv was installed) is made anew.
 	@$(BIN)/python -m pip --version >/dev/null 2>&1 || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); } || { rm -rf $(VENV); echo "Could not create a virtual environment. On Debian/Ubuntu: sudo apt install python3-venv"; exit 1; }
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	@# Make course_lib importable from .venv without building a package (works offline too).
 	$(BIN)/python -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "course_lib_repo.pth").write_text(str(pathlib.Path.cwd()) + "\n")'
 	@touch $(STAMP)
