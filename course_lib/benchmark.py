@@ -27,13 +27,14 @@ yourself to benchmark them.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
 import sys
 import time
 from dataclasses import asdict, replace
+
+from course_lib.env import quiet_native_stderr  # imports no Keras or TensorFlow
 
 #: Test-RMSE targets (stars) the course promises, per variant.
 TARGETS = {"100k": 0.91, "1m": 0.85}
@@ -67,25 +68,6 @@ def describe_device(backend: str) -> str:
     return cpu
 
 
-@contextlib.contextmanager
-def _quiet_native_stderr():
-    """Send file descriptor 2 to /dev/null for a moment.
-
-    TensorFlow 2.21 prints "Could not find cuda drivers" from C++ while it loads, before
-    ``TF_CPP_MIN_LOG_LEVEL`` takes effect; Python-level errors still reach the user because
-    the caller reports them after the block.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def _select_backend(backend: str) -> None:
     if backend not in BACKENDS:
         raise SystemExit(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
@@ -102,7 +84,7 @@ def _select_backend(backend: str) -> None:
     if backend == "jax":
         os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     try:
-        with _quiet_native_stderr():
+        with quiet_native_stderr():
             __import__(backend)
     except ImportError as exc:
         package = {"jax": "jax (pip install 'jax[cuda12]' for a GPU)", "torch": "torch"}.get(backend, backend)
@@ -178,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {k: v for k, v in {"batch_size": args.batch_size, "epochs": args.epochs,
                                    "learning_rate": args.learning_rate}.items() if v is not None}  # fmt: skip
     config = replace(rec.CONFIGS[args.variant], **overrides)
-    with _quiet_native_stderr():
+    with quiet_native_stderr():
         device = describe_device(args.backend)
     print(f"MovieLens {args.variant}, Keras {keras.__version__} on {args.backend}, {device}; settings {asdict(config)}")
     header = (f"{'seed':>4} {'examples/s':>11} {'s/epoch':>8} {'epochs':>6} {'test RMSE':>9} {'test MAE':>8} "

@@ -6,6 +6,7 @@ TensorFlow reads its logging settings from the environment when it is first impo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import sys
@@ -53,25 +54,32 @@ def setup_notebook(seed: int = 42, *, deterministic: bool = True) -> None:
     print(f"Ready: TensorFlow {tf.__version__}, Keras {keras.__version__}, seed {seed}.")
 
 
-def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow with the process's stderr (file descriptor 2) sent to /dev/null.
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Send the process's stderr (file descriptor 2) to /dev/null inside the block.
 
-    A few C++ lines ("Could not find cuda drivers...", "All log messages before
-    absl::InitializeLog()...") are written during import before TF_CPP_MIN_LOG_LEVEL is
+    TensorFlow 2.21 writes a few C++ lines while it loads ("Could not find cuda drivers...",
+    "All log messages before absl::InitializeLog()...") before ``TF_CPP_MIN_LOG_LEVEL`` is
     honoured; Jupyter would show them in the cell. Python exceptions are not affected: they
     travel through ``sys.stderr``, not through the descriptor.
     """
-    if "tensorflow" in sys.modules:
-        return
     sys.stderr.flush()
     saved = os.dup(2)
     try:
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 2)
-            import tensorflow  # noqa: F401
+            yield
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow inside :func:`quiet_native_stderr` (once; later calls do nothing)."""
+    if "tensorflow" in sys.modules:
+        return
+    with quiet_native_stderr():
+        import tensorflow  # noqa: F401
 
 
 def environment_report() -> dict:
