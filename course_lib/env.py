@@ -95,7 +95,7 @@ def environment_report() -> dict:
         import tf_keras
 
         tf_keras_version = tf_keras.__version__
-    except ImportError:  # lesson 04 needs it; the report says so
+    except ImportError:  # lesson 06 needs it; the report says so
         tf_keras_version = None
     return {
         "python": platform.python_version(),
@@ -114,7 +114,7 @@ def gpu_hint(report: dict) -> str:
     ``report`` is the dict returned by :func:`environment_report`.
     """
     if report["gpus"]:
-        return f"TensorFlow sees {len(report['gpus'])} GPU(s): {', '.join(report['gpus'])}. Lesson 05 will train on it."
+        return f"TensorFlow sees {len(report['gpus'])} GPU(s): {', '.join(report['gpus'])}. Lesson 04 will train on it."
     system = report["platform"].split()[0]
     if report["in_colab"]:
         advice = "In Colab choose Runtime > Change runtime type > T4 GPU, then run this notebook again."
@@ -129,7 +129,7 @@ def gpu_hint(report: dict) -> str:
             "`pip install 'tensorflow[and-cuda]==2.21.0'` there, or Google Colab."
         )
     elif system == "Darwin":
-        advice = "On a Mac TensorFlow runs on the CPU here; for a GPU use Google Colab (lesson 05 runs there)."
+        advice = "On a Mac TensorFlow runs on the CPU here; for a GPU use Google Colab (lesson 04 runs there)."
     else:
         advice = "For a GPU, use Google Colab or a Linux machine with an NVIDIA GPU."
     return "No GPU found: every lesson runs on the CPU in well under two minutes. " + advice

@@ -1,4 +1,4 @@
-"""Helpers for lesson 04 (feature columns versus Keras layers).
+"""Helpers for lesson 06 (feature columns versus Keras layers).
 
 - :class:`MaskedPooling`: the Keras 3 layer that does what an ``embedding_column`` combiner
   (``"mean"``, ``"sqrtn"``, ``"sum"``) does to a multi-valued feature;

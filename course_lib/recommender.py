@@ -1,11 +1,11 @@
-"""The course's movie recommender: split, baselines, models, training and metrics (lesson 05).
+"""The course's movie recommender: split, baselines, models, training and metrics (lesson 04).
 
 Everything here is backend-agnostic Keras 3: the models use ``keras.layers`` and
 ``keras.ops`` only, never ``tensorflow`` directly, so the same code trains with
 ``KERAS_BACKEND=tensorflow`` (the lessons), ``jax`` or ``torch`` (the benchmark,
 ``python -m course_lib.benchmark``). Baselines and metrics are plain NumPy.
 
-The pieces, in the order lesson 05 uses them:
+The pieces, in the order lesson 04 uses them:
 
 - :func:`split_ratings`: a fixed-seed random split into training, validation and test ratings;
 - :func:`rmse`, :func:`mae`, :func:`global_mean_baseline`, :func:`fit_bias_baseline`,
@@ -79,7 +79,7 @@ class TrainConfig:
     plateau_factor: float = 0.0
 
 
-#: Settings per MovieLens variant (tuned on the validation slice of seed 42; see lesson 05).
+#: Settings per MovieLens variant (tuned on the validation slice of seed 42; see lesson 04).
 CONFIGS: dict[str, TrainConfig] = {
     "100k": TrainConfig(),
     "1m": TrainConfig(dim=64, l2=0.05, learning_rate=0.002, batch_size=4096, epochs=60, plateau_factor=0.3),

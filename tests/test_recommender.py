@@ -1,4 +1,4 @@
-"""Unit tests of course_lib.recommender and course_lib.benchmark (lesson 05)."""
+"""Unit tests of course_lib.recommender and course_lib.benchmark (lesson 04)."""
 
 from __future__ import annotations
 

@@ -1,331 +1,313 @@
-"""Exercises of lesson 04, feature columns versus Keras layers.
+"""Exercises of lesson 04, *A movie recommender*: ``from course_lib.exercises.lesson04 import q1, q2, q3, q4, q5``.
 
-``from course_lib.exercises.lesson04 import q1, q2, q3, q4, q5``. Each checker raises
-:class:`~course_lib.checks.Mistake` with a message that names the usual slip (forgotten mask or
-OOV row, wrong number of hash bins, padding counted in a combiner, two tables instead of one).
-TensorFlow is imported only when a check that needs it runs.
+Every answer is a function; each checker calls it on small made-up inputs whose right
+answers are known, so the checks do not depend on the training run or the data variant.
+
+- ``q1``: RMSE by hand, ``rmse_by_hand(y_true, y_pred) -> float``;
+- ``q2``: rows an Embedding needs, ``rows_needed(ids) -> int``;
+- ``q3``: the per-row dot product, ``row_dot(u, m) -> (batch,)``;
+- ``q4``: top-N without the movies already rated, ``recommend(scores, rated, k) -> ids``;
+- ``q5``: nearest movies by cosine similarity, ``most_similar(vectors, movie_id, k) -> ids``.
 """
 
 from __future__ import annotations
-
-import warnings
 
 import numpy as np
 
 from course_lib.checks import Exercise, Mistake, call_learner, expect_int, to_numpy
 
-#: Occupations in MovieLens 100k's ``u.occupation`` (lesson 04 asserts the count).
-NUM_OCCUPATIONS = 21
-
-#: Rows of the movie table in q5: ids 1..1682 of ml-100k, plus the unused row 0.
-NUM_MOVIE_ROWS = 1683
+__all__ = ["q1", "q2", "q3", "q4", "q5"]
 
 
-# --------------------------------------------------------------------------------------------
-# q1: rows of the Keras table behind StringLookup(vocabulary=occupations, mask_token="")
+def _scalar(value, what: str) -> float:
+    """A float from a Python/NumPy number or a 0-d (or one-element) array or tensor."""
+    array = to_numpy(value, what)
+    if array.dtype == object or not np.issubdtype(array.dtype, np.number):
+        raise Mistake(f"{what} should be a number, got {type(value).__name__}")
+    if array.size != 1:
+        raise Mistake(f"{what} should be one number, but it has shape {array.shape}: "
+                      "average over all ratings to get a single value")  # fmt: skip
+    return float(array.reshape(()))
 
 
-def _check_q1(answer) -> str:
-    rows = expect_int(answer, "the number of rows")
-    expected = NUM_OCCUPATIONS + 2
-    if rows == expected:
-        return "Index 0 is the mask, 1 is OOV, 2..22 are the 21 occupations."
-    if rows == NUM_OCCUPATIONS:
-        raise Mistake(
-            "21 is the vocabulary alone: StringLookup also reserves index 0 for the mask token '' "
-            "and index 1 for out-of-vocabulary values, and the Embedding needs a row for every index"
-        )
-    if rows == NUM_OCCUPATIONS + 1:
-        raise Mistake("one row short: count both the mask index (0) and the OOV index (1) in front of the 21 occupations")
-    if rows == NUM_OCCUPATIONS + 3:
-        raise Mistake("one row too many: the default num_oov_indices=1 adds one OOV row, and the mask adds one")
-    raise Mistake(
-        f"{rows} rows does not match the ids StringLookup produces: call "
-        "lookup.vocabulary_size() or count mask + OOV + occupations"
-    )
+def _ids(value, what: str) -> np.ndarray:
+    """A 1-D int64 array of ids from a list, array or tensor; Mistake for floats that are not whole."""
+    array = to_numpy(value, what)
+    if array.ndim != 1:
+        raise Mistake(f"{what} should be a 1-D list of ids, got shape {array.shape}")
+    if array.size and not np.issubdtype(array.dtype, np.integer):
+        if np.issubdtype(array.dtype, np.floating) and np.all(np.mod(array, 1) == 0):
+            return array.astype(np.int64)
+        raise Mistake(f"{what} should hold movie ids (whole numbers), but it holds {array.dtype} values "
+                      "such as scores; return the positions (np.argsort gives them), not the scores")  # fmt: skip
+    return array.astype(np.int64)
+
+
+# --------------------------------------------------------------------------- q1: RMSE
+
+
+def _rmse_reference(y_true, y_pred) -> float:
+    true = np.asarray(y_true, dtype=np.float64).reshape(-1)
+    pred = np.asarray(y_pred, dtype=np.float64).reshape(-1)
+    return float(np.sqrt(np.mean((true - pred) ** 2)))
+
+
+def _check_q1(rmse_by_hand) -> str:
+    rng = np.random.default_rng(5)
+    y_true = rng.integers(1, 6, size=50).astype(np.float32)
+    y_pred = np.clip(y_true + rng.normal(0, 1.1, size=50), 1, 5).astype(np.float32)
+    expected = _rmse_reference(y_true, y_pred)
+    got = _scalar(call_learner(rmse_by_hand, y_true.copy(), y_pred.copy()), "rmse_by_hand(...)")
+    error = y_true.astype(np.float64) - y_pred
+    if np.isclose(got, expected**2, rtol=1e-4):
+        raise Mistake(f"you returned {got:.4f}, the mean squared error (squared stars); take its square root")
+    if np.isclose(got, np.mean(np.abs(error)), rtol=1e-4):
+        raise Mistake(f"you returned {got:.4f}, the mean absolute error (MAE); RMSE squares the errors "
+                      "before averaging, then takes the square root")  # fmt: skip
+    if np.isclose(got, np.sqrt(np.sum(error**2)), rtol=1e-4):
+        raise Mistake(f"you returned {got:.4f} = sqrt(sum of squared errors); divide by the number of "
+                      "ratings (take the mean) before the square root")  # fmt: skip
+    if np.isclose(got, np.mean(error), rtol=1e-4, atol=1e-6):
+        raise Mistake("you averaged the signed errors, so over- and under-predictions cancel out; square them first")
+    if not np.isclose(got, expected, rtol=1e-4):
+        raise Mistake(f"rmse_by_hand gave {got:.4f} but the RMSE of these ratings is {expected:.4f}")
+    # Keras's predict often returns shape (n, 1): (n,) - (n, 1) broadcasts to an (n, n) matrix.
+    column = _scalar(call_learner(rmse_by_hand, y_true.copy(), y_pred.reshape(-1, 1).copy()), "rmse_by_hand(...)")
+    if not np.isclose(column, expected, rtol=1e-4):
+        raise Mistake(f"with y_pred of shape (n, 1), as model.predict often returns, you get {column:.4f} "
+                      f"instead of {expected:.4f}: y_true - y_pred broadcast to an (n, n) matrix. "
+                      "Flatten both first, e.g. np.ravel(y_pred)")  # fmt: skip
+    perfect = _scalar(call_learner(rmse_by_hand, y_true.copy(), y_true.copy()), "rmse_by_hand(...)")
+    if not np.isclose(perfect, 0.0, atol=1e-6):
+        raise Mistake(f"perfect predictions should give RMSE 0, yours give {perfect:.4g}")
+    return f"On the check's 50 made-up ratings your function gives {expected:.4f} stars, for y_pred of shape (n,) and (n, 1)."
 
 
 q1 = Exercise(
-    name="q1",
-    title="Rows in the Keras occupation table",
-    checker=_check_q1,
-    hint="""
-        Print lookup.get_vocabulary() for StringLookup(vocabulary=occupations, mask_token=""):
-        every entry of that list is one id, and the Embedding needs one row per id.
-    """,
+    "q1",
+    "RMSE by hand",
+    _check_q1,
+    hint="""Three steps, in this order: square each error (y_true - y_pred), take the mean, then the
+    square root. Flatten both inputs first (np.ravel) so a (n, 1) column does not broadcast.""",
     solution="""
-        lookup = keras.layers.StringLookup(vocabulary=occupations, mask_token="")
-        keras_rows = lookup.vocabulary_size()   # 1 mask + 1 OOV + 21 occupations = 23
+    def rmse_by_hand(y_true, y_pred):
+        error = np.ravel(y_true).astype("float64") - np.ravel(y_pred).astype("float64")
+        return float(np.sqrt(np.mean(error ** 2)))
     """,
 )
 
 
-# --------------------------------------------------------------------------------------------
-# q2: move a feature-column table (OOV row last) into the Keras layout (mask, OOV, vocabulary)
+# --------------------------------------------------------------------------- q2: rows of an Embedding
 
 
-def _q2_tables() -> list[np.ndarray]:
-    rng = np.random.default_rng(44)
-    small = np.arange(12, dtype=np.float32).reshape(4, 3) + 1.0  # 3 words + OOV, all rows distinct
-    occupations = rng.normal(size=(NUM_OCCUPATIONS + 1, 2)).astype(np.float32)
-    return [small, occupations]
-
-
-def _check_q2_port(function) -> str:
-    for table in _q2_tables():
-        rows, dim = table.shape
-        result = to_numpy(call_learner(function, table.copy()), "your table")
-        if result.ndim != 2:
-            raise Mistake(f"the Keras table should be a matrix (rows, dim), got shape {result.shape}")
-        if result.shape == (rows, dim):
-            raise Mistake(
-                f"same shape as the feature-column table ({rows}, {dim}): the Keras table needs one more row, "
-                "index 0, for the mask token ''"
-            )
-        if result.shape[0] == rows and result.shape[1] != dim:
-            raise Mistake(f"shape {result.shape}: you added a column; add a row instead (concatenate along axis=0)")
-        if result.shape != (rows + 1, dim):
-            raise Mistake(f"for a feature-column table of shape {table.shape} expected shape {(rows + 1, dim)}, got {result.shape}")
-        result = result.astype(np.float64)
-        vocab, oov = table[:-1], table[-1]
-        if np.allclose(result[1], oov) and np.allclose(result[2:], vocab):
-            if not np.allclose(result[0], 0.0):
-                raise Mistake(
-                    "the rows are in the right order, but row 0 (the mask row) should be zeros: "
-                    "start the table with np.zeros((1, dim))"
-                )
+def _check_q2(rows_needed) -> str:
+    cases = [
+        np.array([1, 2, 2, 3, 5, 9, 9], dtype=np.int32),  # ids from 1, repeated, with gaps: 9 needs row 9
+        np.array([4, 1, 2, 2, 3], dtype=np.int64),  # unsorted, repeated
+        np.arange(1, 1683, dtype=np.int32),  # the ml-100k movie ids
+    ]
+    for ids in cases:
+        result = call_learner(rows_needed, ids.copy())
+        got = expect_int(result, "rows_needed(ids)")
+        expected = int(ids.max()) + 1
+        if got == expected:
             continue
-        if np.allclose(result[-1], oov):
-            raise Mistake(
-                "the OOV row is still last: StringLookup puts OOV ids before the vocabulary, so the "
-                "feature column's last row belongs at index 1"
-            )
-        if np.allclose(result[0], oov) and np.allclose(result[2:], vocab):
-            raise Mistake("index 0 is the mask and index 1 is OOV: you put the OOV row at index 0")
-        if np.allclose(result[1:], table):
-            raise Mistake("you added the mask row but kept the feature-column order: move the last (OOV) row to index 1")
-        raise Mistake("rows are in the wrong order: Keras wants [mask, OOV, word 0, word 1, ...]")
-    return "Row 0 is the zero mask row, row 1 the OOV row, then the vocabulary in its original order."
+        if got == expected - 1:
+            raise Mistake(f"off by one: for ids up to {ids.max()} you say {got} rows, but rows are numbered "
+                          f"from 0, so id {ids.max()} needs {expected} rows (input_dim = largest id + 1; "
+                          "row 0 stays unused)")  # fmt: skip
+        if got == len(np.unique(ids)) or got == len(np.unique(ids)) + 1:
+            raise Mistake(f"for ids {ids.tolist()[:6]} you counted distinct ids ({got}); the table is "
+                          "indexed by the id itself, so it needs largest id + 1 rows even when ids skip numbers")  # fmt: skip
+        if got in (len(ids), len(ids) + 1):
+            raise Mistake(f"{got} is about the number of ratings (entries), not the largest id + 1")
+        raise Mistake(f"for ids up to {ids.max()} you say {got} rows; the table needs {expected}")
+    return "Row 0 is never looked up: ids start at 1."
 
 
 q2 = Exercise(
-    name="q2",
-    title="Port a feature-column table to the Keras row order",
-    checker=_check_q2_port,
-    hint="""
-        Feature column with num_oov_buckets=1: rows [word 0, ..., word n-1, OOV].
-        StringLookup(vocabulary, mask_token=""): ids [mask, OOV, word 0, ..., word n-1].
-        Build the new table with np.concatenate([...], axis=0) from a zero row, table[-1:] and table[:-1].
-    """,
+    "q2",
+    "rows an Embedding needs",
+    _check_q2,
+    hint="""An Embedding looks up row number `id` directly; its rows are numbered 0 .. input_dim - 1.
+    What is the largest id it must hold?""",
     solution="""
-        def fc_table_to_keras(table):
-            table = np.asarray(table)
-            mask_row = np.zeros((1, table.shape[1]), table.dtype)
-            return np.concatenate([mask_row, table[-1:], table[:-1]], axis=0)
+    def rows_needed(ids):
+        return int(np.max(ids)) + 1
     """,
 )
 
 
-# --------------------------------------------------------------------------------------------
-# q3: a Keras layer that gives the ids of categorical_column_with_hash_bucket("zip", 50)
-
-#: Zip codes the q3 check hashes: ml-100k zips, a Canadian one that ml-100k also has, unseen ones.
-_Q3_ZIPS = ["94043", "55414", "85711", "V3N4P", "00000", "K7L5J", "99999", "E2A4H", "12345", "60402"]
-_Q3_BUCKETS = 50
+# --------------------------------------------------------------------------- q3: per-row dot product
 
 
-def _fc_hash_ids(buckets: int = _Q3_BUCKETS) -> np.ndarray:
-    import tensorflow as tf
-
-    from course_lib.features import feature_column_ids
-
-    column = tf.feature_column.categorical_column_with_hash_bucket("zip", hash_bucket_size=buckets)
-    return feature_column_ids(column, _Q3_ZIPS)
-
-
-def _check_q3_hash(layer) -> str:
-    import tensorflow as tf
-
-    if not callable(layer):
-        raise Mistake(f"expected a Keras layer (something you can call on strings), got {type(layer).__name__}")
-    zips = tf.constant([[z] for z in _Q3_ZIPS])
-    ids = to_numpy(layer(zips), "the layer's output")
-    if ids.ndim >= 1 and ids.shape[-1] == _Q3_BUCKETS and ids.size != len(_Q3_ZIPS):
-        raise Mistake(
-            f"the layer returns vectors of length {_Q3_BUCKETS} (one-hot), not ids: keep the default output_mode='int'"
-        )
-    if ids.size != len(_Q3_ZIPS):
-        raise Mistake(f"for {len(_Q3_ZIPS)} zip codes of shape (10, 1) the layer returned shape {ids.shape}; expected one id per zip")
-    ids = ids.reshape(-1)
-    if not np.issubdtype(ids.dtype, np.integer):
-        raise Mistake(f"the ids should be integers, got dtype {ids.dtype}")
-    expected = _fc_hash_ids()
-    if np.array_equal(ids, expected):
-        return "Same FarmHash fingerprint modulo 50 as the feature column."
-    for bins in range(2, 2 * _Q3_BUCKETS + 1):
-        candidate = tf.strings.to_hash_bucket_fast(zips, bins).numpy().reshape(-1)
-        if np.array_equal(ids, candidate):
-            raise Mistake(f"your layer hashes into {bins} bins; the column has hash_bucket_size=50, so num_bins=50")
-        if np.array_equal(ids, candidate + 1):
-            raise Mistake(
-                "your ids are shifted by one: mask_value reserves bin 0 for the mask and hashes the rest "
-                "into num_bins - 1 bins; the feature column has no mask, so leave mask_value out"
-            )
-    raise Mistake(
-        "right number of ids but different buckets: the feature column hashes with no salt "
-        "(leave salt=None) and uses the fast FarmHash fingerprint, as keras.layers.Hashing does by default"
-    )
+def _check_q3(row_dot) -> str:
+    rng = np.random.default_rng(3)
+    batch, dim = 5, 3
+    u = rng.normal(size=(batch, dim)).astype(np.float32)
+    m = rng.normal(size=(batch, dim)).astype(np.float32)
+    expected = np.sum(u.astype(np.float64) * m, axis=1)
+    got = to_numpy(call_learner(row_dot, u.copy(), m.copy()), "row_dot(u, m)")
+    if got.size == 1:
+        raise Mistake(f"you returned one number ({float(got.reshape(-1)[0]):.3f}) for a batch of {batch} rows: "
+                      "the sum ran over the batch axis too, as ops.tensordot(u, m, 2) does in the keras.io "
+                      "example; sum over the last axis only")  # fmt: skip
+    if got.shape == (dim,):
+        raise Mistake(f"shape {got.shape}: you summed over axis 0, the batch; sum over the last axis (axis=-1)")
+    if got.shape == (batch, batch):
+        raise Mistake(f"shape {got.shape}: that is every user with every movie (u @ m.T); the per-row "
+                      "score is u[i] · m[i], the diagonal of that matrix, and needs no matrix product")  # fmt: skip
+    if got.shape == (batch, dim):
+        raise Mistake(f"shape {got.shape}: you multiplied element by element but did not add up each row")
+    if got.shape not in ((batch,), (batch, 1)):
+        raise Mistake(f"for u and m of shape {u.shape} you returned shape {got.shape}; expected ({batch},)")
+    got = got.reshape(-1).astype(np.float64)
+    if not np.allclose(got, expected, atol=1e-4):
+        raise Mistake(f"the shape is right but the numbers are not the per-row dot products "
+                      f"(row 0 should be {expected[0]:.4f}, yours is {got[0]:.4f})")  # fmt: skip
+    # Each row must depend on its own row only: change row 2 and see which outputs move.
+    u2 = u.copy()
+    u2[2] += 1.0
+    moved = to_numpy(call_learner(row_dot, u2, m.copy()), "row_dot(u, m)").reshape(-1) - got
+    if np.any(np.abs(np.delete(moved, 2)) > 1e-4):
+        raise Mistake("changing the user vector of row 2 changed other rows' scores: rows must not mix")
+    return "Each row's score depends on its own user and movie only."
 
 
 q3 = Exercise(
-    name="q3",
-    title="A Keras layer with the hash buckets of categorical_column_with_hash_bucket",
-    checker=_check_q3_hash,
-    hint="""
-        keras.layers.Hashing(num_bins=...) maps each string to an id in [0, num_bins). Which of its
-        arguments (num_bins, mask_value, salt, output_mode) change the ids, and what should they be
-        to match categorical_column_with_hash_bucket("zip", hash_bucket_size=50)?
-    """,
+    "q3",
+    "per-row dot product",
+    _check_q3,
+    hint="""Multiply u and m element by element (shape (batch, dim)), then add up along the last
+    axis: keras.ops.sum(..., axis=-1).""",
     solution="""
-        zip_hashing = keras.layers.Hashing(num_bins=50)
+    def row_dot(u, m):
+        return keras.ops.sum(u * m, axis=-1)
     """,
 )
 
 
-# --------------------------------------------------------------------------------------------
-# q4: the 'sqrtn' combiner as masked pooling
+# --------------------------------------------------------------------------- q4: top-N without rated movies
 
 
-def _q4_inputs() -> tuple[np.ndarray, np.ndarray]:
+def _expect_ranking(got: np.ndarray, expected: np.ndarray, order: str) -> None:
+    """Mistake unless ``got`` lists the ``expected`` ids in the same order (``order`` says which)."""
+    if not np.array_equal(got, expected) and set(got.tolist()) == set(expected.tolist()):
+        raise Mistake(f"the right movies, but not {order}")
+    if not np.array_equal(got, expected):
+        raise Mistake(f"expected the ids {expected.tolist()}, got {got.tolist()}")
+
+
+def _recommend_reference(scores, rated, k):
+    scores = np.array(scores, dtype=np.float64, copy=True)
+    scores[0] = -np.inf
+    scores[np.asarray(rated, dtype=np.int64)] = -np.inf
+    return np.argsort(-scores, kind="stable")[:k]
+
+
+def _check_q4(recommend) -> str:
     rng = np.random.default_rng(4)
-    vectors = rng.normal(size=(4, 5, 3)).astype(np.float32)  # padding steps hold non-zero vectors too
-    mask = np.array(
-        [[1, 1, 0, 0, 0], [1, 1, 1, 1, 1], [0, 0, 0, 0, 0], [1, 0, 0, 0, 0]],
-        dtype=bool,
-    )
-    return vectors, mask
-
-
-def _pool(vectors, mask, divide_by):
-    weights = mask.astype(np.float64)[..., None]
-    total = (vectors * weights).sum(axis=1)
-    count = weights.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(count > 0, total / divide_by(count), 0.0)
-    return out
-
-
-def _check_q4_sqrtn(function) -> str:
-    vectors, mask = _q4_inputs()
-    # a correct NumPy answer such as np.where(count > 0, total / np.sqrt(count), 0) divides by zero
-    # on the empty row before np.where discards it: keep that warning out of the learner's notebook
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        result = to_numpy(call_learner(function, vectors.copy(), mask.copy()), "sqrtn_pool's result")
-    batch, steps, dim = vectors.shape
-    if result.shape != (batch, dim):
-        if result.shape == (batch, steps):
-            raise Mistake(
-                f"the result has shape {result.shape}: you pooled over the last axis (the embedding "
-                "dimension); pool over the sequence axis, axis=1"
-            )
-        if result.size == batch * dim:
-            raise Mistake(f"the result has shape {result.shape}, expected {(batch, dim)}: drop the kept dimension")
-        raise Mistake(f"for vectors of shape {vectors.shape} the result should have shape {(batch, dim)}, got {result.shape}")
-    result = result.astype(np.float64)
-    if np.isnan(result).any():
-        raise Mistake(
-            "a row whose mask is all False (no valid entries) gave NaN (0 / 0); the feature column "
-            "returns zeros there: guard the division, e.g. tf.math.divide_no_nan or np.maximum(count, 1)"
-        )
-    expected = _pool(vectors, mask, np.sqrt)
-
-    def close(candidate):
-        return np.allclose(result, candidate, atol=1e-4)
-
-    if close(expected):
-        return "Masked sum divided by the square root of the number of real entries."
-    everything = np.ones_like(mask)
-    diagnoses = [
-        (_pool(vectors, mask, lambda n: n), "that is the 'mean' combiner (divided by the count); 'sqrtn' divides by sqrt(count)"),
-        (_pool(vectors, mask, lambda n: 1.0), "that is the 'sum' combiner: divide the masked sum by sqrt(count)"),
-        (_pool(vectors, everything, np.sqrt), "the mask is ignored: padding vectors were summed and counted; multiply by the mask first"),
-        (_pool(vectors, mask, lambda n: np.sqrt(steps)), f"you divided by sqrt({steps}), the padded length; divide by the square root of the number of True entries in each row"),
-        ((vectors.sum(axis=1)) / np.sqrt(np.maximum(mask.sum(axis=1, keepdims=True), 1)), "the padding vectors were added into the sum: multiply the vectors by the mask before summing"),
-    ]
-    for candidate, message in diagnoses:
-        if close(candidate):
-            raise Mistake(message)
-    raise Mistake("right shape, wrong numbers: sum the vectors where mask is True, then divide by sqrt of how many there were")
+    n_movies = 20
+    scores = rng.normal(size=n_movies + 1)  # index = movie id; index 0 is the padding row
+    scores[0] = 9.0  # an untrained padding row can score anything
+    scores[7] = 8.0  # the best-scoring movie ...
+    rated = np.array([7, 3, 12, 15], dtype=np.int64)  # ... is one the user already rated
+    scores[3] = 7.0
+    k = 5
+    expected = _recommend_reference(scores, rated, k)
+    got = _ids(call_learner(recommend, scores.copy(), rated.copy(), k), "recommend(scores, rated, k)")
+    if len(got) != k:
+        raise Mistake(f"asked for k={k} movies, got {len(got)}")
+    masked = scores.copy()
+    masked[0] = masked[rated] = -np.inf
+    lowest = [set(np.argsort(values, kind="stable")[:k].tolist()) for values in (masked, scores)]
+    if set(got.tolist()) in lowest or np.all(np.diff(scores[np.clip(got, 0, n_movies)]) > 0):
+        raise Mistake("your list is ordered worst first (the masked movies come first); sort the scores "
+                      "in descending order, e.g. np.argsort(-scores)")  # fmt: skip
+    if np.array_equal(got - 1, expected) or np.array_equal(got + 1, expected):
+        raise Mistake("your ids are off by one: position j of `scores` is movie id j; if you ranked "
+                      "scores[1:], add 1 back to the positions")  # fmt: skip
+    seen = sorted(set(got.tolist()) & set(rated.tolist()))
+    if seen and 0 in got:
+        raise Mistake(f"your list contains the padding row 0 and movie(s) {seen}, which the user already "
+                      "rated; set their scores to -inf before ranking")  # fmt: skip
+    if seen:
+        raise Mistake(f"your list contains movie(s) {seen}, which the user already rated; set their scores "
+                      "to -inf (or drop them) before ranking")  # fmt: skip
+    if 0 in got:
+        raise Mistake("your list contains id 0: that is the padding row, not a movie; never recommend it")
+    _expect_ranking(got, expected, "best first; order them by score, highest first")
+    # A second user, with a different k, to catch answers that hard-code 10 or ignore `rated`.
+    rated2 = np.array([1, 2], dtype=np.int64)
+    expected2 = _recommend_reference(scores, rated2, 3)
+    got2 = _ids(call_learner(recommend, scores.copy(), rated2.copy(), 3), "recommend(scores, rated, k)")
+    if not np.array_equal(got2, expected2):
+        raise Mistake(f"with rated={rated2.tolist()} and k=3 expected {expected2.tolist()}, got {got2.tolist()}")
+    return "Rated movies and the padding row never reach the list."
 
 
 q4 = Exercise(
-    name="q4",
-    title="The 'sqrtn' combiner as masked pooling",
-    checker=_check_q4_sqrtn,
-    hint="""
-        Turn the mask into 0.0/1.0 weights of shape (batch, steps, 1), multiply, sum over axis 1;
-        count the True entries per row; divide by the square root of that count, and give zeros
-        where the count is 0 (tf.math.divide_no_nan does both).
-    """,
+    "q4",
+    "top-N without the movies already rated",
+    _check_q4,
+    hint="""Copy the scores, set scores[0] and scores[rated] to -np.inf, then take the positions of the
+    k largest: np.argsort(-scores)[:k]. Positions are movie ids because row j is movie j.""",
     solution="""
-        def sqrtn_pool(vectors, mask):
-            weights = tf.cast(mask, vectors.dtype)[..., tf.newaxis]      # (batch, steps, 1)
-            total = tf.reduce_sum(vectors * weights, axis=1)             # (batch, dim)
-            count = tf.reduce_sum(weights, axis=1)                       # (batch, 1)
-            return tf.math.divide_no_nan(total, tf.sqrt(count))
+    def recommend(scores, rated, k=10):
+        scores = np.array(scores, dtype="float64")  # a copy: do not change the caller's array
+        scores[0] = -np.inf                          # the padding row is not a movie
+        scores[np.asarray(rated)] = -np.inf          # already rated: not a recommendation
+        return np.argsort(-scores, kind="stable")[:k]
     """,
 )
 
 
-# --------------------------------------------------------------------------------------------
-# q5: one movie table shared by the watched and the candidate movie
+# --------------------------------------------------------------------------- q5: cosine neighbours
 
 
-def _check_q5(model) -> str:
-    if not callable(model) or not hasattr(model, "weights"):
-        raise Mistake(f"expected a Keras model, got {type(model).__name__}")
-    tables = [w for w in model.weights if len(w.shape) == 2 and int(w.shape[0]) == NUM_MOVIE_ROWS]
-    if len(tables) > 1:
-        raise Mistake(
-            f"your model holds {len(tables)} movie tables of shape {tuple(tables[0].shape)}: create the "
-            "Embedding layer once and call that same layer object on both inputs"
-        )
-    if not tables:
-        shapes = [tuple(int(d) for d in w.shape) for w in model.weights]
-        raise Mistake(f"no table with {NUM_MOVIE_ROWS} rows found among the model's weights {shapes}: use Embedding({NUM_MOVIE_ROWS}, 8)")
-    table = to_numpy(tables[0]).astype(np.float64)
-    watched = np.array([[1], [50], [1682], [7], [181]], dtype=np.int32)
-    candidate = np.array([[50], [1], [1], [7], [258]], dtype=np.int32)
-    scores = to_numpy(model([watched, candidate]), "the model's output")
-    if scores.size != len(watched):
-        raise Mistake(
-            f"for 5 pairs the model returned shape {scores.shape}: it should give one score per pair, "
-            "the dot product of the two movie vectors (keras.layers.Dot(axes=-1) on the flattened vectors)"
-        )
-    expected = np.sum(table[watched[:, 0]] * table[candidate[:, 0]], axis=-1)
-    if not np.allclose(scores.reshape(-1).astype(np.float64), expected, atol=1e-5):
-        raise Mistake("one shared table, but the scores are not the dot products of the two looked-up rows")
-    return "One variable, used by both inputs."
+def _check_q5(most_similar) -> str:
+    rng = np.random.default_rng(6)
+    vectors = rng.normal(size=(12, 4))
+    vectors[5] = 3.0 * vectors[1] + rng.normal(scale=0.1, size=4)  # near row 1 in angle, long
+    vectors[8] = 20.0 * rng.normal(size=4)  # very long: wins any dot-product ranking
+    vectors[8] *= np.sign(vectors[8] @ vectors[1])  # points roughly towards row 1, not exactly
+    query, k = 1, 4
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    cosine = unit @ unit[query]
+    cosine_ranked = np.argsort(-cosine, kind="stable")
+    expected = cosine_ranked[cosine_ranked != query][:k]
+    got = _ids(call_learner(most_similar, vectors.astype(np.float32), query, k), "most_similar(vectors, movie_id, k)")
+    if len(got) != k:
+        raise Mistake(f"asked for k={k} neighbours, got {len(got)}")
+    if query in got:
+        raise Mistake(f"movie {query} is in its own neighbour list (its cosine with itself is 1); leave it out")
+    dots = vectors @ vectors[query]
+    dot_ranked = np.argsort(-dots, kind="stable")
+    if np.array_equal(got, dot_ranked[dot_ranked != query][:k]):
+        raise Mistake("you ranked by the raw dot product, which favours long vectors (row 8 here); "
+                      "divide by both vectors' lengths to get the cosine")  # fmt: skip
+    column_unit = vectors / np.linalg.norm(vectors, axis=0, keepdims=True)
+    column_ranked = np.argsort(-(column_unit @ column_unit[query]), kind="stable")
+    if np.array_equal(got, column_ranked[column_ranked != query][:k]):
+        raise Mistake("you normalised the columns (axis=0); normalise each row, i.e. each movie's vector (axis=1)")
+    if np.array_equal(got, cosine_ranked[::-1][cosine_ranked[::-1] != query][:k]):
+        raise Mistake("those are the least similar movies; sort by cosine in descending order")
+    _expect_ranking(got, expected, "most similar first")
+    return "Cosine compares directions only, so a few very long vectors cannot crowd every list."
 
 
 q5 = Exercise(
-    name="q5",
-    title="One movie table shared by two inputs",
-    checker=_check_q5,
-    hint="""
-        movie_table = keras.layers.Embedding(1683, 8) once; then movie_table(watched_in) and
-        movie_table(candidate_in); Flatten both and join them with keras.layers.Dot(axes=-1).
-    """,
+    "q5",
+    "nearest movies by cosine similarity",
+    _check_q5,
+    hint="""Divide every row by its length (np.linalg.norm(vectors, axis=1, keepdims=True)), then the
+    cosine with the query is unit @ unit[movie_id]. Rank descending and skip the movie itself.""",
     solution="""
-        movie_table = keras.layers.Embedding(1683, 8, name="movie_table")
-        watched_in = keras.Input(shape=(1,), dtype="int32", name="watched")
-        candidate_in = keras.Input(shape=(1,), dtype="int32", name="candidate")
-        watched_vec = keras.layers.Flatten()(movie_table(watched_in))
-        candidate_vec = keras.layers.Flatten()(movie_table(candidate_in))
-        score = keras.layers.Dot(axes=-1)([watched_vec, candidate_vec])
-        two_tower = keras.Model([watched_in, candidate_in], score)
+    def most_similar(vectors, movie_id, k=10):
+        vectors = np.asarray(vectors, dtype="float64")
+        unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        cosine = unit @ unit[movie_id]
+        cosine[movie_id] = -np.inf            # not its own neighbour
+        return np.argsort(-cosine, kind="stable")[:k]
     """,
 )
-
-__all__ = ["q1", "q2", "q3", "q4", "q5"]
