@@ -796,11 +796,11 @@ def load_glove(path: str | Path | None = None, *, max_words: int | None = None) 
     index: dict[str, int] = {}
     number = 0
     try:
-        with opener(path, "rt", encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
+        with opener(path, "rb") as handle:  # bytes, decoded line by line: a decoding error has its line number
+            for number, raw in enumerate(handle, start=1):
                 if max_words is not None and number > max_words:
                     break
-                word, *values = line.rstrip("\r\n").split(" ")
+                word, *values = raw.decode("utf-8").rstrip("\r\n").split(" ")
                 where = f"{path.name} line {number}"
                 if not values:
                     raise ValueError(f"{where}: {_short_word(word)} has no numbers after it; each line is a word "
@@ -823,7 +823,7 @@ def load_glove(path: str | Path | None = None, *, max_words: int | None = None) 
                 words.append(word)
                 rows.append(vector)
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{path.name} line {number + 1}: not UTF-8 text ({exc.reason}); pass a GloVe .txt or "
+        raise ValueError(f"{path.name} line {number}: not UTF-8 text ({exc.reason}); pass a GloVe .txt or "
                          f".txt.gz file") from None  # fmt: skip
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
         raise ValueError(f"{path.name}: not a complete gzip file ({exc}); download it again") from None
