@@ -161,7 +161,7 @@ def nearest_neighbours(matrix: Any, query: Any, k: int = 10, *, exclude: Sequenc
     """
     similarities = cosine_similarity(matrix, query).astype(np.float64)
     rows = similarities.shape[0]
-    k = check_size(k, "k")
+    k = check_size(k, "k", hint="ask for at least one neighbour")
     excluded = np.unique(check_ids(exclude, "exclude", maximum=rows - 1, ndim=1))
     available = rows - excluded.size
     if k > available:

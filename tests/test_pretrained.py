@@ -127,7 +127,7 @@ def test_cosine_similarity_refuses_nan_and_bad_shapes():
         cosine_similarity(matrix, np.array([1, np.inf, 0, 0]))
     with pytest.raises(ValueError, match="query has 3 dimensions"):
         cosine_similarity(matrix, np.ones(3))
-    with pytest.raises(ValueError, match="^matrix=.*expected 2 dimension"):
+    with pytest.raises(ValueError, match="^matrix=.*expected a 2-D array"):
         cosine_similarity(np.ones(4), np.ones(4))
     with pytest.raises(ValueError, match="all zeros"):
         cosine_similarity(matrix, np.zeros(4))
@@ -173,7 +173,7 @@ def test_project_2d_arguments():
         project_2d(np.ones((1, 5)))
     with pytest.raises(ValueError, match="^points=.*NaN"):
         project_2d(np.array([[1.0, 2.0], [np.nan, 1.0]]))
-    with pytest.raises(ValueError, match="^points=.*expected 2 dimension"):
+    with pytest.raises(ValueError, match="^points=.*expected a 2-D array"):
         project_2d(np.ones(5))
     assert project_2d(np.eye(3)).shape == (3, 2)
 
