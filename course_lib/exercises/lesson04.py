@@ -8,7 +8,7 @@ In the order a learner meets them:
 - ``q4``: the in-batch softmax loss of a two-tower model, ``in_batch_softmax(logits) -> (batch,)``;
 - ``q5`` (Going deeper): nearest movies by cosine similarity, ``most_similar(vectors, movie_id, k) -> ids``.
 
-Every check runs the answer on several cases: the prompt's example first, then made-up cases
+Every check runs the answer on several cases (``course_lib.checks.run_case``): the prompt's example first, then made-up cases
 from a fixed seed that expose the usual slips (scores that are all negative, relevant items
 deep in a long catalogue, predictions outside the star scale, very large logits, more
 relevant items than ``k``...). NumPy inputs are handed over read-only, so an answer that
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.checks import Exercise, Mistake, NotAttempted, call_learner, to_numpy
+from course_lib.checks import Case, Exercise, Mistake, NotAttempted, call_learner, error_text, run_case, to_numpy
 
 __all__ = ["q1", "q2", "q3", "q4", "q5"]
 
@@ -30,45 +30,26 @@ __all__ = ["q1", "q2", "q3", "q4", "q5"]
 # --------------------------------------------------------------------------- shared helpers
 
 
-def _read_only(array) -> np.ndarray:
-    """A read-only copy: the learner's function cannot change the check's data, nor the caller's."""
-    copy = np.array(array, copy=True)
-    copy.setflags(write=False)
-    return copy
+def _call(function, args: dict, about: str, name: str):
+    """Run the learner's ``function`` on one case with :func:`course_lib.checks.run_case`.
 
-
-def _first_line(exc: BaseException) -> str:
-    """The learner's own exception, first line, without TensorFlow's graph-function prefixes."""
-    text = (str(exc).strip().splitlines() or [""])[0]
-    if "{{function_node" in text:
-        text = text.split("}}")[-1].strip()
-    return text.removeprefix("Exception encountered when calling").strip() or type(exc).__name__
-
-
-def _call(function, args: dict, what: str, *, in_graph: bool = False):
-    """Call the learner's ``function(**args)`` (positionally); turn an in-place change into a named Mistake.
-
-    NumPy arrays in ``args`` are passed read-only. ``in_graph`` says the call ran inside a
-    ``tf.function`` (the message then says so).
+    Inputs are fresh read-only copies (a changed input is named as the mistake); an error of the
+    learner's code becomes a Mistake naming the case and the learner's own first line.
     """
-    try:
-        return call_learner(function, *args.values())
-    except (Mistake, NotAttempted):
-        raise
-    except ValueError as exc:
-        if "read-only" in str(exc):
-            names = ", ".join(f"`{name}`" for name, value in args.items() if isinstance(value, np.ndarray))
-            raise Mistake(f"your function tried to change its input ({names}) in place, e.g. with "
-                          "`scores[...] = ...`, `/=` or `.sort()`; the caller's array must stay as it was: "
-                          "work on a copy (np.array(x) or x.copy())") from exc  # fmt: skip
-        raise Mistake(f"{what} raised ValueError: {_first_line(exc)}") from exc
-    except Exception as exc:
-        where = " inside a tf.function graph (as Keras's fit calls it)" if in_graph else ""
-        hint = ""
-        if in_graph and ("numpy" in str(exc).lower() or "symbolic" in str(exc).lower()
-                         or type(exc).__name__ in ("NotImplementedError", "AttributeError", "TypeError")):
-            hint = "; inside a model the inputs are symbolic tensors: use keras.ops, not NumPy or .numpy()"
-        raise Mistake(f"{what}{where} raised {type(exc).__name__}: {_first_line(exc)}{hint}") from exc
+    return run_case(function, Case(dict(args), about=about), name)
+
+
+def _graph_error(exc: BaseException) -> str:
+    """The learner's error raised inside a ``tf.function``: autograph prefixes "in user code:" and a
+    stack; the cause is its last line."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if lines and lines[0].startswith("in user code"):
+        last = lines[-1].split(". ")[0].rstrip(".")
+        if len(last) > 200:
+            last = last[:197].rstrip() + "..."
+        head = last.split(":", 1)[0]
+        return last if head.isidentifier() and head[:1].isupper() else f"{type(exc).__name__}: {last}"
+    return error_text(exc)
 
 
 def _scalar(value, what: str) -> float:
@@ -126,14 +107,14 @@ def _q1_cases():
 
 def _check_q1(rmse_by_hand) -> str:
     for name, y_true, y_pred in _q1_cases():
-        args = {"y_true": _read_only(y_true), "y_pred": _read_only(y_pred)}
-        got = _scalar(_call(rmse_by_hand, args, "rmse_by_hand(y_true, y_pred)"), "rmse_by_hand(y_true, y_pred)")
+        args = {"y_true": (y_true), "y_pred": (y_pred)}
+        got = _scalar(_call(rmse_by_hand, args, name, "rmse_by_hand"), "rmse_by_hand(y_true, y_pred)")
         expected = _rmse(y_true, y_pred)
         if np.isclose(got, expected, rtol=1e-5, atol=1e-6):
             continue
         t, p = np.ravel(y_true).astype(np.float64), np.ravel(y_pred).astype(np.float64)
         error = t - p
-        where = f"On {name} (y_true {_short(y_true)}, y_pred shape {np.shape(y_pred)})"
+        where = f"on {name} (y_true {_short(y_true)}, y_pred shape {np.shape(y_pred)})"
         diagnoses = [
             (expected**2, "that is the mean squared error (squared stars); take its square root"),
             (np.mean(np.abs(error)), "that is the mean absolute error (MAE); RMSE squares the errors before "
@@ -236,28 +217,28 @@ def _check_q2(row_dot) -> str:
 
     what = "row_dot(u, m)"
     for name, u, m in _q2_cases():
-        where = f"On {name}:"
-        got = to_numpy(_call(row_dot, {"u": _read_only(u), "m": _read_only(m)}, what), what)
+        where = f"on {name}:"
+        got = to_numpy(_call(row_dot, {"u": u, "m": m}, name, what), what)
         _diagnose_q2(got.astype(np.float64) if got.dtype.kind in "fiu" else got, u, m, where)
     # Inside a model the inputs are tensors, and inside fit they are symbolic (a tf.function graph).
     name, u, m = next(_q2_cases())
-    got = to_numpy(_call(row_dot, {"u": tf.constant(u), "m": tf.constant(m)}, what), what)
-    _diagnose_q2(got.astype(np.float64), u, m, f"On {name}, given as tensors:")
+    got = to_numpy(_call(row_dot, {"u": tf.constant(u), "m": tf.constant(m)}, f"{name} (as tensors)", what), what)
+    _diagnose_q2(got.astype(np.float64), u, m, f"on {name}, given as tensors:")
     try:
         graph = _in_graph(lambda a, b: call_learner(row_dot, a, b), tf.constant(u), tf.constant(m))
     except (Mistake, NotAttempted):
         raise
     except Exception as exc:
         raise Mistake(f"{what} works on arrays but fails inside a tf.function graph (as in a model trained with fit): "
-                      f"{type(exc).__name__}: {_first_line(exc)}; use keras.ops (keras.ops.sum, keras.ops.einsum), "
+                      f"{_graph_error(exc)}; use keras.ops (keras.ops.sum, keras.ops.einsum), "
                       "not NumPy") from exc  # fmt: skip
-    _diagnose_q2(to_numpy(graph, what).astype(np.float64), u, m, f"On {name}, inside a tf.function graph:")
+    _diagnose_q2(to_numpy(graph, what).astype(np.float64), u, m, f"on {name}, inside a tf.function graph:")
     # Each row must depend on its own row only: change row 2 and see which outputs move.
     _, u, m = list(_q2_cases())[1]
-    base = to_numpy(_call(row_dot, {"u": _read_only(u), "m": _read_only(m)}, what), what).reshape(-1)
+    base = to_numpy(_call(row_dot, {"u": u, "m": m}, "batch 5, dim 3", what), what).reshape(-1)
     shifted = u.copy()
     shifted[2] += 1.0
-    moved = to_numpy(_call(row_dot, {"u": _read_only(shifted), "m": _read_only(m)}, what), what).reshape(-1) - base
+    moved = to_numpy(_call(row_dot, {"u": shifted, "m": m}, "batch 5, dim 3, row 2 of u changed", what), what).reshape(-1) - base
     if np.any(np.abs(np.delete(moved, 2)) > 1e-4):
         raise Mistake("changing the user vector of row 2 changed other rows' scores: rows must not mix")
     return "Each row's score depends on its own user and movie only, on arrays, tensors and inside a graph."
@@ -371,8 +352,8 @@ def _check_q3(recall_at_k) -> str:
     what = "recall_at_k(scores, exclude, relevant, k)"
     cases, answers = list(_q3_cases()), []
     for name, scores, exclude, relevant, k in cases:
-        args = {"scores": _read_only(scores), "exclude": _read_only(exclude), "relevant": _read_only(relevant), "k": k}
-        answers.append(_scalar(_call(recall_at_k, args, what), what))
+        args = {"scores": (scores), "exclude": (exclude), "relevant": (relevant), "k": k}
+        answers.append(_scalar(_call(recall_at_k, args, name, what), what))
     expected = [_recall_reference(*case[1:]) for case in cases]
     wrong = [i for i, (got, right) in enumerate(zip(answers, expected)) if not np.isclose(got, right, atol=1e-9)]
     if not wrong:
@@ -380,7 +361,7 @@ def _check_q3(recall_at_k) -> str:
                 "movies than k, and fewer candidates than k; the inputs were left unchanged.")
     name, scores, exclude, relevant, k = cases[wrong[0]]
     hits = _hits(_top(np.where(exclude, -np.inf, scores), k), relevant)
-    where = (f"On {name} (k={k}, {len(relevant)} relevant movies {_short(np.sort(relevant))}, "
+    where = (f"on {name} (k={k}, {len(relevant)} relevant movies {_short(np.sort(relevant))}, "
              f"{int(exclude.sum())} excluded): expected {expected[wrong[0]]:.4f} ({hits} hits / {len(relevant)} "
              f"relevant), got {answers[wrong[0]]:.4g}.")  # fmt: skip
     # A slip explains the answer only if it reproduces it on every case.
@@ -495,10 +476,10 @@ def _check_q4(in_batch_softmax) -> str:
 
     what = "in_batch_softmax(logits)"
     for name, logits in _q4_cases():
-        got = to_numpy(_call(in_batch_softmax, {"logits": tf.constant(logits)}, what), what)
+        got = to_numpy(_call(in_batch_softmax, {"logits": tf.constant(logits)}, name, what), what)
         if got.dtype.kind not in "fiu":
             raise Mistake(f"{what} should return float losses, got {got.dtype}")
-        _diagnose_q4(got.astype(np.float64), logits, f"On {name} (logits {logits.shape}):")
+        _diagnose_q4(got.astype(np.float64), logits, f"on {name} (logits {logits.shape}):")
     # fit calls the loss inside a tf.function graph, where shapes and values are symbolic.
     name, logits = list(_q4_cases())[1]
     try:
@@ -507,8 +488,8 @@ def _check_q4(in_batch_softmax) -> str:
         raise
     except Exception as exc:
         raise Mistake(f"{what} works on eager tensors but fails inside a tf.function graph, as Keras's fit calls a "
-                      f"loss: {type(exc).__name__}: {_first_line(exc)}; use keras.ops, not NumPy or .numpy()") from exc  # fmt: skip
-    _diagnose_q4(to_numpy(graph, what).astype(np.float64), logits, f"On {name}, inside a tf.function graph:")
+                      f"loss: {_graph_error(exc)}; use keras.ops, not NumPy or .numpy()") from exc  # fmt: skip
+    _diagnose_q4(to_numpy(graph, what).astype(np.float64), logits, f"on {name}, inside a tf.function graph:")
     return "One loss per row, stable for scores in the hundreds, and it runs inside a model's graph."
 
 
@@ -557,12 +538,12 @@ def _q5_cases():
 def _check_q5(most_similar) -> str:
     what = "most_similar(vectors, movie_id, k)"
     for name, vectors, query, k in _q5_cases():
-        args = {"vectors": _read_only(vectors), "movie_id": query, "k": k}
-        got = _ids(_call(most_similar, args, what), what)
+        args = {"vectors": (vectors), "movie_id": query, "k": k}
+        got = _ids(_call(most_similar, args, name, what), what)
         expected = _cosine_reference(vectors, query, k)
         if np.array_equal(got, expected):
             continue
-        where = f"On {name}, k={k}: expected {expected.tolist()}, got {got.tolist()}."
+        where = f"on {name}, k={k}: expected {expected.tolist()}, got {got.tolist()}."
         if len(got) != k:
             raise Mistake(f"{where} Asked for k={k} neighbours, got {len(got)}")
         v = np.asarray(vectors, dtype=np.float64)
