@@ -41,7 +41,7 @@ from keras import ops
 __all__ = [
     "TrainConfig", "CONFIGS", "Split", "split_ratings", "model_inputs", "rmse", "mae",
     "global_mean_baseline", "BiasBaseline", "fit_bias_baseline", "tune_bias_baseline", "RowDot", "AddBiases",
-    "build_rating_model", "EpochTimer", "train_rating_model", "predict_ratings",
+    "rated_movies_table", "RatedMovies", "MaskedMean", "build_rating_model", "build_model_for", "EpochTimer", "train_rating_model", "predict_ratings",
     "TwoTower", "in_batch_softmax_loss", "build_retrieval_model", "train_retrieval_model",
     "known_items_mask", "top_n", "popularity_scores", "ranking_metrics", "rating_scorer", "cosine_neighbours",
     "pca_2d", "export_projector_tsv",
@@ -67,6 +67,16 @@ class TrainConfig:
         patience: epochs without a better validation RMSE before stopping.
         plateau_factor: when > 0, multiply the learning rate by this factor after each epoch
             without a better validation RMSE (``ReduceLROnPlateau``, patience 1).
+        history_length: 0 for plain biased matrix factorisation; ``L > 0`` adds the implicit
+            feedback term (:func:`rated_movies_table`, :class:`MaskedMean`): each user is also
+            the mean of the vectors of up to ``L`` movies they rated in training.
+        implicit_l2: per-example L2 penalty on the implicit-feedback movie vectors.
+        jit_compile: compile the training step with XLA (``Model.compile(jit_compile=...)``).
+            Keras turns XLA on by itself only on a GPU (``"auto"``); on a CPU it makes the
+            TensorFlow step several times faster (README, "The recommender benchmark"). Ignored
+            (off) on the PyTorch backend, where it would mean ``torch.compile``.
+        steps_per_execution: training steps run per call into the compiled function (fewer
+            Python round trips per epoch; callbacks still see every epoch).
     """
 
     dim: int = 32
@@ -77,6 +87,10 @@ class TrainConfig:
     epochs: int = 40
     patience: int = 3
     plateau_factor: float = 0.0
+    history_length: int = 0
+    implicit_l2: float = 0.0
+    jit_compile: bool = True
+    steps_per_execution: int = 32
 
 
 #: Settings per MovieLens variant (tuned on the validation slice of seed 42; see lesson 04).
@@ -374,10 +388,107 @@ class AddBiases(keras.layers.Layer):
         return {**super().get_config(), "global_mean": self.global_mean}
 
 
+def _check_finite_number(value, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not np.isfinite(value):
+        raise ValueError(f"{what} must be a finite number, got {value!r}")
+    return float(value)
+
+
 def _check_positive_int(value, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{what} must be a positive whole number, got {value!r}")
     return int(value)
+
+
+def rated_movies_table(train: pd.DataFrame, n_users: int, max_length: int, *, seed: int = 0) -> np.ndarray:
+    """int32 (n_users + 1, max_length): row ``u`` lists movies user ``u`` rated in ``train``, padded with 0.
+
+    The padding id 0 (no movie has it) goes at the end of each row (``padding="post"``), so an
+    ``Embedding(mask_zero=True)`` masks it. A user with more than ``max_length`` training
+    ratings keeps a fixed random sample of ``max_length`` of them (drawn with ``seed``), in
+    their original order; a user with none gets a row of zeros.
+
+    Build it from the **training** ratings only: listing a movie the user rated in the
+    validation or test part would tell the model which movies it will be asked about.
+
+    Raises:
+        TypeError/ValueError: ``train`` lacks the rating columns; ValueError: ``n_users`` or
+            ``max_length`` is not a positive whole number, or a user id exceeds ``n_users``.
+    """
+    _check_ratings(train, "train")
+    n_users = _check_positive_int(n_users, "n_users")
+    max_length = _check_positive_int(max_length, "max_length")
+    users = train["user_id"].to_numpy(np.int64)
+    movies = train["movie_id"].to_numpy(np.int64)
+    if users.min() < 0 or users.max() > n_users:
+        raise ValueError(f"train has user id {users.max() if users.max() > n_users else users.min()} outside "
+                         f"0..n_users={n_users}")  # fmt: skip
+    rng = np.random.default_rng(seed)
+    # a random key per rating, ranked within each user: the max_length smallest keys are kept
+    keys = rng.random(len(users))
+    order = np.lexsort((keys, users))
+    counts = np.bincount(users, minlength=n_users + 1)
+    rank = np.empty(len(users), dtype=np.int64)
+    rank[order] = np.arange(len(users)) - np.repeat(np.cumsum(counts) - counts, counts)
+    keep = np.flatnonzero(rank < max_length)  # in train's row order
+    by_user = np.argsort(users[keep], kind="stable")  # grouped by user, train's order within a user
+    kept_users, kept_movies = users[keep][by_user], movies[keep][by_user]
+    kept_counts = np.bincount(kept_users, minlength=n_users + 1)
+    position = np.arange(len(kept_users)) - (np.cumsum(kept_counts) - kept_counts)[kept_users]
+    table = np.zeros((n_users + 1, max_length), dtype=np.int32)
+    table[kept_users, position] = kept_movies
+    return table
+
+
+@keras.saving.register_keras_serializable(package="course_lib")
+class RatedMovies(keras.layers.Layer):
+    """Looks up the row of a fixed (n_users + 1, L) id table: user ids (batch,) give movie ids (batch, L).
+
+    The table (from :func:`rated_movies_table`) is a non-trainable int32 weight of the layer,
+    so the model's inputs stay ``user_id`` and ``movie_id``.
+    """
+
+    def __init__(self, n_users: int, history_length: int, table=None, **kwargs):
+        super().__init__(**kwargs)
+        self.n_users, self.history_length = int(n_users), int(history_length)
+        init = "zeros" if table is None else keras.initializers.Constant(np.asarray(table, np.int32))
+        self.table = self.add_weight(shape=(self.n_users + 1, self.history_length), dtype="int32",
+                                     initializer=init, trainable=False, name="table")  # fmt: skip
+
+    def call(self, user_ids):
+        return ops.take(self.table, user_ids, axis=0)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape, self.history_length)
+
+    def get_config(self):
+        return {**super().get_config(), "n_users": self.n_users, "history_length": self.history_length}
+
+
+@keras.saving.register_keras_serializable(package="course_lib")
+class MaskedMean(keras.layers.Layer):
+    """Mean over axis 1 of the unmasked steps: (batch, L, dim) with mask (batch, L) -> (batch, dim).
+
+    Like ``GlobalAveragePooling1D`` with a padding mask, except that a row whose steps are
+    all masked gives zeros instead of 0/0 = NaN.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return ops.mean(inputs, axis=1)
+        weights = ops.cast(mask, inputs.dtype)[:, :, None]
+        total = ops.sum(inputs * weights, axis=1)
+        return total / ops.maximum(ops.sum(weights, axis=1), 1.0)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])
 
 
 def build_rating_model(
@@ -389,35 +500,57 @@ def build_rating_model(
     l2: float = 0.05,
     bias_l2: float = 0.0,
     seed: int | None = 42,
+    rated_movies=None,
+    implicit_l2: float = 0.0,
 ) -> keras.Model:
-    """Biased matrix factorisation as a functional Keras model.
+    """Biased matrix factorisation as a functional Keras model, optionally with implicit feedback.
 
     ``rating(u, m) = global_mean + b_u + b_m + p_u · q_m`` where ``p_u``, ``q_m`` are rows of
     the user and movie ``Embedding`` tables (``n + 1`` rows each: ids start at 1, row 0 is
     unused) and ``b_u``, ``b_m`` rows of one-column bias tables (initialised at 0).
 
+    With ``rated_movies`` (the int32 (n_users + 1, L) table of :func:`rated_movies_table`),
+    the user side becomes ``p_u + mean(y_j for j rated by u)``: a second movie table ``Y``
+    (``Embedding(mask_zero=True)``, so the padding 0 is masked) looked up at the movies the
+    user rated in training and averaged by :class:`MaskedMean`. This is the implicit-feedback
+    idea of SVD++ (Koren, "Factorization Meets the Neighborhood", KDD 2008, which normalises
+    by ``|N(u)|**-0.5``; here a plain masked mean): users with few ratings are described by
+    the movies they chose, not just by their own few-times-updated vector.
+
     Regularisation is *per example*: an ``activity_regularizer`` adds ``l2 * |p_u|**2`` and
-    ``l2 * |q_m|**2`` for the rows each rating looks up, averaged over the batch (Keras 3
-    divides activity penalties by the batch size). An ``embeddings_regularizer`` would instead
-    penalise the whole table at every step, rows the batch never touched included.
+    ``l2 * |q_m|**2`` for the rows each rating looks up (and ``implicit_l2 * |y_j|**2`` for
+    the implicit rows), averaged over the batch (Keras 3 divides activity penalties by the
+    batch size). An ``embeddings_regularizer`` would instead penalise the whole table at every
+    step, rows the batch never touched included.
 
     Inputs: ``{"user_id": int (batch,), "movie_id": int (batch,)}``.
     Output: predicted stars, float32 (batch,) (not clipped; :func:`predict_ratings` clips).
 
     Raises:
-        ValueError: a size is not a positive whole number, or a penalty is negative.
+        ValueError: a size is not a positive whole number, a penalty is negative, or
+            ``rated_movies`` is not an (n_users + 1, L) table of movie ids.
     """
     n_users = _check_positive_int(n_users, "n_users")
     n_movies = _check_positive_int(n_movies, "n_movies")
     dim = _check_positive_int(dim, "dim")
-    if l2 < 0 or bias_l2 < 0:
-        raise ValueError(f"penalties must be >= 0, got l2={l2}, bias_l2={bias_l2}")
+    for value, what in ((l2, "l2"), (bias_l2, "bias_l2"), (implicit_l2, "implicit_l2"), (global_mean, "global_mean")):
+        _check_finite_number(value, what)
+    if l2 < 0 or bias_l2 < 0 or implicit_l2 < 0:
+        raise ValueError(f"penalties must be >= 0, got l2={l2}, bias_l2={bias_l2}, implicit_l2={implicit_l2}")
+    if rated_movies is not None:
+        rated_movies = np.asarray(rated_movies)
+        if (rated_movies.ndim != 2 or rated_movies.shape[0] != n_users + 1 or rated_movies.shape[1] < 1
+                or not np.issubdtype(rated_movies.dtype, np.integer)
+                or rated_movies.min() < 0 or rated_movies.max() > n_movies):
+            raise ValueError(f"rated_movies must be an integer table of shape (n_users + 1, L) = ({n_users + 1}, L) "
+                             f"holding movie ids 0..{n_movies} (0 = padding), got {rated_movies.dtype} "
+                             f"{rated_movies.shape}; build it with rated_movies_table(split.train, n_users, L)")  # fmt: skip
     user = keras.Input(shape=(), dtype="int32", name="user_id")
     movie = keras.Input(shape=(), dtype="int32", name="movie_id")
 
-    def table(rows, width, name, penalty, init):
+    def table(rows, width, name, penalty, init, mask_zero=False):
         return keras.layers.Embedding(
-            rows, width, name=name, embeddings_initializer=init,
+            rows, width, name=name, embeddings_initializer=init, mask_zero=mask_zero,
             activity_regularizer=keras.regularizers.L2(penalty) if penalty else None,
         )  # fmt: skip
 
@@ -426,11 +559,31 @@ def build_rating_model(
 
     user_vector = table(n_users + 1, dim, "user_embedding", l2, normal(0))(user)
     movie_vector = table(n_movies + 1, dim, "movie_embedding", l2, normal(1))(movie)
+    if rated_movies is not None:
+        history = RatedMovies(n_users, rated_movies.shape[1], rated_movies, name="rated_movies")(user)
+        implicit_vectors = table(n_movies + 1, dim, "implicit_embedding", implicit_l2, normal(2), mask_zero=True)(history)
+        implicit = MaskedMean(name="implicit_mean")(implicit_vectors)
+        user_vector = keras.layers.Add(name="user_total")([user_vector, implicit])
     user_bias = table(n_users + 1, 1, "user_bias", bias_l2, "zeros")(user)
     movie_bias = table(n_movies + 1, 1, "movie_bias", bias_l2, "zeros")(movie)
     interaction = RowDot(name="interaction")([user_vector, movie_vector])
     rating = AddBiases(global_mean, name="rating")([interaction, user_bias, movie_bias])
-    return keras.Model({"user_id": user, "movie_id": movie}, rating, name="biased_mf")
+    name = "biased_mf" if rated_movies is None else "biased_mf_implicit"
+    return keras.Model({"user_id": user, "movie_id": movie}, rating, name=name)
+
+
+def build_model_for(split: Split, config: TrainConfig = TrainConfig(), *, seed: int | None = 42) -> keras.Model:
+    """:func:`build_rating_model` for ``split`` with ``config``'s settings (the benchmark's and lesson 04's model).
+
+    The global mean is ``split.train``'s; when ``config.history_length > 0`` the implicit
+    term's table is :func:`rated_movies_table` of ``split.train`` (never validation or test).
+    """
+    rated = None
+    if config.history_length:
+        rated = rated_movies_table(split.train, split.n_users, config.history_length, seed=0 if seed is None else seed)
+    return build_rating_model(split.n_users, split.n_movies, global_mean=global_mean_baseline(split.train),
+                              dim=config.dim, l2=config.l2, bias_l2=config.bias_l2, seed=seed,
+                              rated_movies=rated, implicit_l2=config.implicit_l2)  # fmt: skip
 
 
 def _check_ids_fit(ratings: pd.DataFrame, n_users: int, n_movies: int, what: str) -> None:
@@ -480,6 +633,10 @@ def train_rating_model(
 
     Keeps the weights of the epoch with the lowest validation RMSE
     (``EarlyStopping(restore_best_weights=True)``); shuffles with Keras's seeded generator.
+    The inputs are NumPy arrays (a ``tf.data`` pipeline measured slower), the step is compiled
+    with XLA when ``config.jit_compile`` and runs ``config.steps_per_execution`` steps per call.
+    Every id is checked against the tables *before* ``fit``: under XLA an out-of-range id
+    would not raise but silently read the last row.
 
     Returns:
         ``(history, epoch_seconds)``: ``history`` maps ``loss`` (MSE plus penalties),
@@ -501,6 +658,8 @@ def train_rating_model(
         optimizer=keras.optimizers.Adam(config.learning_rate),
         loss="mse",
         metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
+        jit_compile=bool(config.jit_compile) and keras.backend.backend() != "torch",
+        steps_per_execution=config.steps_per_execution,
     )
     timer = EpochTimer()
     stop = keras.callbacks.EarlyStopping(
@@ -776,12 +935,17 @@ def ranking_metrics(
 def rating_scorer(model: keras.Model):
     """A function ``user_ids -> float32 (len(user_ids), n_movies + 1)``: the rating model's stars for every movie.
 
-    Computed from the model's four tables with NumPy (the same formula as the model, not
-    clipped), far faster than ``model.predict`` on every (user, movie) pair. Use it with
+    Computed from the model's tables with NumPy (the same formula as the model, implicit
+    feedback included, not clipped), far faster than ``model.predict`` on every (user, movie) pair. Use it with
     :func:`ranking_metrics` or :func:`top_n`.
     """
-    p = keras.ops.convert_to_numpy(model.get_layer("user_embedding").embeddings)
-    q = keras.ops.convert_to_numpy(model.get_layer("movie_embedding").embeddings)
+    p = keras.ops.convert_to_numpy(model.get_layer("user_embedding").embeddings).astype(np.float64)
+    q = keras.ops.convert_to_numpy(model.get_layer("movie_embedding").embeddings).astype(np.float64)
+    if any(layer.name == "rated_movies" for layer in model.layers):  # implicit feedback: p_u + masked mean of y_j
+        rated = keras.ops.convert_to_numpy(model.get_layer("rated_movies").table).astype(np.int64)
+        y = keras.ops.convert_to_numpy(model.get_layer("implicit_embedding").embeddings).astype(np.float64)
+        mask = (rated != 0)[:, :, None]
+        p = p + (y[rated] * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)
     user_bias = keras.ops.convert_to_numpy(model.get_layer("user_bias").embeddings)[:, 0]
     movie_bias = keras.ops.convert_to_numpy(model.get_layer("movie_bias").embeddings)[:, 0]
     mean = model.get_layer("rating").global_mean
