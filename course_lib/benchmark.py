@@ -284,8 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     print(line("mean", mean, ">6.1f"))
     target = TARGETS[args.variant]
     verdict = "met" if mean["test_rmse"] <= target else "NOT met"
-    print(f"Target: mean test RMSE <= {target} on {args.variant}: {verdict} "
-          f"(per seed: {', '.join(f'{r['test_rmse']:.4f}' for r in runs)}; "
+    per_seed = ", ".join(f"{r['test_rmse']:.4f}" for r in runs)
+    print(f"Target: mean test RMSE <= {target} on {args.variant}: {verdict} (per seed: {per_seed}; "
           f"training time per seed {statistics.mean(r['train_s'] for r in runs):.0f} s on {device}).")  # fmt: skip
     return 0 if mean["test_rmse"] <= target else 2
 
