@@ -186,7 +186,8 @@ def recall_argpartition(scores, exclude, relevant, k=10):
 def recall_course_lib(scores, exclude, relevant, k=10):
     from course_lib.recommender import top_n
 
-    return float(np.isin(top_n(scores, exclude, k=k), relevant).sum()) / len(relevant)
+    k = min(k, int((~np.asarray(exclude)).sum()))  # top_n refuses to return excluded ids
+    return float(np.isin(top_n(scores, exclude, k=k, exclude_padding=False), relevant).sum()) / len(relevant)
 
 
 def recall_in_place(scores, exclude, relevant, k=10):
