@@ -32,6 +32,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -676,7 +677,9 @@ def train_rating_model(
     The inputs are NumPy arrays (a ``tf.data`` pipeline measured slower), the step is compiled
     with XLA when ``config.jit_compile`` and runs ``config.steps_per_execution`` steps per call.
     Every id is checked against the tables *before* ``fit``: under XLA an out-of-range id
-    would not raise but silently read the last row.
+    would not raise but silently read the last row. Keras itself keeps XLA off (silently,
+    here) when TensorFlow's op determinism is enabled, as ``setup_notebook()`` does by
+    default: ``model.jit_compile`` tells which path ran.
 
     Returns:
         ``(history, epoch_seconds)``: ``history`` maps ``loss`` (MSE plus penalties),
@@ -694,13 +697,17 @@ def train_rating_model(
     n_users, n_movies = _table_sizes(model)
     for part, frame in (("train", split.train), ("validation", split.validation)):
         _check_ids_fit(frame, n_users, n_movies, part)
-    model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
-        loss="mse",
-        metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
-        jit_compile=bool(config.jit_compile) and keras.backend.backend() != "torch",
-        steps_per_execution=config.steps_per_execution,
-    )
+    with warnings.catch_warnings():
+        # With TensorFlow's op determinism on (setup_notebook's default), Keras keeps XLA off and
+        # warns; that is documented above, so the lesson stays quiet.
+        warnings.filterwarnings("ignore", message="Model doesn't support `jit_compile=True`")
+        model.compile(
+            optimizer=keras.optimizers.Adam(config.learning_rate),
+            loss="mse",
+            metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
+            jit_compile=bool(config.jit_compile) and keras.backend.backend() != "torch",
+            steps_per_execution=config.steps_per_execution,
+        )
     timer = EpochTimer()
     stop = keras.callbacks.EarlyStopping(
         monitor="val_rmse", mode="min", patience=config.patience, restore_best_weights=True
