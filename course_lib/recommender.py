@@ -29,7 +29,10 @@ and Kekäläinen, "Cumulated gain-based evaluation of IR techniques", ACM TOIS 2
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,10 +41,12 @@ import numpy as np
 import pandas as pd
 from keras import ops
 
+from course_lib import validation as v
+
 __all__ = [
     "TrainConfig", "CONFIGS", "Split", "split_ratings", "model_inputs", "rmse", "mae",
     "global_mean_baseline", "BiasBaseline", "fit_bias_baseline", "tune_bias_baseline", "RowDot", "AddBiases",
-    "build_rating_model", "EpochTimer", "train_rating_model", "predict_ratings",
+    "rated_movies_table", "RatedMovies", "MaskedMean", "build_rating_model", "build_model_for", "EpochTimer", "train_rating_model", "predict_ratings",
     "TwoTower", "in_batch_softmax_loss", "build_retrieval_model", "train_retrieval_model",
     "known_items_mask", "top_n", "popularity_scores", "ranking_metrics", "rating_scorer", "cosine_neighbours",
     "pca_2d", "export_projector_tsv",
@@ -57,6 +62,10 @@ _RATING_COLUMNS = ("user_id", "movie_id", "rating")
 class TrainConfig:
     """Hyper-parameters of the rating model, chosen on the validation slice (never on test).
 
+    Every field is checked when the config is made: sizes must be positive whole numbers
+    (``history_length`` may be 0), ``learning_rate`` > 0, penalties >= 0, ``plateau_factor``
+    in [0, 1); otherwise TypeError/ValueError naming the field.
+
     Attributes:
         dim: embedding dimension (numbers per user and per movie).
         l2: per-example L2 penalty on the looked-up user and movie vectors.
@@ -67,6 +76,16 @@ class TrainConfig:
         patience: epochs without a better validation RMSE before stopping.
         plateau_factor: when > 0, multiply the learning rate by this factor after each epoch
             without a better validation RMSE (``ReduceLROnPlateau``, patience 1).
+        history_length: 0 for plain biased matrix factorisation; ``L > 0`` adds the implicit
+            feedback term (:func:`rated_movies_table`, :class:`MaskedMean`): each user is also
+            the mean of the vectors of up to ``L`` movies they rated in training.
+        implicit_l2: per-example L2 penalty on the implicit-feedback movie vectors.
+        jit_compile: compile the training step with XLA (``Model.compile(jit_compile=...)``).
+            Keras turns XLA on by itself only on a GPU (``"auto"``); on a CPU it makes the
+            TensorFlow step several times faster (README, "The recommender benchmark"). Ignored
+            (off) on the PyTorch backend, where it would mean ``torch.compile``.
+        steps_per_execution: training steps run per call into the compiled function (fewer
+            Python round trips per epoch; callbacks still see every epoch).
     """
 
     dim: int = 32
@@ -77,6 +96,22 @@ class TrainConfig:
     epochs: int = 40
     patience: int = 3
     plateau_factor: float = 0.0
+    history_length: int = 0
+    implicit_l2: float = 0.0
+    jit_compile: bool = True
+    steps_per_execution: int = 32
+
+    def __post_init__(self):
+        for name in ("dim", "batch_size", "epochs", "patience", "steps_per_execution"):
+            v.check_size(getattr(self, name), f"TrainConfig.{name}")
+        v.check_size(self.history_length, "TrainConfig.history_length", minimum=0, hint="0 turns implicit feedback off")
+        v.check_positive(self.learning_rate, "TrainConfig.learning_rate")
+        for name in ("l2", "bias_l2", "implicit_l2", "plateau_factor"):
+            v.check_positive(getattr(self, name), f"TrainConfig.{name}", allow_zero=True)
+        if self.plateau_factor >= 1:
+            raise ValueError(f"TrainConfig.plateau_factor={self.plateau_factor!r} must be < 1 (it shrinks the "
+                             "learning rate); use 0 to turn ReduceLROnPlateau off")  # fmt: skip
+        v.check_bool(self.jit_compile, "TrainConfig.jit_compile")
 
 
 #: Settings per MovieLens variant (tuned on the validation slice of seed 42; see lesson 04).
@@ -117,6 +152,11 @@ class Split:
 
 
 def _check_ratings(ratings, what: str = "ratings") -> None:
+    """TypeError/ValueError unless ``ratings`` is a non-empty frame of integer ids >= 1 and finite ratings.
+
+    Float ids (even 3.0), string ids, booleans, ids below 1 (0 is the padding id, negative ids
+    would wrap around to the last row) and NaN/inf ratings are refused, never coerced.
+    """
     if not isinstance(ratings, pd.DataFrame):
         raise TypeError(f"{what} must be a pandas DataFrame (e.g. load_movielens('100k').ratings), "
                         f"got {type(ratings).__name__}")  # fmt: skip
@@ -125,6 +165,10 @@ def _check_ratings(ratings, what: str = "ratings") -> None:
         raise ValueError(f"{what} lacks the column(s) {missing}; expected {list(_RATING_COLUMNS)}")
     if len(ratings) == 0:
         raise ValueError(f"{what} is empty")
+    for column in ("user_id", "movie_id"):
+        v.check_ids(ratings[column], f"{what}[{column!r}]", minimum=1,
+                    hint="MovieLens ids start at 1; id 0 is the padding row of every table")  # fmt: skip
+    v.check_ratings(ratings["rating"], f"{what}['rating']")
 
 
 def split_ratings(
@@ -153,10 +197,19 @@ def split_ratings(
             catalogue's when some movies have no ratings.
 
     Raises:
-        TypeError: ``ratings`` is not a DataFrame.
-        ValueError: a column is missing, or the fractions are out of range.
+        TypeError: ``ratings`` is not a DataFrame, or an id column does not hold integers.
+        ValueError: a column is missing, an id is below 1, a rating is NaN or infinite, the
+            fractions are out of range, or ``n_users``/``n_movies`` is smaller than an id.
     """
     _check_ratings(ratings)
+    seed = v.check_seed(seed)
+    for value, name in ((test_fraction, "test_fraction"), (validation_fraction, "validation_fraction")):
+        v.check_positive(value, name, allow_zero=True)
+    largest = {"n_users": int(ratings["user_id"].max()), "n_movies": int(ratings["movie_id"].max())}
+    for value, name in ((n_users, "n_users"), (n_movies, "n_movies")):
+        if value is not None:
+            v.check_size(value, name, minimum=largest[name],
+                         hint=f"it is the largest id, and the ratings hold id {largest[name]}")  # fmt: skip
     if not 0 < test_fraction < 1 or not 0 <= validation_fraction < 1 or test_fraction + validation_fraction >= 1:
         raise ValueError(
             f"test_fraction={test_fraction} and validation_fraction={validation_fraction} must be "
@@ -205,8 +258,9 @@ def _as_float_array(values, what: str) -> np.ndarray:
 
 
 def _paired(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
-    true = _as_float_array(y_true, "y_true")
-    pred = _as_float_array(y_pred, "y_pred")
+    true = v.check_finite(_as_float_array(y_true, "y_true"), "y_true")
+    pred = v.check_finite(_as_float_array(y_pred, "y_pred"), "y_pred",
+                          hint="a NaN prediction usually means training diverged: lower the learning rate")  # fmt: skip
     if true.shape != pred.shape:
         raise ValueError(f"y_true has shape {true.shape} but y_pred has shape {pred.shape}: one prediction per rating")
     if true.size == 0:
@@ -218,7 +272,8 @@ def rmse(y_true, y_pred) -> float:
     """Root mean squared error, in stars: ``sqrt(mean((y_true - y_pred) ** 2))``.
 
     Accepts arrays, lists, pandas Series or tensors of shape (n,) or (n, 1).
-    Raises ValueError when the shapes differ or there are no ratings.
+    Raises ValueError when the shapes differ, there are no ratings, or a value is NaN or
+    infinite (an RMSE of NaN is never returned), TypeError for non-numbers.
     """
     true, pred = _paired(y_true, y_pred)
     return float(np.sqrt(np.mean((true - pred) ** 2)))
@@ -252,8 +307,8 @@ class BiasBaseline:
 
     def predict(self, user_ids, movie_ids) -> np.ndarray:
         """Predicted stars, float64 array (n,), clipped to [1, 5]. IndexError names an unknown id."""
-        users = np.asarray(user_ids, dtype=np.int64)
-        movies = np.asarray(movie_ids, dtype=np.int64)
+        users = v.check_ids(user_ids, "user_ids")
+        movies = v.check_ids(movie_ids, "movie_ids")
         for ids, table, what in ((users, self.user_bias, "user"), (movies, self.movie_bias, "movie")):
             if ids.size and (ids.min() < 0 or ids.max() >= len(table)):
                 bad = int(ids.min()) if ids.min() < 0 else int(ids.max())  # name the offending id
@@ -282,8 +337,12 @@ def fit_bias_baseline(
     negative regulariser.
     """
     _check_ratings(train, "train")
-    if user_reg < 0 or movie_reg < 0:
-        raise ValueError(f"regularisers must be >= 0, got user_reg={user_reg}, movie_reg={movie_reg}")
+    v.check_positive(user_reg, "user_reg", allow_zero=True)
+    v.check_positive(movie_reg, "movie_reg", allow_zero=True)
+    iterations = v.check_size(iterations, "iterations")
+    for value, name, column in ((n_users, "n_users", "user_id"), (n_movies, "n_movies", "movie_id")):
+        if value is not None:
+            v.check_size(value, name, minimum=int(train[column].max()), hint=f"train holds {column} {train[column].max()}")
     n_users = int(n_users if n_users is not None else train["user_id"].max())
     n_movies = int(n_movies if n_movies is not None else train["movie_id"].max())
     users = train["user_id"].to_numpy(np.int64)
@@ -374,10 +433,103 @@ class AddBiases(keras.layers.Layer):
         return {**super().get_config(), "global_mean": self.global_mean}
 
 
+def _check_finite_number(value, what: str) -> float:
+    return float(v.check_finite(value, what, ndim=0))
+
+
 def _check_positive_int(value, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{what} must be a positive whole number, got {value!r}")
-    return int(value)
+    return v.check_size(value, what)
+
+
+def rated_movies_table(train: pd.DataFrame, n_users: int, max_length: int, *, seed: int = 0) -> np.ndarray:
+    """int32 (n_users + 1, max_length): row ``u`` lists movies user ``u`` rated in ``train``, padded with 0.
+
+    The padding id 0 (no movie has it) goes at the end of each row (``padding="post"``), so an
+    ``Embedding(mask_zero=True)`` masks it. A user with more than ``max_length`` training
+    ratings keeps a fixed random sample of ``max_length`` of them (drawn with ``seed``), in
+    their original order; a user with none gets a row of zeros.
+
+    Build it from the **training** ratings only: listing a movie the user rated in the
+    validation or test part would tell the model which movies it will be asked about.
+
+    Raises:
+        TypeError/ValueError: ``train`` lacks the rating columns; ValueError: ``n_users`` or
+            ``max_length`` is not a positive whole number, or a user id exceeds ``n_users``.
+    """
+    _check_ratings(train, "train")
+    n_users = _check_positive_int(n_users, "n_users")
+    max_length = _check_positive_int(max_length, "max_length")
+    users = train["user_id"].to_numpy(np.int64)
+    movies = train["movie_id"].to_numpy(np.int64)
+    if users.min() < 0 or users.max() > n_users:
+        raise ValueError(f"train has user id {users.max() if users.max() > n_users else users.min()} outside "
+                         f"0..n_users={n_users}")  # fmt: skip
+    rng = np.random.default_rng(seed)
+    # a random key per rating, ranked within each user: the max_length smallest keys are kept
+    keys = rng.random(len(users))
+    order = np.lexsort((keys, users))
+    counts = np.bincount(users, minlength=n_users + 1)
+    rank = np.empty(len(users), dtype=np.int64)
+    rank[order] = np.arange(len(users)) - np.repeat(np.cumsum(counts) - counts, counts)
+    keep = np.flatnonzero(rank < max_length)  # in train's row order
+    by_user = np.argsort(users[keep], kind="stable")  # grouped by user, train's order within a user
+    kept_users, kept_movies = users[keep][by_user], movies[keep][by_user]
+    kept_counts = np.bincount(kept_users, minlength=n_users + 1)
+    position = np.arange(len(kept_users)) - (np.cumsum(kept_counts) - kept_counts)[kept_users]
+    table = np.zeros((n_users + 1, max_length), dtype=np.int32)
+    table[kept_users, position] = kept_movies
+    return table
+
+
+@keras.saving.register_keras_serializable(package="course_lib")
+class RatedMovies(keras.layers.Layer):
+    """Looks up the row of a fixed (n_users + 1, L) id table: user ids (batch,) give movie ids (batch, L).
+
+    The table (from :func:`rated_movies_table`) is a non-trainable int32 weight of the layer,
+    so the model's inputs stay ``user_id`` and ``movie_id``.
+    """
+
+    def __init__(self, n_users: int, history_length: int, table=None, **kwargs):
+        super().__init__(**kwargs)
+        self.n_users, self.history_length = int(n_users), int(history_length)
+        init = "zeros" if table is None else keras.initializers.Constant(np.asarray(table, np.int32))
+        self.table = self.add_weight(shape=(self.n_users + 1, self.history_length), dtype="int32",
+                                     initializer=init, trainable=False, name="table")  # fmt: skip
+
+    def call(self, user_ids):
+        return ops.take(self.table, user_ids, axis=0)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape, self.history_length)
+
+    def get_config(self):
+        return {**super().get_config(), "n_users": self.n_users, "history_length": self.history_length}
+
+
+@keras.saving.register_keras_serializable(package="course_lib")
+class MaskedMean(keras.layers.Layer):
+    """Mean over axis 1 of the unmasked steps: (batch, L, dim) with mask (batch, L) -> (batch, dim).
+
+    Like ``GlobalAveragePooling1D`` with a padding mask, except that a row whose steps are
+    all masked gives zeros instead of 0/0 = NaN.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return ops.mean(inputs, axis=1)
+        weights = ops.cast(mask, inputs.dtype)[:, :, None]
+        total = ops.sum(inputs * weights, axis=1)
+        return total / ops.maximum(ops.sum(weights, axis=1), 1.0)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])
 
 
 def build_rating_model(
@@ -389,35 +541,57 @@ def build_rating_model(
     l2: float = 0.05,
     bias_l2: float = 0.0,
     seed: int | None = 42,
+    rated_movies=None,
+    implicit_l2: float = 0.0,
 ) -> keras.Model:
-    """Biased matrix factorisation as a functional Keras model.
+    """Biased matrix factorisation as a functional Keras model, optionally with implicit feedback.
 
     ``rating(u, m) = global_mean + b_u + b_m + p_u · q_m`` where ``p_u``, ``q_m`` are rows of
     the user and movie ``Embedding`` tables (``n + 1`` rows each: ids start at 1, row 0 is
     unused) and ``b_u``, ``b_m`` rows of one-column bias tables (initialised at 0).
 
+    With ``rated_movies`` (the int32 (n_users + 1, L) table of :func:`rated_movies_table`),
+    the user side becomes ``p_u + mean(y_j for j rated by u)``: a second movie table ``Y``
+    (``Embedding(mask_zero=True)``, so the padding 0 is masked) looked up at the movies the
+    user rated in training and averaged by :class:`MaskedMean`. This is the implicit-feedback
+    idea of SVD++ (Koren, "Factorization Meets the Neighborhood", KDD 2008, which normalises
+    by ``|N(u)|**-0.5``; here a plain masked mean): users with few ratings are described by
+    the movies they chose, not just by their own few-times-updated vector.
+
     Regularisation is *per example*: an ``activity_regularizer`` adds ``l2 * |p_u|**2`` and
-    ``l2 * |q_m|**2`` for the rows each rating looks up, averaged over the batch (Keras 3
-    divides activity penalties by the batch size). An ``embeddings_regularizer`` would instead
-    penalise the whole table at every step, rows the batch never touched included.
+    ``l2 * |q_m|**2`` for the rows each rating looks up (and ``implicit_l2 * |y_j|**2`` for
+    the implicit rows), averaged over the batch (Keras 3 divides activity penalties by the
+    batch size). An ``embeddings_regularizer`` would instead penalise the whole table at every
+    step, rows the batch never touched included.
 
     Inputs: ``{"user_id": int (batch,), "movie_id": int (batch,)}``.
     Output: predicted stars, float32 (batch,) (not clipped; :func:`predict_ratings` clips).
 
     Raises:
-        ValueError: a size is not a positive whole number, or a penalty is negative.
+        ValueError: a size is not a positive whole number, a penalty is negative, or
+            ``rated_movies`` is not an (n_users + 1, L) table of movie ids.
     """
     n_users = _check_positive_int(n_users, "n_users")
     n_movies = _check_positive_int(n_movies, "n_movies")
     dim = _check_positive_int(dim, "dim")
-    if l2 < 0 or bias_l2 < 0:
-        raise ValueError(f"penalties must be >= 0, got l2={l2}, bias_l2={bias_l2}")
+    for value, what in ((l2, "l2"), (bias_l2, "bias_l2"), (implicit_l2, "implicit_l2"), (global_mean, "global_mean")):
+        _check_finite_number(value, what)
+    if l2 < 0 or bias_l2 < 0 or implicit_l2 < 0:
+        raise ValueError(f"penalties must be >= 0, got l2={l2}, bias_l2={bias_l2}, implicit_l2={implicit_l2}")
+    if rated_movies is not None:
+        rated_movies = np.asarray(rated_movies)
+        if (rated_movies.ndim != 2 or rated_movies.shape[0] != n_users + 1 or rated_movies.shape[1] < 1
+                or not np.issubdtype(rated_movies.dtype, np.integer)
+                or rated_movies.min() < 0 or rated_movies.max() > n_movies):
+            raise ValueError(f"rated_movies must be an integer table of shape (n_users + 1, L) = ({n_users + 1}, L) "
+                             f"holding movie ids 0..{n_movies} (0 = padding), got {rated_movies.dtype} "
+                             f"{rated_movies.shape}; build it with rated_movies_table(split.train, n_users, L)")  # fmt: skip
     user = keras.Input(shape=(), dtype="int32", name="user_id")
     movie = keras.Input(shape=(), dtype="int32", name="movie_id")
 
-    def table(rows, width, name, penalty, init):
+    def table(rows, width, name, penalty, init, mask_zero=False):
         return keras.layers.Embedding(
-            rows, width, name=name, embeddings_initializer=init,
+            rows, width, name=name, embeddings_initializer=init, mask_zero=mask_zero,
             activity_regularizer=keras.regularizers.L2(penalty) if penalty else None,
         )  # fmt: skip
 
@@ -426,11 +600,31 @@ def build_rating_model(
 
     user_vector = table(n_users + 1, dim, "user_embedding", l2, normal(0))(user)
     movie_vector = table(n_movies + 1, dim, "movie_embedding", l2, normal(1))(movie)
+    if rated_movies is not None:
+        history = RatedMovies(n_users, rated_movies.shape[1], rated_movies, name="rated_movies")(user)
+        implicit_vectors = table(n_movies + 1, dim, "implicit_embedding", implicit_l2, normal(2), mask_zero=True)(history)
+        implicit = MaskedMean(name="implicit_mean")(implicit_vectors)
+        user_vector = keras.layers.Add(name="user_total")([user_vector, implicit])
     user_bias = table(n_users + 1, 1, "user_bias", bias_l2, "zeros")(user)
     movie_bias = table(n_movies + 1, 1, "movie_bias", bias_l2, "zeros")(movie)
     interaction = RowDot(name="interaction")([user_vector, movie_vector])
     rating = AddBiases(global_mean, name="rating")([interaction, user_bias, movie_bias])
-    return keras.Model({"user_id": user, "movie_id": movie}, rating, name="biased_mf")
+    name = "biased_mf" if rated_movies is None else "biased_mf_implicit"
+    return keras.Model({"user_id": user, "movie_id": movie}, rating, name=name)
+
+
+def build_model_for(split: Split, config: TrainConfig = TrainConfig(), *, seed: int | None = 42) -> keras.Model:
+    """:func:`build_rating_model` for ``split`` with ``config``'s settings (the benchmark's and lesson 04's model).
+
+    The global mean is ``split.train``'s; when ``config.history_length > 0`` the implicit
+    term's table is :func:`rated_movies_table` of ``split.train`` (never validation or test).
+    """
+    rated = None
+    if config.history_length:
+        rated = rated_movies_table(split.train, split.n_users, config.history_length, seed=0 if seed is None else seed)
+    return build_rating_model(split.n_users, split.n_movies, global_mean=global_mean_baseline(split.train),
+                              dim=config.dim, l2=config.l2, bias_l2=config.bias_l2, seed=seed,
+                              rated_movies=rated, implicit_l2=config.implicit_l2)  # fmt: skip
 
 
 def _check_ids_fit(ratings: pd.DataFrame, n_users: int, n_movies: int, what: str) -> None:
@@ -480,6 +674,12 @@ def train_rating_model(
 
     Keeps the weights of the epoch with the lowest validation RMSE
     (``EarlyStopping(restore_best_weights=True)``); shuffles with Keras's seeded generator.
+    The inputs are NumPy arrays (a ``tf.data`` pipeline measured slower), the step is compiled
+    with XLA when ``config.jit_compile`` and runs ``config.steps_per_execution`` steps per call.
+    Every id is checked against the tables *before* ``fit``: under XLA an out-of-range id
+    would not raise but silently read the last row. Keras itself keeps XLA off (silently,
+    here) when TensorFlow's op determinism is enabled, as ``setup_notebook()`` does by
+    default: ``model.jit_compile`` tells which path ran.
 
     Returns:
         ``(history, epoch_seconds)``: ``history`` maps ``loss`` (MSE plus penalties),
@@ -497,11 +697,17 @@ def train_rating_model(
     n_users, n_movies = _table_sizes(model)
     for part, frame in (("train", split.train), ("validation", split.validation)):
         _check_ids_fit(frame, n_users, n_movies, part)
-    model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
-        loss="mse",
-        metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
-    )
+    with warnings.catch_warnings():
+        # With TensorFlow's op determinism on (setup_notebook's default), Keras keeps XLA off and
+        # warns; that is documented above, so the lesson stays quiet.
+        warnings.filterwarnings("ignore", message="Model doesn't support `jit_compile=True`")
+        model.compile(
+            optimizer=keras.optimizers.Adam(config.learning_rate),
+            loss="mse",
+            metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
+            jit_compile=bool(config.jit_compile) and keras.backend.backend() != "torch",
+            steps_per_execution=config.steps_per_execution,
+        )
     timer = EpochTimer()
     stop = keras.callbacks.EarlyStopping(
         monitor="val_rmse", mode="min", patience=config.patience, restore_best_weights=True
@@ -630,10 +836,15 @@ def train_retrieval_model(
     Each batch is a set of positive pairs; the other movies in the batch are the negatives.
     ``callbacks`` (a list of Keras callbacks) is passed to ``fit``, e.g. to score each epoch on
     a validation slice.
-    Raises ValueError when ``positives`` has fewer rows than one batch or an id outside the towers.
+    Raises ValueError when ``positives`` has fewer rows than one batch or an id outside the
+    towers, or when ``epochs``/``batch_size`` is not a positive whole number or
+    ``learning_rate`` is not a finite number > 0 (TypeError for a non-number).
     """
     _check_ratings(positives, "positives")
     _check_ids_fit(positives, model.n_users, model.n_movies, "positives")
+    epochs = v.check_size(epochs, "epochs")
+    batch_size = v.check_size(batch_size, "batch_size")
+    learning_rate = v.check_positive(learning_rate, "learning_rate")
     if len(positives) < batch_size:
         raise ValueError(f"{len(positives)} positive pairs is fewer than one batch of {batch_size}")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=in_batch_softmax_loss)
@@ -650,9 +861,11 @@ def known_items_mask(ratings: pd.DataFrame, n_users: int, n_movies: int) -> np.n
     """Boolean (n_users + 1, n_movies + 1): True where the user rated the movie, and in column 0 (padding).
 
     Use it to keep movies a user already rated (and the unused id 0) out of their top-N list.
-    Raises ValueError if an id in ``ratings`` exceeds ``n_users``/``n_movies``.
+    Raises ValueError if an id in ``ratings`` exceeds ``n_users``/``n_movies`` (or they are
+    not positive whole numbers), TypeError/ValueError for bad ids as :func:`split_ratings`.
     """
     _check_ratings(ratings)
+    n_users, n_movies = v.check_size(n_users, "n_users"), v.check_size(n_movies, "n_movies")
     users = ratings["user_id"].to_numpy(np.int64)
     movies = ratings["movie_id"].to_numpy(np.int64)
     if users.max() > n_users or movies.max() > n_movies:
@@ -664,37 +877,78 @@ def known_items_mask(ratings: pd.DataFrame, n_users: int, n_movies: int) -> np.n
     return mask
 
 
-def top_n(scores, exclude=None, k: int = 10) -> np.ndarray:
-    """Column indices (ids) of the ``k`` highest scores per row, best first, skipping ``exclude``.
+def _ranked(scores: np.ndarray, excluded: np.ndarray) -> np.ndarray:
+    """Column order per row: allowed columns by score (best first, ties: lower id first), then excluded ones."""
+    order = np.argsort(-scores, axis=1, kind="stable")
+    # a stable sort on "is excluded" moves excluded columns behind every allowed one, keeping the score order
+    return np.take_along_axis(order, np.argsort(np.take_along_axis(excluded, order, 1), axis=1, kind="stable"), 1)
+
+
+def top_n(scores, exclude=None, k: int = 10, *, exclude_padding: bool = True) -> np.ndarray:
+    """Column indices (ids) of the ``k`` highest scores per row, best first, never an excluded id.
 
     Args:
-        scores: float array (n_rows, n_items) or (n_items,); column ``j`` is id ``j``.
+        scores: float array (n_rows, n_items) or (n_items,); column ``j`` is id ``j``. No NaN
+            (``-inf`` is allowed: a lowest possible score, still recommendable).
         exclude: boolean array of the same shape, True where an id must not be recommended.
-        k: list length (at most the number of items).
+        k: list length.
+        exclude_padding: also never return id 0, the padding row of the course's tables
+            (default True; pass False for tables without a padding row).
 
     Returns:
         int64 array (n_rows, k), or (k,) for one row. Ties keep the lower id first.
 
-    Raises ValueError for mismatched shapes or a ``k`` larger than the catalogue.
+    Raises:
+        ValueError: mismatched shapes, NaN scores, ``k`` not a positive whole number, or
+            **fewer than ``k`` ids left** in some row once ``exclude`` (and id 0) are removed:
+            the message names the row and how many remain. ``top_n`` never pads a list with
+            excluded ids; ask for at most that many.
+        TypeError: ``exclude`` is not boolean, or ``scores`` is not numeric.
     """
-    scores = np.array(keras.ops.convert_to_numpy(scores) if not isinstance(scores, np.ndarray) else scores,
-                      dtype=np.float64, copy=True)  # fmt: skip
-    single = scores.ndim == 1
-    scores = np.atleast_2d(scores)
-    if not 1 <= k <= scores.shape[1]:
-        raise ValueError(f"k={k} must be between 1 and the number of items ({scores.shape[1]})")
+    k = v.check_size(k, "k")
+    if not isinstance(scores, np.ndarray):
+        scores = keras.ops.convert_to_numpy(scores)
+    table = np.asarray(scores)
+    if table.dtype.kind not in "iuf":
+        raise TypeError(f"scores must be a numeric array, got dtype {table.dtype}")
+    table = np.array(table, dtype=np.float64)
+    single = table.ndim == 1
+    table = np.atleast_2d(table)
+    if table.ndim != 2 or table.shape[1] == 0:
+        raise ValueError(f"scores must have shape (n_items,) or (n_rows, n_items), got {np.shape(scores)}")
+    if np.isnan(table).any():
+        rows = np.flatnonzero(np.isnan(table).any(axis=1))
+        raise ValueError(f"scores hold NaN (row(s) {rows[:5].tolist()}): a NaN cannot be ranked; "
+                         "check the model (diverged training?) or replace NaN by -inf to rank it last")  # fmt: skip
+    excluded = np.zeros(table.shape, dtype=bool)
     if exclude is not None:
-        exclude = np.atleast_2d(np.asarray(exclude, dtype=bool))
-        if exclude.shape != scores.shape:
-            raise ValueError(f"exclude has shape {exclude.shape} but scores has {scores.shape}")
-        scores[exclude] = -np.inf
-    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        mask = np.asarray(exclude)
+        if mask.dtype != bool:
+            raise TypeError(f"exclude must be a boolean array (True = never recommend), got dtype {mask.dtype}")
+        mask = np.atleast_2d(mask)
+        if mask.shape != table.shape:
+            raise ValueError(f"exclude has shape {np.shape(exclude)} but scores has {np.shape(scores)}")
+        excluded |= mask
+    if v.check_bool(exclude_padding, "exclude_padding"):
+        excluded[:, 0] = True
+    left = (~excluded).sum(axis=1)
+    if left.min() < k:
+        row = int(np.argmin(left))
+        raise ValueError(f"k={k} but row {row} has only {int(left[row])} ids left once the excluded ones"
+                         f"{' and the padding id 0' if exclude_padding else ''} are removed; ask for k <= "
+                         f"{int(left.min())}")  # fmt: skip
+    order = _ranked(table, excluded)[:, :k]
     return order[0] if single else order
 
 
 def popularity_scores(train: pd.DataFrame, n_movies: int) -> np.ndarray:
-    """float64 (n_movies + 1,): how many training ratings each movie has (the popularity baseline)."""
+    """float64 (n_movies + 1,): how many training ratings each movie has (the popularity baseline).
+
+    Raises ValueError when ``n_movies`` is smaller than a movie id of ``train``.
+    """
     _check_ratings(train, "train")
+    n_movies = v.check_size(n_movies, "n_movies", minimum=int(train["movie_id"].max()),
+                            hint="it is the largest movie id")  # fmt: skip
     return np.bincount(train["movie_id"].to_numpy(np.int64), minlength=n_movies + 1).astype(np.float64)
 
 
@@ -708,34 +962,64 @@ def ranking_metrics(
     max_users: int | None = None,
     seed: int = 0,
     chunk: int = 1024,
+    n_movies: int | None = None,
 ) -> dict:
     """Full-catalogue Recall@k and NDCG@k, averaged over users with a liked test movie.
 
     For each user with at least one test rating >= ``min_rating`` (the *relevant* movies),
     every movie of the catalogue is ranked by ``scores``, the movies in ``known`` (already
     rated in training or validation) and id 0 are removed, and the top ``k`` are compared with
-    the relevant set. ``Recall@k = hits / min(k, n_relevant)`` (1.0 when the list is as good as
-    it can be); ``NDCG@k = sum(1 / log2(rank + 1) over hits)`` divided by the same sum for a
-    perfect list.
+    the relevant set:
+
+    - ``recall``: Recall@k = hits / n_relevant, the standard definition (the share of the
+      relevant movies found in the list; Manning, Raghavan and Schütze, *Introduction to
+      Information Retrieval*, 2008, section 8.3). It cannot reach 1 when a user has more than
+      ``k`` relevant movies.
+    - ``recall_capped``: hits / min(k, n_relevant), a truncated variant that is 1.0 when the
+      list is as good as it can be (the "Recall@R" of Liang et al., "Variational Autoencoders
+      for Collaborative Filtering", WWW 2018).
+    - ``ndcg``: NDCG@k = sum(1 / log2(rank + 1) over hits) divided by the same sum for a
+      perfect list (Järvelin and Kekäläinen, "Cumulated gain-based evaluation of IR
+      techniques", ACM TOIS 20(4), 2002, who defined (n)DCG).
+
+    A user with fewer than ``k`` movies left to recommend gets a shorter list.
 
     Args:
         scores: one of: float (n_users + 1, n_movies + 1) per-user scores; float
             (n_movies + 1,) one ranking shared by all users (popularity); or a function taking
             an int array of user ids and returning their rows, float (len(ids), n_movies + 1)
             (e.g. :func:`rating_scorer`, :meth:`TwoTower.scores`), so big catalogues are scored
-            ``chunk`` users at a time.
+            ``chunk`` users at a time. No NaN.
         known: ratings the recommender already knew (train and validation): never recommended.
         test: held-out ratings.
-        max_users: score at most this many users, drawn at random with ``seed`` (for 25m).
+        k: list length (positive whole number).
+        min_rating: a test rating at least this high marks a relevant movie (finite number).
+        max_users: score at most this many users (>= 1), drawn at random with ``seed`` (for 25m).
+        chunk: users scored per call of a scoring function.
+        n_movies: the catalogue's largest movie id; when given, every row of scores must have
+            exactly ``n_movies + 1`` columns. Otherwise rows must at least cover every movie
+            id in ``known`` and ``test``.
 
     Returns:
-        ``{"recall": float, "ndcg": float, "users": int}`` (``users``: how many were scored).
+        ``{"recall": float, "recall_capped": float, "ndcg": float, "users": int}`` (``users``:
+        how many were scored).
 
     Raises:
-        ValueError: no test rating reaches ``min_rating``, or scores have the wrong shape.
+        ValueError: no test rating reaches ``min_rating``; scores of the wrong shape or width,
+            or holding NaN; ``k``, ``max_users`` or ``chunk`` not positive whole numbers; a
+            user id with no row in a score table.
+        TypeError: bad ids or ratings in the frames, as :func:`split_ratings`.
     """
     _check_ratings(test, "test")
     _check_ratings(known, "known")
+    k, chunk = v.check_size(k, "k"), v.check_size(chunk, "chunk")
+    min_rating = float(v.check_finite(min_rating, "min_rating", ndim=0))
+    seed = v.check_seed(seed)
+    if max_users is not None:
+        max_users = v.check_size(max_users, "max_users", hint="use None to score every user")
+    largest_movie = int(max(test["movie_id"].max(), known["movie_id"].max()))
+    if n_movies is not None:
+        n_movies = v.check_size(n_movies, "n_movies", minimum=largest_movie, hint="it is the largest movie id")
     liked = test[test["rating"] >= min_rating]
     if liked.empty:
         raise ValueError(f"no test rating is >= {min_rating}: nothing to recall")
@@ -747,41 +1031,73 @@ def ranking_metrics(
     if callable(scores):
         rows_of = scores
     else:
-        table = np.asarray(scores, dtype=np.float64)
+        table = np.asarray(keras.ops.convert_to_numpy(scores) if not isinstance(scores, np.ndarray) else scores)
+        if table.dtype.kind not in "iuf":
+            raise TypeError(f"scores must be numeric, got dtype {table.dtype}")
+        table = table.astype(np.float64)
         if table.ndim == 1:
             rows_of = lambda ids: np.broadcast_to(table, (len(ids), len(table)))  # noqa: E731
-        else:
+        elif table.ndim == 2:
+            if table.shape[0] <= users.max():
+                raise ValueError(f"scores has {table.shape[0]} rows but test user {int(users.max())} needs row "
+                                 f"{int(users.max())}: pass one row per user id (n_users + 1 rows)")  # fmt: skip
             rows_of = lambda ids: table[ids]  # noqa: E731
+        else:
+            raise ValueError(f"scores must be 1-D (one ranking) or 2-D (one row per user), got shape {table.shape}")
     seen = known.groupby("user_id")["movie_id"].apply(lambda s: s.to_numpy(np.int64))
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    recalls, ndcgs = [], []
+    recalls, capped, ndcgs = [], [], []
+    width = None
     for begin in range(0, len(users), chunk):
         ids = users[begin:begin + chunk]
         block = np.array(rows_of(ids), dtype=np.float64)
         if block.ndim != 2 or block.shape[0] != len(ids):
-            raise ValueError(f"scores for {len(ids)} users came back with shape {block.shape}")
-        block[:, 0] = -np.inf
+            raise ValueError(f"scores for {len(ids)} users came back with shape {block.shape}; expected "
+                             f"({len(ids)}, n_movies + 1)")  # fmt: skip
+        expected = n_movies + 1 if n_movies is not None else width
+        if (expected is not None and block.shape[1] != expected) or block.shape[1] <= largest_movie:
+            wanted = f"{expected}" if expected is not None else f"at least {largest_movie + 1}"
+            raise ValueError(f"scores rows have {block.shape[1]} columns but {wanted} are needed (one per movie "
+                             f"id 0..n_movies; the ratings hold movie id {largest_movie})")  # fmt: skip
+        width = block.shape[1]
+        if np.isnan(block).any():
+            bad = ids[np.isnan(block).any(axis=1)]
+            raise ValueError(f"scores hold NaN for user(s) {bad[:5].tolist()}"
+                             f"{' (every score)' if np.isnan(block).all() else ''}: a NaN cannot be ranked; "
+                             "check the model (diverged training?)")  # fmt: skip
+        excluded = np.zeros(block.shape, dtype=bool)
+        excluded[:, 0] = True
         for row, user in enumerate(ids):
             if user in seen.index:
-                block[row, seen[user]] = -np.inf
-        for user_list, user in zip(top_n(block, k=k), ids):
+                excluded[row, seen[user]] = True
+        order = _ranked(block, excluded)[:, :k]
+        allowed = ~np.take_along_axis(excluded, order, 1)  # False past the end of a short list
+        for user_list, ok, user in zip(order, allowed, ids):
             wanted = relevant[user]
-            hits = np.fromiter((movie in wanted for movie in user_list), dtype=float, count=k)
+            hits = np.zeros(k)  # a list shorter than k (catalogue smaller than k) scores no hit past its end
+            hits[:len(user_list)] = [ok_i and movie in wanted for movie, ok_i in zip(user_list, ok)]
             ideal = min(k, len(wanted))
-            recalls.append(hits.sum() / ideal)
+            recalls.append(hits.sum() / len(wanted))
+            capped.append(hits.sum() / ideal)
             ndcgs.append(float(hits @ discounts) / discounts[:ideal].sum())
-    return {"recall": float(np.mean(recalls)), "ndcg": float(np.mean(ndcgs)), "users": int(len(users))}
+    return {"recall": float(np.mean(recalls)), "recall_capped": float(np.mean(capped)), "ndcg": float(np.mean(ndcgs)),
+            "users": int(len(users))}
 
 
 def rating_scorer(model: keras.Model):
     """A function ``user_ids -> float32 (len(user_ids), n_movies + 1)``: the rating model's stars for every movie.
 
-    Computed from the model's four tables with NumPy (the same formula as the model, not
-    clipped), far faster than ``model.predict`` on every (user, movie) pair. Use it with
+    Computed from the model's tables with NumPy (the same formula as the model, implicit
+    feedback included, not clipped), far faster than ``model.predict`` on every (user, movie) pair. Use it with
     :func:`ranking_metrics` or :func:`top_n`.
     """
-    p = keras.ops.convert_to_numpy(model.get_layer("user_embedding").embeddings)
-    q = keras.ops.convert_to_numpy(model.get_layer("movie_embedding").embeddings)
+    p = keras.ops.convert_to_numpy(model.get_layer("user_embedding").embeddings).astype(np.float64)
+    q = keras.ops.convert_to_numpy(model.get_layer("movie_embedding").embeddings).astype(np.float64)
+    if any(layer.name == "rated_movies" for layer in model.layers):  # implicit feedback: p_u + masked mean of y_j
+        rated = keras.ops.convert_to_numpy(model.get_layer("rated_movies").table).astype(np.int64)
+        y = keras.ops.convert_to_numpy(model.get_layer("implicit_embedding").embeddings).astype(np.float64)
+        mask = (rated != 0)[:, :, None]
+        p = p + (y[rated] * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)
     user_bias = keras.ops.convert_to_numpy(model.get_layer("user_bias").embeddings)[:, 0]
     movie_bias = keras.ops.convert_to_numpy(model.get_layer("movie_bias").embeddings)[:, 0]
     mean = model.get_layer("rating").global_mean
@@ -809,31 +1125,56 @@ def cosine_neighbours(vectors, query: int, k: int = 10, *, candidates=None) -> t
         ``(ids, similarities)``: int64 (k,) and float64 (k,), most similar first.
 
     Raises:
-        IndexError: ``query`` is not a row. ValueError: fewer than ``k`` candidates.
+        IndexError: ``query`` is not a row. ValueError: fewer than ``k`` candidates, a negative
+        or non-integer ``query`` (TypeError for a float), NaN/inf vectors, ``candidates`` not
+        a boolean (n,) array.
     """
-    table = np.asarray(keras.ops.convert_to_numpy(vectors), dtype=np.float64)
-    if table.ndim != 2:
-        raise ValueError(f"vectors must be 2-D (rows, dim), got shape {table.shape}")
-    if not 0 <= int(query) < len(table):
+    table = v.check_finite(keras.ops.convert_to_numpy(vectors), "vectors", ndim=2).astype(np.float64)
+    k = v.check_size(k, "k")
+    query = int(v.check_ids(query, "query", ndim=0))
+    if not query < len(table):
         raise IndexError(f"query {query} is not a row of a table with {len(table)} rows")
     norms = np.linalg.norm(table, axis=1)
     similarity = table @ table[query] / np.maximum(norms * norms[query], 1e-12)
-    allowed = np.ones(len(table), dtype=bool) if candidates is None else np.asarray(candidates, dtype=bool).copy()
-    allowed[int(query)] = False
+    if candidates is None:
+        allowed = np.ones(len(table), dtype=bool)
+    else:
+        allowed = np.asarray(candidates)
+        if allowed.dtype != bool or allowed.shape != (len(table),):
+            raise ValueError(f"candidates must be a boolean array of shape ({len(table)},), got "
+                             f"{allowed.dtype} {allowed.shape}")  # fmt: skip
+        allowed = allowed.copy()
+    allowed[query] = False
     if allowed.sum() < k:
         raise ValueError(f"only {int(allowed.sum())} candidate rows for k={k}")
-    ids = top_n(similarity, ~allowed, k)
+    ids = top_n(similarity, ~allowed, k, exclude_padding=False)
     return ids, similarity[ids]
 
 
 def pca_2d(vectors) -> np.ndarray:
-    """Project rows onto their first two principal components: float64 (n, 2) (NumPy SVD, centred)."""
-    table = np.asarray(keras.ops.convert_to_numpy(vectors), dtype=np.float64)
+    """Project rows onto their first two principal components: float64 (n, 2) (NumPy SVD, centred).
+
+    Raises ValueError for a table that is not 2-D with at least 2 rows, or holds NaN/inf.
+    """
+    table = v.check_finite(keras.ops.convert_to_numpy(vectors), "vectors").astype(np.float64)
     if table.ndim != 2 or len(table) < 2:
         raise ValueError(f"need a 2-D table with at least 2 rows, got shape {table.shape}")
     centred = table - table.mean(axis=0)
     _, _, components = np.linalg.svd(centred, full_matrices=False)
     return centred @ components[:2].T
+
+
+def _write_atomically(path: Path, write) -> None:
+    """Call ``write(temporary_path)``, then rename the file to ``path``: a failure leaves no partial file."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    os.close(handle)
+    try:
+        write(temporary)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def export_projector_tsv(vectors, labels, folder, *, name: str = "movies") -> tuple[Path, Path]:
@@ -842,18 +1183,27 @@ def export_projector_tsv(vectors, labels, folder, *, name: str = "movies") -> tu
     The vectors file has one row per vector, numbers separated by tabs, no header. The
     metadata file has a header line and one row per vector: either one label per row (a
     list of strings) or the columns of a DataFrame. Tabs and newlines in labels become
-    spaces. Load both files with the Projector's "Load" button.
+    spaces. Load both files with the Projector's "Load" button. Each file is written to a
+    temporary file in ``folder`` and renamed into place, so a failure never leaves a partial
+    or empty file behind.
 
-    Returns the two paths. Raises ValueError when the row counts differ.
+    Returns the two paths.
+
+    Raises:
+        ValueError: the row counts differ; ``vectors`` is not a 2-D table of finite numbers;
+            ``name`` is not a plain file name (``"../x"``, ``"a/b"``: the files always stay
+            in ``folder``).
+        TypeError: ``folder`` is not a path, ``name`` not a string.
     """
-    table = np.asarray(keras.ops.convert_to_numpy(vectors), dtype=np.float32)
+    table = v.check_finite(keras.ops.convert_to_numpy(vectors), "vectors", ndim=2).astype(np.float32)
+    name = v.check_file_name(name, "name", hint="the files are always written inside folder")
+    folder = v.check_path(folder, "folder")
     meta = labels if isinstance(labels, pd.DataFrame) else pd.DataFrame({"label": list(labels)})
     if len(meta) != len(table):
         raise ValueError(f"{len(table)} vectors but {len(meta)} labels: one label per vector")
-    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     vector_path, meta_path = folder / f"{name}_vectors.tsv", folder / f"{name}_metadata.tsv"
-    np.savetxt(vector_path, table, delimiter="\t", fmt="%.5f")
     clean = meta.astype(str).apply(lambda c: c.str.replace(r"[\t\r\n]", " ", regex=True))
-    clean.to_csv(meta_path, sep="\t", index=False, lineterminator="\n")
+    _write_atomically(vector_path, lambda path: np.savetxt(path, table, delimiter="\t", fmt="%.5f"))
+    _write_atomically(meta_path, lambda path: clean.to_csv(path, sep="\t", index=False, lineterminator="\n"))
     return vector_path, meta_path

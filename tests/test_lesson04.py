@@ -1,266 +1,53 @@
-"""The self-checks of lesson 04 accept right answers in every form and reject the usual mistakes."""
+"""The self-checks of lesson 04 accept right answers in every form and reject the usual mistakes.
+
+Per exercise: the printed solution, at least two other correct answers, and at least eight
+realistic wrong answers, each with the words its message must contain (so a misdiagnosis fails).
+"""
 
 from __future__ import annotations
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from course_lib.checks import ____
-from exercise_helpers import message, status
 from course_lib.exercises.lesson04 import q1, q2, q3, q4, q5
+from exercise_helpers import message, solution_namespace, status
+
+ops = keras.ops
 
 
-# --------------------------------------------------------------------------- q1: RMSE by hand
+def solution_of(exercise, name):
+    return solution_namespace(exercise, np=np, keras=keras)[name]
 
 
-def rmse_reference(y_true, y_pred):
-    error = np.ravel(y_true).astype("float64") - np.ravel(y_pred).astype("float64")
-    return float(np.sqrt(np.mean(error**2)))
+def test_printed_solutions_are_accepted():
+    for exercise, name in ((q1, "rmse_by_hand"), (q2, "row_dot"), (q3, "recall_at_k"), (q4, "in_batch_softmax"),
+                           (q5, "most_similar")):  # fmt: skip
+        assert status(exercise, solution_of(exercise, name)) == "correct", exercise
 
 
-def test_q1_accepts_numpy_keras_and_course_lib_forms():
-    from course_lib.recommender import rmse
-
-    assert status(q1, rmse_reference) == "correct"
-    assert status(q1, rmse) == "correct"
-    assert status(q1, lambda t, p: np.sqrt(np.mean((np.ravel(t) - np.ravel(p)) ** 2))) == "correct"  # numpy float
-    assert status(q1, lambda t, p: keras.ops.sqrt(keras.ops.mean(  # a 0-d tensor
-        keras.ops.square(keras.ops.ravel(t) - keras.ops.ravel(p))))) == "correct"  # fmt: skip
-    assert status(q1, lambda t, p: np.array([rmse_reference(t, p)])) == "correct"  # one-element array
-
-
-@pytest.mark.parametrize(
-    "wrong, words",
-    [
-        (lambda t, p: np.mean((np.ravel(t) - np.ravel(p)) ** 2), "square root"),
-        (lambda t, p: np.mean(np.abs(np.ravel(t) - np.ravel(p))), "absolute"),
-        (lambda t, p: np.sqrt(np.sum((np.ravel(t) - np.ravel(p)) ** 2)), "divide by the number"),
-        (lambda t, p: np.sqrt(np.mean((t - p) ** 2)), "(n, n) matrix"),  # no flattening
-        (lambda t, p: np.mean(np.ravel(t) - np.ravel(p)), "cancel"),
-        (lambda t, p: (np.ravel(t) - np.ravel(p)) ** 2, "one number"),
-    ],
-)
-def test_q1_rejects_typical_mistakes(wrong, words):
-    assert words in message(q1, wrong)
-
-
-def test_q1_not_attempted():
-    def stub(y_true, y_pred):
+@pytest.mark.parametrize("exercise", [q1, q2, q3, q4, q5])
+def test_not_attempted(exercise):
+    def stub(*args):
         ...  # YOUR CODE HERE
 
-    assert status(q1, stub) == "not attempted"
-    assert status(q1, ...) == "not attempted"
-    assert status(q1, ____) == "not attempted"
+    assert status(exercise, stub) == "not attempted"
+    assert status(exercise, ...) == "not attempted"
+    assert status(exercise, ____) == "not attempted"
 
 
-def test_q1_learner_error_is_reported_not_raised():
-    def broken(y_true, y_pred):
+@pytest.mark.parametrize("exercise", [q1, q2, q3, q4, q5])
+def test_forgotten_return_and_learner_errors_are_reported(exercise):
+    def no_return(*args):
+        args[0]
+
+    def broken(*args):
         raise ZeroDivisionError("oops")
 
-    assert "ZeroDivisionError" in message(q1, broken)
-
-
-# --------------------------------------------------------------------------- q2: rows needed
-
-
-def test_q2_accepts_int_numpy_int_and_tensor():
-    assert status(q2, lambda ids: int(np.max(ids)) + 1) == "correct"
-    assert status(q2, lambda ids: np.max(ids) + 1) == "correct"  # numpy integer
-    assert status(q2, lambda ids: keras.ops.max(ids) + 1) == "correct"  # 0-d tensor
-    assert status(q2, lambda ids: max(ids.tolist()) + 1.0) == "correct"  # a whole float
-
-
-@pytest.mark.parametrize(
-    "wrong, words",
-    [
-        (lambda ids: int(np.max(ids)), "off by one"),
-        (lambda ids: len(np.unique(ids)), "distinct"),
-        (lambda ids: len(np.unique(ids)) + 1, "distinct"),
-        (lambda ids: len(ids), "number of ratings"),
-        (lambda ids: int(np.max(ids)) + 2, "needs"),
-        (lambda ids: float(np.max(ids)) + 0.5, "whole number"),
-    ],
-)
-def test_q2_rejects_typical_mistakes(wrong, words):
-    assert words in message(q2, wrong)
-
-
-def test_q2_not_attempted():
-    assert status(q2, lambda ids: ...) == "not attempted"
-    assert status(q2, ...) == "not attempted"
-
-
-# --------------------------------------------------------------------------- q3: per-row dot product
-
-
-def test_q3_accepts_keras_numpy_and_column_forms():
-    assert status(q3, lambda u, m: keras.ops.sum(u * m, axis=-1)) == "correct"
-    assert status(q3, lambda u, m: np.einsum("bd,bd->b", u, m)) == "correct"
-    assert status(q3, lambda u, m: keras.layers.Dot(axes=1)([u, m])) == "correct"  # (batch, 1)
-    assert status(q3, lambda u, m: np.diag(u @ m.T)) == "correct"  # wasteful but right
-
-
-@pytest.mark.parametrize(
-    "wrong, words",
-    [
-        (lambda u, m: keras.ops.tensordot(u, m, 2), "tensordot"),  # the keras.io bug
-        (lambda u, m: keras.ops.sum(u * m, axis=0), "axis 0"),
-        (lambda u, m: u @ m.T, "every user with every movie"),
-        (lambda u, m: u * m, "add up"),
-        (lambda u, m: keras.ops.sum(u + m, axis=-1), "numbers are not"),
-        (lambda u, m: np.sum(u * m, axis=-1) + np.sum(u * m) * 0.01, "numbers are not"),
-    ],
-)
-def test_q3_rejects_typical_mistakes(wrong, words):
-    assert words in message(q3, wrong)
-
-
-def test_q3_not_attempted():
-    assert status(q3, lambda u, m: None) == "not attempted"
-    assert status(q3, ...) == "not attempted"
-
-
-# --------------------------------------------------------------------------- q4: top-N without rated movies
-
-
-def recommend_reference(scores, rated, k=10):
-    scores = np.array(scores, dtype="float64")
-    scores[0] = -np.inf
-    scores[np.asarray(rated)] = -np.inf
-    return np.argsort(-scores, kind="stable")[:k]
-
-
-def test_q4_accepts_arrays_lists_and_tensors():
-    from course_lib.recommender import top_n
-
-    assert status(q4, recommend_reference) == "correct"
-    assert status(q4, lambda s, r, k: recommend_reference(s, r, k).tolist()) == "correct"
-    assert status(q4, lambda s, r, k: keras.ops.convert_to_tensor(recommend_reference(s, r, k))) == "correct"
-
-    def with_course_lib(scores, rated, k):
-        exclude = np.zeros(len(scores), dtype=bool)
-        exclude[0] = True
-        exclude[rated] = True
-        return top_n(scores, exclude, k)
-
-    assert status(q4, with_course_lib) == "correct"
-
-
-def no_mask(scores, rated, k):
-    return np.argsort(-np.asarray(scores))[:k]
-
-
-def rated_only(scores, rated, k):  # forgets the padding row
-    scores = np.array(scores, dtype=float)
-    scores[rated] = -np.inf
-    return np.argsort(-scores)[:k]
-
-
-def padding_only(scores, rated, k):  # forgets the rated movies
-    scores = np.array(scores, dtype=float)
-    scores[0] = -np.inf
-    return np.argsort(-scores)[:k]
-
-
-def ascending(scores, rated, k):
-    scores = np.array(scores, dtype=float)
-    scores[0] = scores[rated] = -np.inf
-    return np.argsort(scores)[:k]
-
-
-def sliced_off_by_one(scores, rated, k):
-    real = np.array(scores[1:], dtype=float)
-    real[np.asarray(rated) - 1] = -np.inf
-    return np.argsort(-real)[:k]  # positions, not ids
-
-
-def returns_scores(scores, rated, k):
-    scores = np.array(scores, dtype=float)
-    scores[0] = scores[rated] = -np.inf
-    return np.sort(scores)[::-1][:k]
-
-
-@pytest.mark.parametrize(
-    "wrong, words",
-    [
-        (no_mask, "padding row 0 and movie"),
-        (rated_only, "padding row"),
-        (padding_only, "already rated"),
-        (ascending, "worst first"),
-        (sliced_off_by_one, "off by one"),
-        (returns_scores, "not the scores"),
-        (lambda s, r, k: recommend_reference(s, r, 10)[:5], "k=3"),  # hard-coded k=5 list sliced
-    ],
-)
-def test_q4_rejects_typical_mistakes(wrong, words):
-    assert words in message(q4, wrong)
-
-
-def test_q4_not_attempted():
-    assert status(q4, lambda s, r, k=10: ...) == "not attempted"
-
-
-# --------------------------------------------------------------------------- q5: cosine neighbours
-
-
-def most_similar_reference(vectors, movie_id, k=10):
-    vectors = np.asarray(vectors, dtype="float64")
-    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-    cosine = unit @ unit[movie_id]
-    cosine[movie_id] = -np.inf
-    return np.argsort(-cosine, kind="stable")[:k]
-
-
-def test_q5_accepts_reference_and_course_lib():
-    from course_lib.recommender import cosine_neighbours
-
-    assert status(q5, most_similar_reference) == "correct"
-    assert status(q5, lambda v, i, k: cosine_neighbours(v, i, k)[0]) == "correct"
-    assert status(q5, lambda v, i, k: most_similar_reference(v, i, k).tolist()) == "correct"
-
-
-def by_dot(vectors, movie_id, k):
-    scores = vectors @ vectors[movie_id]
-    scores[movie_id] = -np.inf
-    return np.argsort(-scores)[:k]
-
-
-def with_itself(vectors, movie_id, k):
-    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-    return np.argsort(-(unit @ unit[movie_id]))[:k]
-
-
-def column_normalised(vectors, movie_id, k):
-    unit = vectors / np.linalg.norm(vectors, axis=0, keepdims=True)
-    scores = unit @ unit[movie_id]
-    scores[movie_id] = -np.inf
-    return np.argsort(-scores)[:k]
-
-
-def least_similar(vectors, movie_id, k):
-    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-    scores = unit @ unit[movie_id]
-    scores[movie_id] = np.inf
-    return np.argsort(scores)[:k]
-
-
-@pytest.mark.parametrize(
-    "wrong, words",
-    [
-        (by_dot, "dot product"),
-        (with_itself, "its own neighbour"),
-        (column_normalised, "axis=0"),
-        (least_similar, "least similar"),
-    ],
-)
-def test_q5_rejects_typical_mistakes(wrong, words):
-    assert words in message(q5, wrong)
-
-
-def test_q5_not_attempted():
-    assert status(q5, lambda v, i, k=10: ...) == "not attempted"
-    assert status(q5, ...) == "not attempted"
+    assert "return" in message(exercise, no_return)
+    assert "ZeroDivisionError: oops" in message(exercise, broken)
 
 
 def test_hints_and_solutions_print(capsys):
@@ -269,3 +56,464 @@ def test_hints_and_solutions_print(capsys):
         exercise.solution()
     printed = capsys.readouterr().out
     assert printed.count("Hint for") == 5 and printed.count("Solution for") == 5
+
+
+def test_messages_read_well():
+    """No TensorFlow internals, no double punctuation, in any message of the wrong answers below."""
+    answers = [(q1, w) for w, _ in Q1_WRONG] + [(q2, w) for w, _ in Q2_WRONG] + [(q3, w) for w, _ in Q3_WRONG] + \
+              [(q4, w) for w, _ in Q4_WRONG] + [(q5, w) for w, _ in Q5_WRONG]  # fmt: skip
+    for exercise, answer in answers:
+        text = message(exercise, answer)
+        assert "{{function_node" not in text and "Exception encountered" not in text, text
+        assert ".." not in text.replace("...", "") and ".;" not in text and ",." not in text, text
+
+
+# --------------------------------------------------------------------------- q1: RMSE by hand
+
+
+def _flat(t, p):
+    return np.ravel(t).astype("float64"), np.ravel(p).astype("float64")
+
+
+def q1_in_place(t, p):
+    p -= t  # changes the caller's predictions
+    return float(np.sqrt(np.mean(np.ravel(p) ** 2)))
+
+
+Q1_CORRECT = [
+    lambda t, p: np.sqrt(np.mean((np.ravel(t) - np.ravel(p)) ** 2)),  # a NumPy float, float32 arithmetic
+    lambda t, p: ops.sqrt(ops.mean(ops.square(ops.ravel(t) - ops.ravel(p)))),  # a 0-d tensor
+    lambda t, p: np.linalg.norm(np.subtract(*_flat(t, p))) / np.sqrt(np.size(t)),
+    lambda t, p: np.array([np.sqrt(((np.subtract(*_flat(t, p))) ** 2).mean())]),  # one-element array
+    lambda t, p: float(keras.metrics.RootMeanSquaredError()(np.ravel(t), np.ravel(p))),
+]
+
+Q1_WRONG = [
+    (lambda t, p: np.mean(np.subtract(*_flat(t, p)) ** 2), "square root"),
+    (lambda t, p: np.mean(np.abs(np.subtract(*_flat(t, p)))), "absolute"),
+    (lambda t, p: np.sqrt(np.sum(np.subtract(*_flat(t, p)) ** 2)), "divide by the number"),
+    (lambda t, p: np.sqrt(np.mean((t - p) ** 2)), "(n, n) matrix"),  # no flattening
+    (lambda t, p: np.mean(np.subtract(*_flat(t, p))), "cancel"),
+    (lambda t, p: np.subtract(*_flat(t, p)) ** 2, "one number"),
+    (lambda t, p: np.std(np.subtract(*_flat(t, p))), "standard deviation"),
+    (lambda t, p: np.sqrt(np.mean((_flat(t, p)[0] - np.clip(_flat(t, p)[1], 1, 5)) ** 2)), "clipped"),
+    (lambda t, p: np.sqrt(np.sum(np.subtract(*_flat(t, p)) ** 2) / (np.size(t) - 1)), "n - 1"),
+    (q1_in_place, "in place"),
+    (lambda t, p: round(float(np.sqrt(np.mean(np.subtract(*_flat(t, p)) ** 2))), 2), "round"),
+    (lambda t, p: np.sqrt(np.mean(np.subtract(*_flat(t, p)) ** 2)) if np.size(t) > 1 else 0.0, "one rating"),
+]
+
+
+@pytest.mark.parametrize("answer", Q1_CORRECT)
+def test_q1_accepts_other_correct_answers(answer):
+    assert status(q1, answer) == "correct"
+
+
+def test_q1_accepts_course_lib():
+    from course_lib.recommender import rmse
+
+    assert status(q1, rmse) == "correct"
+
+
+@pytest.mark.parametrize("wrong, words", Q1_WRONG)
+def test_q1_rejects_typical_mistakes(wrong, words):
+    assert words in message(q1, wrong)
+
+
+def test_q1_message_names_the_case():
+    text = message(q1, lambda t, p: np.mean(np.subtract(*_flat(t, p)) ** 2))
+    assert "prompt's example" in text and "0.5625" in text and "0.7500" in text
+
+
+# --------------------------------------------------------------------------- q2: per-row dot product
+
+
+Q2_CORRECT = [
+    lambda u, m: ops.einsum("bd,bd->b", u, m),
+    lambda u, m: ops.diagonal(ops.matmul(u, ops.transpose(m))),  # wasteful but right
+    lambda u, m: ops.squeeze(ops.sum(ops.multiply(u, m), axis=1, keepdims=True), axis=-1),
+    lambda u, m: tf.reduce_sum(u * m, axis=-1),
+]
+
+Q2_WRONG = [
+    (lambda u, m: ops.tensordot(u, m, 2), "tensordot"),  # the keras.io bug
+    (lambda u, m: ops.sum(u * m, axis=0), "axis 0"),
+    (lambda u, m: ops.matmul(u, ops.transpose(m)), "every user with every movie"),
+    (lambda u, m: u * m, "add up"),
+    (lambda u, m: ops.sum(u + m, axis=-1), "numbers are not"),
+    (lambda u, m: ops.mean(u * m, axis=-1), "mean"),
+    (lambda u, m: ops.sum(u * m, axis=-1, keepdims=True), "keepdims"),
+    (lambda u, m: keras.layers.Dot(axes=1)([u, m]), "keepdims"),
+    (lambda u, m: np.einsum("bd,bd->b", u, m), "keras.ops"),  # NumPy: fails on symbolic tensors in fit
+    (lambda u, m: ops.sum(u * m, axis=-1) / (ops.norm(u, axis=-1) * ops.norm(m, axis=-1)), "cosine"),
+    (lambda u, m: ops.sum(u * m, axis=-1) + 0.01 * ops.sum(u * m), "numbers are not"),  # mixes the batch a little
+    (lambda u, m: ops.sum(u * ops.flip(m, axis=0), axis=-1), "numbers are not"),  # pairs the wrong rows
+]
+
+
+@pytest.mark.parametrize("answer", Q2_CORRECT)
+def test_q2_accepts_other_correct_answers(answer):
+    assert status(q2, answer) == "correct"
+
+
+def test_q2_accepts_course_lib_layer():
+    from course_lib.recommender import RowDot
+
+    assert status(q2, lambda u, m: RowDot()([u, m])) == "correct"
+
+
+@pytest.mark.parametrize("wrong, words", Q2_WRONG)
+def test_q2_rejects_typical_mistakes(wrong, words):
+    assert words in message(q2, wrong)
+
+
+# --------------------------------------------------------------------------- q3: Recall@k with exclusions
+
+
+def recall_filtering(scores, exclude, relevant, k=10):
+    candidates = np.flatnonzero(~np.asarray(exclude))
+    best = candidates[np.argsort(-np.asarray(scores)[candidates], kind="stable")[:k]]
+    return len(set(best.tolist()) & set(np.asarray(relevant).tolist())) / len(relevant)
+
+
+def recall_argpartition(scores, exclude, relevant, k=10):
+    masked = np.where(exclude, -np.inf, scores)
+    k_eff = min(k, len(masked))
+    top = np.argpartition(-masked, k_eff - 1)[:k_eff]  # the k best, in no order: recall does not care
+    return np.isin(top, relevant).mean() * k_eff / len(relevant)
+
+
+def recall_course_lib(scores, exclude, relevant, k=10):
+    from course_lib.recommender import top_n
+
+    k = min(k, int((~np.asarray(exclude)).sum()))  # top_n refuses to return excluded ids
+    return float(np.isin(top_n(scores, exclude, k=k, exclude_padding=False), relevant).sum()) / len(relevant)
+
+
+def recall_in_place(scores, exclude, relevant, k=10):
+    scores[exclude] = -np.inf  # writes into the caller's scores
+    return np.isin(np.argsort(-scores)[:k], relevant).sum() / len(relevant)
+
+
+def recall_zero_mask(scores, exclude, relevant, k=10):
+    masked = np.where(exclude, 0.0, scores)
+    return np.isin(np.argsort(-masked)[:k], relevant).sum() / len(relevant)
+
+
+def recall_no_exclusion(scores, exclude, relevant, k=10):
+    return np.isin(np.argsort(-np.asarray(scores))[:k], relevant).sum() / len(relevant)
+
+
+def recall_truncated(scores, exclude, relevant, k=10):
+    masked = np.where(exclude, -np.inf, scores)
+    return np.isin(np.argsort(-masked)[:k], relevant).sum() / min(k, len(relevant))
+
+
+def recall_precision(scores, exclude, relevant, k=10):
+    masked = np.where(exclude, -np.inf, scores)
+    return np.isin(np.argsort(-masked)[:k], relevant).sum() / k
+
+
+def recall_first_candidates(scores, exclude, relevant, k=10):
+    masked = np.where(exclude, -np.inf, scores)[:1000]  # "the first 1,000 are enough"
+    return np.isin(np.argsort(-masked)[:k], relevant).sum() / len(relevant)
+
+
+def recall_hits(scores, exclude, relevant, k=10):
+    masked = np.where(exclude, -np.inf, scores)
+    return int(np.isin(np.argsort(-masked)[:k], relevant).sum())
+
+
+def recall_ascending(scores, exclude, relevant, k=10):
+    masked = np.where(exclude, np.inf, scores)
+    return np.isin(np.argsort(masked)[:k], relevant).sum() / len(relevant)
+
+
+def recall_k_plus_one(scores, exclude, relevant, k=10):
+    masked = np.where(exclude, -np.inf, scores)
+    return np.isin(np.argsort(-masked)[:k + 1], relevant).sum() / len(relevant)
+
+
+def recall_inverted_mask(scores, exclude, relevant, k=10):
+    masked = np.where(exclude, scores, -np.inf)
+    return np.isin(np.argsort(-masked)[:k], relevant).sum() / len(relevant)
+
+
+def recall_very_negative(scores, exclude, relevant, k=10):
+    masked = np.where(exclude, -1.0, scores)  # "scores are never below -1"
+    return np.isin(np.argsort(-masked)[:k], relevant).sum() / len(relevant)
+
+
+def recall_sorts_in_place(scores, exclude, relevant, k=10):
+    relevant.sort()  # sorts the caller's array
+    masked = np.where(exclude, -np.inf, scores)
+    return np.isin(np.argsort(-masked)[:k], relevant).sum() / len(relevant)
+
+
+Q3_CORRECT = [recall_filtering, recall_argpartition, recall_course_lib]
+
+Q3_WRONG = [
+    (recall_in_place, "in place"),
+    (recall_zero_mask, "every score is negative"),
+    (recall_very_negative, "-np.inf"),
+    (recall_no_exclusion, "ignores `exclude`"),
+    (recall_truncated, "truncated"),
+    (recall_precision, "precision"),
+    (recall_first_candidates, "only the first movies"),
+    (recall_hits, "number of hits"),
+    (recall_ascending, "lowest"),
+    (recall_k_plus_one, "k + 1"),
+    (recall_inverted_mask, "only the excluded"),
+    (recall_sorts_in_place, "in place"),
+]
+
+
+@pytest.mark.parametrize("answer", Q3_CORRECT)
+def test_q3_accepts_other_correct_answers(answer):
+    assert status(q3, answer) == "correct"
+
+
+@pytest.mark.parametrize("wrong, words", Q3_WRONG)
+def test_q3_rejects_typical_mistakes(wrong, words):
+    assert words in message(q3, wrong)
+
+
+def test_q3_never_changes_the_callers_arrays():
+    scores = np.array([9.0, 0.5, 3.0, 0.1, 3.5, 4.0, 1.0, 0.2])
+    exclude = np.array([True, False, True, False, False, True, False, False])
+    solution = solution_of(q3, "recall_at_k")
+    before = scores.copy()
+    assert np.isclose(solution(scores, exclude, np.array([4, 6, 7]), 3), 2 / 3)
+    assert np.array_equal(scores, before)
+
+
+# --------------------------------------------------------------------------- q4: in-batch softmax loss
+
+
+def loss_logsumexp(logits):
+    return ops.logsumexp(logits, axis=1) - ops.diagonal(logits)
+
+
+def loss_log_softmax(logits):
+    return -ops.diagonal(ops.log_softmax(logits, axis=1))
+
+
+def loss_tf(logits):
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.range(tf.shape(logits)[0]), logits=logits)
+
+
+def loss_one_hot(logits):
+    return keras.losses.categorical_crossentropy(ops.eye(ops.shape(logits)[0]), logits, from_logits=True)
+
+
+def loss_mean(logits):
+    return ops.mean(loss_logsumexp(logits))
+
+
+def loss_columns(logits):
+    return ops.logsumexp(logits, axis=0) - ops.diagonal(logits)
+
+
+def loss_positive_only(logits):
+    return -ops.diagonal(logits)
+
+
+def loss_naive(logits):
+    return ops.log(ops.sum(ops.exp(logits), axis=1)) - ops.diagonal(logits)
+
+
+def loss_softmax_eps(logits):
+    return -ops.log(ops.diagonal(ops.softmax(logits, axis=1)) + 1e-7)
+
+
+def loss_not_from_logits(logits):
+    labels = ops.arange(ops.shape(logits)[0])
+    return keras.losses.sparse_categorical_crossentropy(labels, logits)  # treats scores as probabilities
+
+
+def loss_exclusive(logits):
+    batch = ops.shape(logits)[0]
+    off = ops.where(ops.eye(batch) > 0, -1e9, logits)
+    return ops.logsumexp(off, axis=1) - ops.diagonal(logits)
+
+
+def loss_column_zero(logits):
+    labels = ops.zeros((ops.shape(logits)[0],), "int32")
+    return keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+
+
+def loss_sigmoid(logits):
+    diagonal = ops.diagonal(logits)
+    return keras.losses.binary_crossentropy(ops.ones_like(diagonal)[:, None], diagonal[:, None], from_logits=True)
+
+
+def loss_numpy(logits):
+    x = np.asarray(logits, dtype="float64")
+    top = x.max(axis=1, keepdims=True)
+    return (top[:, 0] + np.log(np.exp(x - top).sum(axis=1))) - np.diag(x)
+
+
+def loss_numpy_method(logits):
+    x = logits.numpy()
+    return np.log(np.exp(x - x.max(1, keepdims=True)).sum(1)) + x.max(1) - np.diag(x)
+
+
+Q4_CORRECT = [loss_logsumexp, loss_log_softmax, loss_tf, loss_one_hot]
+
+Q4_WRONG = [
+    (loss_mean, "one number"),
+    (loss_columns, "wrong axis"),
+    (loss_positive_only, "positive's score only"),
+    (loss_naive, "overflows"),
+    (loss_softmax_eps, "log-softmax"),
+    (loss_not_from_logits, "expected"),
+    (loss_exclusive, "leaves the positive out"),
+    (loss_column_zero, "column 0"),
+    (loss_sigmoid, "sigmoid"),
+    (loss_numpy, "keras.ops"),
+    (loss_numpy_method, "keras.ops"),
+    (lambda logits: ops.sum(loss_logsumexp(logits)), "one number"),
+]
+
+
+@pytest.mark.parametrize("answer", Q4_CORRECT)
+def test_q4_accepts_other_correct_answers(answer):
+    assert status(q4, answer) == "correct"
+
+
+def test_q4_accepts_course_lib():
+    from course_lib.recommender import in_batch_softmax_loss
+
+    assert status(q4, lambda logits: in_batch_softmax_loss(None, logits)) == "correct"
+
+
+@pytest.mark.parametrize("wrong, words", Q4_WRONG)
+def test_q4_rejects_typical_mistakes(wrong, words):
+    assert words in message(q4, wrong)
+
+
+def test_q4_solution_trains_a_two_tower_step():
+    """The reference loss, used as a Keras loss in fit, lowers the loss on a tiny in-batch task."""
+    solution = solution_of(q4, "in_batch_softmax")
+    users, movies = keras.Input((), dtype="int32"), keras.Input((), dtype="int32")
+    u = keras.layers.Embedding(8, 4, embeddings_initializer=keras.initializers.RandomNormal(seed=1))(users)
+    m = keras.layers.Embedding(8, 4, embeddings_initializer=keras.initializers.RandomNormal(seed=2))(movies)
+    model = keras.Model([users, movies], ops.matmul(u, ops.transpose(m)))
+    model.compile(optimizer=keras.optimizers.Adam(0.1), loss=lambda y, logits: solution(logits))
+    ids = np.arange(8, dtype="int32")
+    history = model.fit([ids, ids], np.zeros(8), batch_size=8, epochs=20, verbose=0, shuffle=False).history
+    assert history["loss"][-1] < history["loss"][0] - 0.5
+
+
+# --------------------------------------------------------------------------- q5: cosine neighbours
+
+
+def neighbours_course_lib(vectors, movie_id, k=10):
+    from course_lib.recommender import cosine_neighbours
+
+    return cosine_neighbours(vectors, movie_id, k)[0]
+
+
+def neighbours_keras(vectors, movie_id, k=10):
+    unit = ops.normalize(ops.convert_to_tensor(vectors, "float64"), axis=1)
+    cosine = ops.convert_to_numpy(ops.matmul(unit, unit[movie_id]))
+    cosine[movie_id] = -np.inf
+    return np.argsort(-cosine, kind="stable")[:k].tolist()
+
+
+def neighbours_in_place(vectors, movie_id, k=10):
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    cosine = vectors @ vectors[movie_id]
+    cosine[movie_id] = -np.inf
+    return np.argsort(-cosine)[:k]
+
+
+def neighbours_dot(vectors, movie_id, k=10):
+    scores = vectors @ vectors[movie_id]
+    scores[movie_id] = -np.inf
+    return np.argsort(-scores)[:k]
+
+
+def neighbours_with_itself(vectors, movie_id, k=10):
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.argsort(-(unit @ unit[movie_id]))[:k]
+
+
+def neighbours_columns(vectors, movie_id, k=10):
+    unit = vectors / np.linalg.norm(vectors, axis=0, keepdims=True)
+    scores = unit @ unit[movie_id]
+    scores[movie_id] = -np.inf
+    return np.argsort(-scores)[:k]
+
+
+def neighbours_least(vectors, movie_id, k=10):
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    scores = unit @ unit[movie_id]
+    scores[movie_id] = np.inf
+    return np.argsort(scores)[:k]
+
+
+def neighbours_skip_first(vectors, movie_id, k=10):
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.argsort(-(unit @ unit[movie_id]), kind="stable")[1:k + 1]
+
+
+def neighbours_euclidean(vectors, movie_id, k=10):
+    distance = np.linalg.norm(vectors - vectors[movie_id], axis=1)
+    distance[movie_id] = np.inf
+    return np.argsort(distance)[:k]
+
+
+def neighbours_first_candidates(vectors, movie_id, k=10):
+    unit = vectors[:500] / np.linalg.norm(vectors[:500], axis=1, keepdims=True)
+    scores = unit @ (vectors[movie_id] / np.linalg.norm(vectors[movie_id]))
+    if movie_id < 500:
+        scores[movie_id] = -np.inf
+    return np.argsort(-scores, kind="stable")[:k]
+
+
+def neighbours_fixed_k(vectors, movie_id, k=10):
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    scores = unit @ unit[movie_id]
+    scores[movie_id] = -np.inf
+    return np.argsort(-scores)[:10]
+
+
+def neighbours_scores(vectors, movie_id, k=10):
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    scores = unit @ unit[movie_id]
+    scores[movie_id] = -np.inf
+    return np.sort(scores)[::-1][:k]
+
+
+Q5_CORRECT = [neighbours_course_lib, neighbours_keras]
+
+Q5_WRONG = [
+    (neighbours_in_place, "in place"),
+    (neighbours_dot, "raw dot product"),
+    (neighbours_with_itself, "its own neighbour"),
+    (neighbours_columns, "axis=0"),
+    (neighbours_least, "least similar"),
+    (neighbours_skip_first, "remove the movie by its id"),
+    (neighbours_euclidean, "Euclidean"),
+    (neighbours_first_candidates, "first 500"),
+    (neighbours_fixed_k, "k=4"),
+    (neighbours_scores, "not the scores"),
+]
+
+
+@pytest.mark.parametrize("answer", Q5_CORRECT)
+def test_q5_accepts_other_correct_answers(answer):
+    assert status(q5, answer) == "correct"
+
+
+@pytest.mark.parametrize("wrong, words", Q5_WRONG)
+def test_q5_rejects_typical_mistakes(wrong, words):
+    assert words in message(q5, wrong)
+
+
+def test_each_exercise_has_enough_answers_in_these_tests():
+    correct = {"q1": Q1_CORRECT, "q2": Q2_CORRECT, "q3": Q3_CORRECT, "q4": Q4_CORRECT, "q5": Q5_CORRECT}
+    wrong = {"q1": Q1_WRONG, "q2": Q2_WRONG, "q3": Q3_WRONG, "q4": Q4_WRONG, "q5": Q5_WRONG}
+    assert all(len(answers) >= 2 for answers in correct.values())
+    assert all(len(answers) >= 8 for answers in wrong.values())

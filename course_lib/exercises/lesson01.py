@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.checks import Exercise, Mistake, NotAttempted, call_learner, expect_int, to_numpy
+from course_lib.checks import Exercise, Mistake, NotAttempted, call_learner, expect_int, show, to_numpy
 
 #: Movie ids in MovieLens 100k run from 1 to this number (``u.item`` has one line per id).
 ML100K_MAX_MOVIE_ID = 1682
@@ -46,7 +46,7 @@ def _is_float(value: Any) -> bool:
 
 def _check_vocabulary_size(answer: Any) -> str:
     if _is_float(answer):
-        raise Mistake(f"{answer!r} is a float; input_dim counts rows, so it must be an int. Wrap it in int(...)")
+        raise Mistake(f"{show(answer)} is a float; input_dim counts rows, so it must be an int. Wrap it in int(...)")
     size = expect_int(answer, "vocabulary_size")
     needed = ML100K_MAX_MOVIE_ID + 1
     if size == ML100K_MAX_MOVIE_ID:
