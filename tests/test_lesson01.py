@@ -343,28 +343,45 @@ def test_draw_row_rejects_bad_input(kwargs, error):
         draw_row(np.zeros((10, 4)), **kwargs)
 
 
-def test_row_explorer_redraws_when_the_choice_changes(monkeypatch):
-    import IPython.display
+def test_row_explorer_is_one_course_explorer_that_redraws_into_its_output():
+    import ipywidgets
 
-    shown, updates = [], []
-
-    class Handle:
-        def update(self, obj):
-            updates.append(obj)
-
-    def fake_display(*objs, **kwargs):
-        shown.extend(objs)
-        return Handle() if kwargs.get("display_id") else None
-
-    monkeypatch.setattr(IPython.display, "display", fake_display)
     table = np.arange(40.0).reshape(10, 4)
     box = row_explorer(table, {1: "Toy Story", 2: "GoldenEye"}, start=1, window=2)
-    choose, id_box = box.children
-    assert [value for _, value in choose.options] == [1, 2]
-    assert "Toy Story" in shown[2].data and "4." in shown[2].data  # the printed vector of row 1
+    choose, id_box, out = box.children
+    assert isinstance(box, ipywidgets.VBox) and "course-explorer" in box._dom_classes
+    assert isinstance(choose, ipywidgets.Dropdown) and isinstance(out, ipywidgets.Output)
+    assert [value for _, value in choose.options] == [1, 2] and box.row == 1
     choose.value = 2
-    assert id_box.value == 2 and "GoldenEye" in updates[-1].data
+    assert id_box.value == 2 and box.row == 2
     id_box.value = 7  # an id without a label still redraws
-    assert "row 7" in updates[-1].data
-    with pytest.raises(ValueError):
-        row_explorer(table, start=10)
+    assert box.row == 7 and choose.value == 7
+
+
+def test_row_explorer_label_follows_a_typed_id_without_a_label():
+    box = row_explorer(np.arange(40.0).reshape(10, 4), {1: "Toy Story", 2: "GoldenEye"}, start=1, window=2)
+    choose, id_box, _ = box.children
+    id_box.value = 0  # row 0 has no label: the drop-down must not keep saying "Toy Story"
+    assert choose.value == 0 and "Toy Story" not in choose.label and "id 0" in choose.label
+    id_box.value = 2
+    assert choose.value == 2 and "GoldenEye" in choose.label
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [
+        ({"start": 10}, ValueError, "start"),
+        ({"start": 1.5}, TypeError, "start"),
+        ({"start": True}, TypeError, "start"),
+        ({"window": 0}, ValueError, "window"),
+        ({"labels": 5}, TypeError, "labels"),
+    ],
+)
+def test_row_explorer_rejects_bad_input_before_making_widgets(kwargs, error, words):
+    with pytest.raises(error, match=words):
+        row_explorer(np.zeros((10, 4)), **kwargs)
+
+
+def test_plot_table_change_rejects_a_single_touched_id_with_advice():
+    with pytest.raises(TypeError, match="touched"):
+        plot_table_change(np.zeros((3, 2)), np.zeros((3, 2)), touched=1)

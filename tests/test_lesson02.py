@@ -13,7 +13,7 @@ import tensorflow as tf
 from course_lib.checks import ____
 from exercise_helpers import message, solution_namespace, status
 from course_lib.exercises.lesson02 import Q3_PAD_VALUE, q1, q1_expected, q2, q3, q4
-from course_lib.masking import draw_padding, padded_mean, padding_explorer, plot_padded_batch
+from course_lib.masking import draw_padding, is_right_padded, padded_mean, padding_explorer, plot_padded_batch
 
 
 @pytest.mark.parametrize("exercise", [q1, q2, q3, q4])
@@ -389,11 +389,66 @@ def test_draw_padding_rejects_bad_input(args, kwargs, words):
 
 
 def test_padding_explorer_starts_at_longest_plus_4_and_redraws():
+    import ipywidgets
+
     box = padding_explorer(SEQUENCES, TABLE, row_labels=["one", "two"])
-    slider, side = box.children
+    slider, side, out = box.children
+    assert "course-explorer" in box._dom_classes and isinstance(out, ipywidgets.Output)
+    assert isinstance(slider, ipywidgets.IntSlider) and isinstance(side, ipywidgets.Dropdown)
     assert box.result["padded"].shape == (2, 7) and side.value == "post"
     slider.value = 4
     assert box.result["padded"].shape == (2, 4)
     side.value = "pre"
     assert box.result["padded"][0].tolist() == [0, 0, 1, 2]
-    assert "run the notebook" in repr(box)
+    slider.value = slider.min  # every state of the controls draws without an error
+    assert box.result["padded"].shape == (2, 1)
+
+
+@pytest.mark.parametrize(
+    "mask, expected",
+    [
+        ([[1, 1, 0], [1, 0, 0]], True),
+        ([[0, 1, 1]], False),  # pad_sequences' default, padding="pre"
+        ([[1, 0, 1]], False),  # a hole in the middle
+        ([[1, 1, 0], [0, 0, 0]], False),  # an all-padding row
+        ([[True, True]], True),
+    ],
+)
+def test_is_right_padded_follows_the_cudnn_rule(mask, expected):
+    assert is_right_padded(np.array(mask)) is expected
+    assert is_right_padded(tf.constant(np.array(mask, dtype=bool))) is expected
+
+
+def test_is_right_padded_agrees_with_keras_own_cudnn_check():
+    from keras.src.backend.tensorflow.rnn import _assert_valid_mask  # private: pinned Keras 3.15
+
+    for mask in ([[1, 1, 0], [1, 0, 0]], [[0, 1, 1]], [[1, 0, 1]], [[1, 1], [0, 0]]):
+        mask = tf.constant(np.array(mask, dtype=bool))
+        try:
+            _assert_valid_mask(mask)
+            keras_ok = True
+        except tf.errors.InvalidArgumentError:
+            keras_ok = False
+        assert is_right_padded(mask) is keras_ok
+
+
+@pytest.mark.parametrize(
+    "mask, error, words",
+    [
+        (np.array([[1, 2, 0]]), ValueError, "only True/False"),
+        (np.array([["a", "b"]]), TypeError, "True/False"),
+        (np.array([1, 0, 0]), ValueError, "2-D"),
+    ],
+)
+def test_is_right_padded_rejects_bad_masks(mask, error, words):
+    with pytest.raises(error, match=words):
+        is_right_padded(mask)
+
+
+def test_padded_mean_and_draw_padding_refuse_silent_coercions():
+    with pytest.raises(ValueError, match="only True/False"):
+        padded_mean(np.ones((1, 3, 2)), np.array([[2, 1, 0]]))  # ids passed as a mask
+    with pytest.raises(TypeError, match="whole numbers|integer"):
+        draw_padding([[1.9, 2]], TABLE, 3)  # a float id is never truncated
+    with pytest.raises(ValueError, match="maxlen"):
+        draw_padding(SEQUENCES, TABLE, True)
