@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from course_lib.text import glove_form
+
 #: Row labels Keras' ``StringLookup(mask_token="")`` puts first: padding, then OOV.
 RESERVED_TOKENS = ("", "[UNK]")
 
@@ -45,7 +47,9 @@ def build_embedding_matrix(
     """Fill an embedding matrix for a task vocabulary from pretrained word vectors.
 
     Policy, row by row: the first ``reserved`` rows (padding, OOV) are zeros; a word found
-    in ``vectors`` gets its pretrained vector; a word not found gets zeros
+    in ``vectors`` gets its pretrained vector, where "found" follows
+    :func:`course_lib.text.glove_form` (the word as written, else its accent-folded form:
+    ``"café"`` uses GloVe's ``"café"`` if present, else ``"cafe"``); a word not found gets zeros
     (``missing="zeros"``) or a random normal vector with the same per-dimension standard
     deviation as the pretrained vectors (``missing="random"``, seeded by ``seed``), which
     fine-tuning can then move.
@@ -85,8 +89,9 @@ def build_embedding_matrix(
     matrix = np.zeros((len(vocabulary), table.shape[1]), dtype=np.float32)
     found = np.zeros(len(vocabulary), dtype=bool)
     for row, word in enumerate(vocabulary[reserved:], start=reserved):
-        position = vectors.index.get(word)
-        if position is not None:
+        key = glove_form(word, vectors.index)
+        if key is not None:
+            position = vectors.index[key]
             matrix[row] = table[position]
             found[row] = True
     if missing == "random":
