@@ -17,6 +17,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from course_lib import validation as v
+
 __all__ = ["as_table", "plot_table_change", "draw_row", "row_explorer"]
 
 
@@ -26,16 +28,10 @@ def as_table(table: Any, what: str = "table") -> np.ndarray:
     Accepts a NumPy array, a nested list, a ``tf.Tensor`` or a (Keras/TensorFlow) variable.
 
     Raises:
-        TypeError: ``table`` cannot be turned into a numeric array.
-        ValueError: it is not 2-D, or has no rows or no columns.
+        TypeError: ``table`` cannot be turned into an array of real numbers.
+        ValueError: it holds NaN or inf, is not 2-D, or has no rows or no columns.
     """
-    if hasattr(table, "numpy"):
-        table = table.numpy()
-    try:
-        array = np.asarray(table, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{what} should be a 2-D array of numbers, got {type(table).__name__}; "
-                        "pass layer.embeddings or a NumPy array") from exc
+    array = v.check_finite(table, what, hint="pass layer.embeddings or a NumPy array of its weights")
     if array.ndim != 2:
         raise ValueError(
             f"{what} should be 2-D (rows, embedding dimension), got shape {array.shape}; "
@@ -43,21 +39,12 @@ def as_table(table: Any, what: str = "table") -> np.ndarray:
         )
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise ValueError(f"{what} is empty: shape {array.shape}; a table needs at least one row and one column")
-    return array
+    return array.astype(np.float64)
 
 
 def _row_index(row: Any, rows: int, what: str = "row") -> int:
-    if hasattr(row, "numpy"):
-        row = row.numpy()
-    if isinstance(row, np.ndarray) and row.shape == ():
-        row = row.item()
-    if isinstance(row, (bool, np.bool_)) or not isinstance(row, (int, np.integer)):
-        raise TypeError(f"{what} should be a whole number (an id), got {row!r} ({type(row).__name__}); "
-                        "pass an int such as 50, not a float or a string")
-    if not 0 <= int(row) < rows:
-        raise ValueError(f"{what} {int(row)} is out of range: this table has rows 0 to {rows - 1}; "
-                         "pick an id in that range (negative ids are not wrapped around)")
-    return int(row)
+    """One id of a table with ``rows`` rows, as an int (validation.check_ids: no float, bool or negative id)."""
+    return int(v.check_ids(row, what, maximum=rows - 1, ndim=0, hint=f"this table has rows 0 to {rows - 1}"))
 
 
 def _label_map(labels: Mapping[int, str] | Sequence[str] | None, rows: int) -> dict[int, str]:
@@ -171,10 +158,7 @@ def draw_row(table: Any, row: Any, labels: Mapping[int, str] | Sequence[str] | N
     matrix = as_table(table)
     rows, dim = matrix.shape
     row = _row_index(row, rows)
-    if isinstance(window, (bool, np.bool_)) or not isinstance(window, (int, np.integer)):
-        raise TypeError(f"window should be a whole number of rows, got {window!r}; pass an int such as 8")
-    if window < 1:
-        raise ValueError(f"window should be at least 1 (rows shown on each side), got {window}")
+    window = v.check_size(window, "window", hint="rows shown on each side of the chosen one")
     names = _label_map(labels, rows)
     first, last = max(0, row - window), min(rows, row + window + 1)
     limit = float(np.abs(matrix).max()) or 1.0

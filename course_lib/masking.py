@@ -19,6 +19,8 @@ from typing import Sequence
 
 import numpy as np
 
+from course_lib import validation as v
+
 __all__ = ["padded_mean", "plot_padded_batch", "draw_padding", "padding_explorer", "is_right_padded"]
 
 
@@ -96,11 +98,7 @@ def padded_mean(vectors, mask) -> tuple[np.ndarray, np.ndarray]:
             values other than 0/1.
         TypeError: ``vectors`` is not numeric, or ``mask`` is not boolean or numeric.
     """
-    try:
-        x = np.asarray(vectors.numpy() if hasattr(vectors, "numpy") else vectors, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"vectors must be numbers of shape (batch, length, dim), got {type(vectors).__name__}; "
-                        "pass an Embedding's output") from None
+    x = v.check_finite(vectors, "vectors", hint="pass an Embedding's output, shape (batch, length, dim)").astype(np.float64)
     m = _as_mask(mask)
     if x.ndim != 3:
         raise ValueError(f"vectors must be 3-D (batch, length, dim), got shape {x.shape}")
@@ -199,17 +197,17 @@ def draw_padding(sequences, table, maxlen: int, padding: str = "post", *, row_la
 
     Raises:
         ValueError: no sequences, an empty sequence, an id outside 1 .. len(table) - 1,
-            ``table`` not 2-D, ``maxlen`` < 1, an unknown ``padding``, or a label count that
-            differs from the number of sequences.
+            ``table`` not 2-D or not finite, ``maxlen`` < 1, an unknown ``padding``, or a label
+            count that differs from the number of sequences.
+        TypeError: a non-integer id (floats are never rounded), a non-int ``maxlen``, a
+            non-numeric ``table``.
     """
     import keras
     import matplotlib.pyplot as plt
 
     table, sequences = _check_explorer_inputs(sequences, table, row_labels)
-    if isinstance(maxlen, (bool, np.bool_)) or not isinstance(maxlen, (int, np.integer)) or maxlen < 1:
-        raise ValueError(f"maxlen must be a positive int (the padded length), got {maxlen!r}")
-    if not isinstance(padding, str) or padding not in ("post", "pre"):
-        raise ValueError(f"padding must be 'post' or 'pre', got {padding!r}")
+    maxlen = v.check_size(maxlen, "maxlen", hint="the padded length")
+    padding = v.check_choice(padding, "padding", ("post", "pre"))
     padded = keras.utils.pad_sequences(sequences, maxlen=int(maxlen), padding=padding, truncating=padding)
     mask = padded != 0
     masked, plain = padded_mean(table[padded], mask)
@@ -233,36 +231,19 @@ def draw_padding(sequences, table, maxlen: int, padding: str = "post", *, row_la
     return fig, {"padded": padded, "mask": mask, "masked_mean": masked, "plain_mean": plain}
 
 
-def _whole_ids(sequence, position: int) -> list[int]:
-    if hasattr(sequence, "numpy"):
-        sequence = sequence.numpy()
-    if isinstance(sequence, (str, bytes)) or not hasattr(sequence, "__len__"):
-        raise TypeError(f"sequences[{position}] should be a list of integer ids, got {sequence!r}")
-    ids = []
-    for i in np.ravel(np.asarray(sequence, dtype=object)) if len(sequence) else []:
-        if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
-            raise TypeError(f"sequences[{position}] holds {i!r} ({type(i).__name__}); ids must be whole numbers "
-                            "(floats are not rounded for you)")
-        ids.append(int(i))
-    return ids
-
-
 def _check_explorer_inputs(sequences, table, row_labels):
-    try:
-        table = np.asarray(table.numpy() if hasattr(table, "numpy") else table, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"table must be a 2-D array of numbers, got {type(table).__name__}; "
-                        "pass embedding_layer.embeddings.numpy()") from None
+    table = v.check_finite(table, "table", hint="pass embedding_layer.embeddings.numpy()")
     if table.ndim != 2:
         raise ValueError(f"table must be 2-D (vocabulary + 1, dim), got shape {table.shape}")
-    if isinstance(sequences, (str, bytes)) or not hasattr(sequences, "__iter__"):
+    if sequences is None or isinstance(sequences, (str, bytes)) or not hasattr(sequences, "__iter__"):
         raise TypeError(f"sequences should be a list of lists of ids, got {type(sequences).__name__}")
-    sequences = [_whole_ids(s, k) for k, s in enumerate(sequences)]
-    if not sequences or any(len(s) == 0 for s in sequences):
-        raise ValueError("give at least one sequence, and no empty sequence (an all-padding row has no mean)")
-    bad = [i for s in sequences for i in s if not 1 <= i < len(table)]
-    if bad:
-        raise ValueError(f"ids must be in 1 .. {len(table) - 1} (0 is padding); got {bad[:5]}")
+    sequences = [
+        v.check_ids(s, f"sequences[{k}]", minimum=1, maximum=len(table) - 1, ndim=1, allow_empty=False,
+                    hint="0 is the padding id, and an empty sequence has no mean").tolist()
+        for k, s in enumerate(sequences)
+    ]
+    if not sequences:
+        raise ValueError("sequences is empty: give at least one sequence of ids")
     if row_labels is not None and len(row_labels) != len(sequences):
         raise ValueError(f"{len(row_labels)} row labels for {len(sequences)} sequences")
     return table, sequences

@@ -374,12 +374,14 @@ def test_draw_padding_keeps_the_masked_mean_and_moves_the_plain_mean():
 @pytest.mark.parametrize(
     "args, kwargs, words",
     [
-        (([[1, 0]], TABLE, 3), {}, r"ids must be in 1 \.\. 5"),
-        (([[1, 6]], TABLE, 3), {}, r"ids must be in 1 \.\. 5"),
-        (([[1], []], TABLE, 3), {}, "no empty sequence"),
+        (([[1, 0]], TABLE, 3), {}, r"sequences\[0\].*ids below 1.*padding id"),
+        (([[1, 6]], TABLE, 3), {}, r"sequences\[0\].*ids above 5"),
+        (([[1], []], TABLE, 3), {}, r"sequences\[1\].*is empty"),
+        (([], TABLE, 3), {}, "sequences is empty"),
         ((SEQUENCES, TABLE[0], 3), {}, "2-D"),
-        ((SEQUENCES, TABLE, 0), {}, "positive int"),
-        ((SEQUENCES, TABLE, 3, "middle"), {}, "'post' or 'pre'"),
+        ((SEQUENCES, np.full((6, 2), np.nan), 3), {}, "table"),
+        ((SEQUENCES, TABLE, 0), {}, "maxlen=0"),
+        ((SEQUENCES, TABLE, 3, "middle"), {}, "padding='middle'"),
         ((SEQUENCES, TABLE, 3), {"row_labels": ["only one"]}, "1 row labels for 2 sequences"),
     ],
 )
@@ -450,5 +452,5 @@ def test_padded_mean_and_draw_padding_refuse_silent_coercions():
         padded_mean(np.ones((1, 3, 2)), np.array([[2, 1, 0]]))  # ids passed as a mask
     with pytest.raises(TypeError, match="whole numbers|integer"):
         draw_padding([[1.9, 2]], TABLE, 3)  # a float id is never truncated
-    with pytest.raises(ValueError, match="maxlen"):
+    with pytest.raises(TypeError, match="maxlen"):
         draw_padding(SEQUENCES, TABLE, True)
