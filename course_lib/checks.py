@@ -154,10 +154,14 @@ def _show(value: Any) -> str:
             array = np.asarray(value.numpy())
         except Exception:  # noqa: BLE001 - a symbolic tensor has no numbers
             return f"a symbolic tensor of shape {tuple(value.shape)}"
+        if array.size > 12:
+            return f"a {value.dtype.name} tensor of shape {tuple(array.shape)}"
         return f"tf.constant({_show_array(array)}, dtype={value.dtype.name})"
     if isinstance(value, np.ndarray):
         if value.ndim == 0:
             return _show(value.item())
+        if value.size > 12:
+            return f"a {value.dtype} array of shape {value.shape}"
         default = value.dtype in (np.dtype(np.float64), np.dtype(np.int64), np.dtype(bool)) or value.dtype.kind in "US"
         return _show_array(value) + ("" if default else f" ({value.dtype})")
     if isinstance(value, np.generic):
@@ -223,9 +227,13 @@ def fresh(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: fresh(v) for k, v in value.items()}
     try:
-        return copy.deepcopy(value)
+        clone = copy.deepcopy(value)
     except Exception:  # noqa: BLE001 - an object that cannot be copied is passed as it is
         return value
+    for attribute, inner in getattr(clone, "__dict__", {}).items():  # e.g. WordVectors.vectors
+        if isinstance(inner, np.ndarray):
+            inner.flags.writeable = False
+    return clone
 
 
 def _snapshot(value: Any) -> Any:
@@ -404,31 +412,47 @@ def call_learner(function: Callable, *args, **kwargs):
     return result
 
 
-def fit_in_model(layer: Any, inputs: Any, *, what: str = "your layer", head_units: int = 1) -> np.ndarray:
+def fit_in_model(
+    layer: Any,
+    inputs: Any,
+    *,
+    before: Iterable[Any] = (),
+    what: str = "your layer",
+    head_units: int = 1,
+) -> np.ndarray:
     """Use ``layer`` inside a Keras functional model and run one ``fit`` step on ``inputs``.
 
-    The model is ``keras.Input(like inputs) -> layer -> Flatten -> Dense(head_units)``, compiled
-    with SGD and mean squared error, fitted for one epoch on zero targets; returns the model's
-    output for ``inputs`` after the step. ``inputs`` is one NumPy array (batch first).
+    The model is ``keras.Input(like inputs) -> *before -> layer -> Flatten -> Dense(head_units)``
+    (``before``: layers of the check's own, e.g. an ``Embedding(mask_zero=True)`` that feeds the
+    learner's pooling layer a mask), compiled with SGD and mean squared error and fitted for one
+    epoch on zero targets. Returns the model's output for ``inputs`` after that step, shape
+    ``(batch, head_units)``. ``inputs`` is one NumPy array, batch first.
 
     Raises:
-        Mistake: the layer cannot be used symbolically, in ``fit`` or in ``predict``; the message
-            names where it failed and the learner's own error.
+        Mistake: the layer cannot be used on a ``keras.Input``, in ``fit`` or in ``predict``; the
+            message says where it failed and gives the learner's own error.
     """
     import keras
 
     inputs = np.asarray(inputs)
     stage = "when called on a keras.Input (inside a functional model)"
     try:
-        symbolic = keras.Input(shape=inputs.shape[1:], dtype=str(inputs.dtype) if inputs.dtype.kind != "U" else "string")
-        hidden = layer(symbolic)
-        output = keras.layers.Dense(head_units)(keras.layers.Flatten()(hidden))
+        dtype = "string" if inputs.dtype.kind in "US" else str(inputs.dtype)
+        symbolic = keras.Input(shape=inputs.shape[1:], dtype=dtype)
+        hidden = symbolic
+        for own in before:
+            hidden = own(hidden)
+        hidden = layer(hidden)
+        if len(hidden.shape) > 2:
+            hidden = keras.layers.Flatten()(hidden)
+        output = keras.layers.Dense(head_units)(hidden)
         model = keras.Model(symbolic, output)
         stage = "during model.fit (one training step)"
         model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
-        model.fit(inputs, np.zeros((len(inputs), head_units), np.float32), epochs=1, batch_size=len(inputs), verbose=0)
+        targets = np.zeros((len(inputs), head_units), np.float32)
+        model.fit(inputs, targets, epochs=1, batch_size=len(inputs), verbose=0)
         stage = "in model.predict"
-        return np.asarray(model.predict(inputs, verbose=0))
+        return np.asarray(model.predict(inputs, batch_size=len(inputs), verbose=0))
     except (KeyboardInterrupt, Mistake, NotAttempted):
         raise
     except Exception as exc:  # noqa: BLE001
