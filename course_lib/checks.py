@@ -122,6 +122,8 @@ def error_text(exc: BaseException) -> str:
         lines.append(line)
     first = lines[0] if lines else ""
     first = _OP_SUFFIX.sub("", first).strip()
+    while first.endswith((".", ":", ";", ",")) and not first.endswith("..."):
+        first = first[:-1].rstrip()
     if not first and (exc.__cause__ or exc.__context__) is not None:
         return error_text(exc.__cause__ or exc.__context__)
     if len(first) > 200:
@@ -155,13 +157,13 @@ def _show(value: Any) -> str:
         except Exception:  # noqa: BLE001 - a symbolic tensor has no numbers
             return f"a symbolic tensor of shape {tuple(value.shape)}"
         if array.size > 12:
-            return f"a {value.dtype.name} tensor of shape {tuple(array.shape)}"
+            return f"{_article(value.dtype.name)} {value.dtype.name} tensor of shape {tuple(array.shape)}"
         return f"tf.constant({_show_array(array)}, dtype={value.dtype.name})"
     if isinstance(value, np.ndarray):
         if value.ndim == 0:
             return _show(value.item())
         if value.size > 12:
-            return f"a {value.dtype} array of shape {value.shape}"
+            return f"{_article(str(value.dtype))} {value.dtype} array of shape {value.shape}"
         default = value.dtype in (np.dtype(np.float64), np.dtype(np.int64), np.dtype(bool)) or value.dtype.kind in "US"
         return _show_array(value) + ("" if default else f" ({value.dtype})")
     if isinstance(value, np.generic):
@@ -172,6 +174,10 @@ def _show(value: Any) -> str:
         inner = ", ".join(_show(v) for v in value)
         return f"[{inner}]" if isinstance(value, list) else f"({inner})"
     return repr(value)
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" or word.startswith(("int", "uint")) else "a"
 
 
 def _show_array(array: np.ndarray) -> str:
@@ -391,8 +397,7 @@ def _kind(value: Any) -> str:
     module = type(value).__module__
     if module.startswith(("keras", "tensorflow", "tf_keras")):
         return f"a {type(value).__name__} object"
-    article = "an" if type(value).__name__[:1].lower() in "aeiou" else "a"
-    return f"{article} {type(value).__name__} ({show(value, 40)})"
+    return f"{_article(type(value).__name__)} {type(value).__name__} ({show(value, 40)})"
 
 
 def call_learner(function: Callable, *args, **kwargs):
