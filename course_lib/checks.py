@@ -43,6 +43,7 @@ import dis
 import re
 import sys
 import textwrap
+import traceback
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
@@ -371,9 +372,9 @@ def run_case(function: Callable, case: Case, name: str = "your function") -> Any
         raise
     except BaseException as exc:  # noqa: BLE001 - the learner's code failed: say how, in one line
         if _is_read_only_error(exc):
-            changed = [key for key, value in inputs.items() if isinstance(value, np.ndarray)]
-            which = f"`{changed[0]}`" if len(changed) == 1 else "one of its inputs"
-            first = changed[0] if len(changed) == 1 else "x"
+            changed = _written_input(exc, [key for key, value in inputs.items() if _holds_array(value)])
+            which = f"`{changed}`" if changed else "one of its inputs"
+            first = changed or "x"
             raise case.fail(
                 f"your function changed its input {which} in place (NumPy refused: {error_text(exc)}): work on a copy, "
                 f"e.g. `{first} = {first}.copy()` first, or use operations that return a new array",
@@ -388,6 +389,28 @@ def run_case(function: Callable, case: Case, name: str = "your function") -> Any
     if is_blank(result):
         raise NotAttempted
     return result
+
+
+def _holds_array(value: Any) -> bool:
+    if isinstance(value, np.ndarray):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_holds_array(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_array(v) for v in value.values())
+    return any(isinstance(v, np.ndarray) for v in getattr(value, "__dict__", {}).values())
+
+
+def _written_input(exc: BaseException, candidates: list[str]) -> str | None:
+    """Which input a read-only error came from: the one named on the learner's failing line."""
+    if len(candidates) == 1:
+        return candidates[0]
+    line = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if "site-packages" not in frame.filename and "/numpy/" not in frame.filename and frame.filename != __file__:
+            line = frame.line or line
+    named = [name for name in candidates if re.search(rf"\b{re.escape(name)}\b", line)]
+    return named[0] if len(named) == 1 else None
 
 
 def _kind(value: Any) -> str:
