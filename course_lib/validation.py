@@ -136,7 +136,7 @@ def _to_array(values: Any, name: str, hint: str) -> np.ndarray:
 def _check_shape(array: np.ndarray, name: str, ndim: int | None, shape: tuple[int, ...] | None,
                  allow_empty: bool, hint: str) -> None:
     if ndim is not None and array.ndim != ndim:
-        raise _fail(ValueError, name, _describe_array(array), f"expected {ndim} dimension(s), got {array.ndim}",
+        raise _fail(ValueError, name, _describe_array(array), f"expected a {ndim}-D array, got {array.ndim}-D",
                     "pass " + ("a flat sequence (one value per row)" if ndim == 1 else f"an array with {ndim} axes"), hint)
     if shape is not None and array.shape != tuple(shape):
         raise _fail(ValueError, name, _describe_array(array), f"expected shape {tuple(shape)}, got {array.shape}",

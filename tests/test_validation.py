@@ -62,7 +62,7 @@ def test_check_ids_bounds_shape_and_emptiness():
     assert_clear(caught, "movie_ids", "above 1682", "2000 at index 1", "1..1682")
     with pytest.raises(ValueError) as caught:
         v.check_ids([[1, 2]], "ids", ndim=1)
-    assert_clear(caught, "ids", "1 dimension")
+    assert_clear(caught, "ids", "expected a 1-D array, got 2-D")
     with pytest.raises(ValueError) as caught:
         v.check_ids([1, 2, 3], "ids", shape=(2,))
     assert_clear(caught, "ids", "shape (2,)")
