@@ -99,6 +99,7 @@ def _instructions(code) -> list[tuple]:
 
 
 _FUNCTION_NODE = re.compile(r"\{\{function_node [^}]*\}\}\s*")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _OP_SUFFIX = re.compile(r"\s*\[Op:[A-Za-z0-9_]+\]( name: ?\S*)?\s*$")
 
 
@@ -112,7 +113,7 @@ def error_text(exc: BaseException) -> str:
     """
     lines = []
     skipping = False
-    for raw in str(exc).splitlines():
+    for raw in _ANSI.sub("", str(exc)).splitlines():
         line = _FUNCTION_NODE.sub("", raw).strip()
         if line.startswith("Arguments received by"):
             skipping = True
