@@ -410,6 +410,9 @@ def _written_input(exc: BaseException, candidates: list[str]) -> str | None:
     for frame in traceback.extract_tb(exc.__traceback__):
         if "site-packages" not in frame.filename and "/numpy/" not in frame.filename and frame.filename != __file__:
             line = frame.line or line
+    first = re.match(r"\s*(?:return\s+)?([A-Za-z_]\w*)", line)
+    if first and first.group(1) in candidates:  # `scores /= ...`, `ids[mask] = ...`, `scores.sort()`
+        return first.group(1)
     named = [name for name in candidates if re.search(rf"\b{re.escape(name)}\b", line)]
     return named[0] if len(named) == 1 else None
 
