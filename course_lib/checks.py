@@ -43,6 +43,7 @@ import dis
 import re
 import sys
 import textwrap
+import traceback
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
@@ -98,6 +99,7 @@ def _instructions(code) -> list[tuple]:
 
 
 _FUNCTION_NODE = re.compile(r"\{\{function_node [^}]*\}\}\s*")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _OP_SUFFIX = re.compile(r"\s*\[Op:[A-Za-z0-9_]+\]( name: ?\S*)?\s*$")
 
 
@@ -111,7 +113,7 @@ def error_text(exc: BaseException) -> str:
     """
     lines = []
     skipping = False
-    for raw in str(exc).splitlines():
+    for raw in _ANSI.sub("", str(exc)).splitlines():
         line = _FUNCTION_NODE.sub("", raw).strip()
         if line.startswith("Arguments received by"):
             skipping = True
@@ -122,6 +124,8 @@ def error_text(exc: BaseException) -> str:
         lines.append(line)
     first = lines[0] if lines else ""
     first = _OP_SUFFIX.sub("", first).strip()
+    while first.endswith((".", ":", ";", ",")) and not first.endswith("..."):
+        first = first[:-1].rstrip()
     if not first and (exc.__cause__ or exc.__context__) is not None:
         return error_text(exc.__cause__ or exc.__context__)
     if len(first) > 200:
@@ -154,10 +158,14 @@ def _show(value: Any) -> str:
             array = np.asarray(value.numpy())
         except Exception:  # noqa: BLE001 - a symbolic tensor has no numbers
             return f"a symbolic tensor of shape {tuple(value.shape)}"
+        if array.size > 12:
+            return f"{_article(value.dtype.name)} {value.dtype.name} tensor of shape {tuple(array.shape)}"
         return f"tf.constant({_show_array(array)}, dtype={value.dtype.name})"
     if isinstance(value, np.ndarray):
         if value.ndim == 0:
             return _show(value.item())
+        if value.size > 12:
+            return f"{_article(str(value.dtype))} {value.dtype} array of shape {value.shape}"
         default = value.dtype in (np.dtype(np.float64), np.dtype(np.int64), np.dtype(bool)) or value.dtype.kind in "US"
         return _show_array(value) + ("" if default else f" ({value.dtype})")
     if isinstance(value, np.generic):
@@ -168,6 +176,10 @@ def _show(value: Any) -> str:
         inner = ", ".join(_show(v) for v in value)
         return f"[{inner}]" if isinstance(value, list) else f"({inner})"
     return repr(value)
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" or word.startswith(("int", "uint")) else "a"
 
 
 def _show_array(array: np.ndarray) -> str:
@@ -223,9 +235,13 @@ def fresh(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: fresh(v) for k, v in value.items()}
     try:
-        return copy.deepcopy(value)
+        clone = copy.deepcopy(value)
     except Exception:  # noqa: BLE001 - an object that cannot be copied is passed as it is
         return value
+    for attribute, inner in getattr(clone, "__dict__", {}).items():  # e.g. WordVectors.vectors
+        if isinstance(inner, np.ndarray):
+            inner.flags.writeable = False
+    return clone
 
 
 def _snapshot(value: Any) -> Any:
@@ -357,9 +373,9 @@ def run_case(function: Callable, case: Case, name: str = "your function") -> Any
         raise
     except BaseException as exc:  # noqa: BLE001 - the learner's code failed: say how, in one line
         if _is_read_only_error(exc):
-            changed = [key for key, value in inputs.items() if isinstance(value, np.ndarray)]
-            which = f"`{changed[0]}`" if len(changed) == 1 else "one of its inputs"
-            first = changed[0] if len(changed) == 1 else "x"
+            changed = _written_input(exc, [key for key, value in inputs.items() if _holds_array(value)])
+            which = f"`{changed}`" if changed else "one of its inputs"
+            first = changed or "x"
             raise case.fail(
                 f"your function changed its input {which} in place (NumPy refused: {error_text(exc)}): work on a copy, "
                 f"e.g. `{first} = {first}.copy()` first, or use operations that return a new array",
@@ -376,6 +392,31 @@ def run_case(function: Callable, case: Case, name: str = "your function") -> Any
     return result
 
 
+def _holds_array(value: Any) -> bool:
+    if isinstance(value, np.ndarray):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_holds_array(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_array(v) for v in value.values())
+    return any(isinstance(v, np.ndarray) for v in getattr(value, "__dict__", {}).values())
+
+
+def _written_input(exc: BaseException, candidates: list[str]) -> str | None:
+    """Which input a read-only error came from: the one named on the learner's failing line."""
+    if len(candidates) == 1:
+        return candidates[0]
+    line = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if "site-packages" not in frame.filename and "/numpy/" not in frame.filename and frame.filename != __file__:
+            line = frame.line or line
+    first = re.match(r"\s*(?:return\s+)?([A-Za-z_]\w*)", line)
+    if first and first.group(1) in candidates:  # `scores /= ...`, `ids[mask] = ...`, `scores.sort()`
+        return first.group(1)
+    named = [name for name in candidates if re.search(rf"\b{re.escape(name)}\b", line)]
+    return named[0] if len(named) == 1 else None
+
+
 def _kind(value: Any) -> str:
     """How to name what a learner gave: "a float", "the class X", "a Dense layer", ..."""
     if isinstance(value, type):
@@ -383,8 +424,7 @@ def _kind(value: Any) -> str:
     module = type(value).__module__
     if module.startswith(("keras", "tensorflow", "tf_keras")):
         return f"a {type(value).__name__} object"
-    article = "an" if type(value).__name__[:1].lower() in "aeiou" else "a"
-    return f"{article} {type(value).__name__} ({show(value, 40)})"
+    return f"{_article(type(value).__name__)} {type(value).__name__} ({show(value, 40)})"
 
 
 def call_learner(function: Callable, *args, **kwargs):
@@ -404,31 +444,47 @@ def call_learner(function: Callable, *args, **kwargs):
     return result
 
 
-def fit_in_model(layer: Any, inputs: Any, *, what: str = "your layer", head_units: int = 1) -> np.ndarray:
+def fit_in_model(
+    layer: Any,
+    inputs: Any,
+    *,
+    before: Iterable[Any] = (),
+    what: str = "your layer",
+    head_units: int = 1,
+) -> np.ndarray:
     """Use ``layer`` inside a Keras functional model and run one ``fit`` step on ``inputs``.
 
-    The model is ``keras.Input(like inputs) -> layer -> Flatten -> Dense(head_units)``, compiled
-    with SGD and mean squared error, fitted for one epoch on zero targets; returns the model's
-    output for ``inputs`` after the step. ``inputs`` is one NumPy array (batch first).
+    The model is ``keras.Input(like inputs) -> *before -> layer -> Flatten -> Dense(head_units)``
+    (``before``: layers of the check's own, e.g. an ``Embedding(mask_zero=True)`` that feeds the
+    learner's pooling layer a mask), compiled with SGD and mean squared error and fitted for one
+    epoch on zero targets. Returns the model's output for ``inputs`` after that step, shape
+    ``(batch, head_units)``. ``inputs`` is one NumPy array, batch first.
 
     Raises:
-        Mistake: the layer cannot be used symbolically, in ``fit`` or in ``predict``; the message
-            names where it failed and the learner's own error.
+        Mistake: the layer cannot be used on a ``keras.Input``, in ``fit`` or in ``predict``; the
+            message says where it failed and gives the learner's own error.
     """
     import keras
 
     inputs = np.asarray(inputs)
     stage = "when called on a keras.Input (inside a functional model)"
     try:
-        symbolic = keras.Input(shape=inputs.shape[1:], dtype=str(inputs.dtype) if inputs.dtype.kind != "U" else "string")
-        hidden = layer(symbolic)
-        output = keras.layers.Dense(head_units)(keras.layers.Flatten()(hidden))
+        dtype = "string" if inputs.dtype.kind in "US" else str(inputs.dtype)
+        symbolic = keras.Input(shape=inputs.shape[1:], dtype=dtype)
+        hidden = symbolic
+        for own in before:
+            hidden = own(hidden)
+        hidden = layer(hidden)
+        if len(hidden.shape) > 2:
+            hidden = keras.layers.Flatten()(hidden)
+        output = keras.layers.Dense(head_units)(hidden)
         model = keras.Model(symbolic, output)
         stage = "during model.fit (one training step)"
         model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
-        model.fit(inputs, np.zeros((len(inputs), head_units), np.float32), epochs=1, batch_size=len(inputs), verbose=0)
+        targets = np.zeros((len(inputs), head_units), np.float32)
+        model.fit(inputs, targets, epochs=1, batch_size=len(inputs), verbose=0)
         stage = "in model.predict"
-        return np.asarray(model.predict(inputs, verbose=0))
+        return np.asarray(model.predict(inputs, batch_size=len(inputs), verbose=0))
     except (KeyboardInterrupt, Mistake, NotAttempted):
         raise
     except Exception as exc:  # noqa: BLE001

@@ -17,6 +17,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from course_lib import validation as v
+
 __all__ = ["as_table", "plot_table_change", "draw_row", "row_explorer"]
 
 
@@ -26,35 +28,23 @@ def as_table(table: Any, what: str = "table") -> np.ndarray:
     Accepts a NumPy array, a nested list, a ``tf.Tensor`` or a (Keras/TensorFlow) variable.
 
     Raises:
-        TypeError: ``table`` cannot be turned into a numeric array.
-        ValueError: it is not 2-D, or has no rows or no columns.
+        TypeError: ``table`` cannot be turned into an array of real numbers.
+        ValueError: it holds NaN or inf, is not 2-D, or has no rows or no columns.
     """
-    if hasattr(table, "numpy"):
-        table = table.numpy()
-    try:
-        array = np.asarray(table, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{what} should be a 2-D array of numbers, got {type(table).__name__}") from exc
+    array = v.check_finite(table, what, hint="pass layer.embeddings or a NumPy array of its weights")
     if array.ndim != 2:
         raise ValueError(
             f"{what} should be 2-D (rows, embedding dimension), got shape {array.shape}; "
             "pass layer.embeddings (or layer.get_weights()[0]), not the output of a lookup"
         )
     if array.shape[0] == 0 or array.shape[1] == 0:
-        raise ValueError(f"{what} is empty: shape {array.shape}")
-    return array
+        raise ValueError(f"{what} is empty: shape {array.shape}; a table needs at least one row and one column")
+    return array.astype(np.float64)
 
 
 def _row_index(row: Any, rows: int, what: str = "row") -> int:
-    if hasattr(row, "numpy"):
-        row = row.numpy()
-    if isinstance(row, np.ndarray) and row.shape == ():
-        row = row.item()
-    if isinstance(row, (bool, np.bool_)) or not isinstance(row, (int, np.integer)):
-        raise TypeError(f"{what} should be a whole number (an id), got {row!r} ({type(row).__name__})")
-    if not 0 <= int(row) < rows:
-        raise ValueError(f"{what} {int(row)} is out of range: this table has rows 0 to {rows - 1}")
-    return int(row)
+    """One id of a table with ``rows`` rows, as an int (validation.check_ids: no float, bool or negative id)."""
+    return int(v.check_ids(row, what, maximum=rows - 1, ndim=0, hint=f"this table has rows 0 to {rows - 1}"))
 
 
 def _label_map(labels: Mapping[int, str] | Sequence[str] | None, rows: int) -> dict[int, str]:
@@ -65,7 +55,11 @@ def _label_map(labels: Mapping[int, str] | Sequence[str] | None, rows: int) -> d
     elif isinstance(labels, (str, bytes)):
         raise TypeError("labels should be a dict {id: label} or a list with one label per row, not a string")
     else:
-        labels = list(labels)
+        try:
+            labels = list(labels)
+        except TypeError:
+            raise TypeError(f"labels should be a dict {{id: label}} or a list with one label per row, "
+                            f"got {type(labels).__name__}") from None
         if len(labels) != rows:
             raise ValueError(f"labels has {len(labels)} entries but the table has {rows} rows; use a dict {{id: label}}")
         pairs = enumerate(labels)
@@ -102,8 +96,15 @@ def plot_table_change(before: Any, after: Any, touched: Iterable[int] = (), *, t
     before = as_table(before, "before")
     after = as_table(after, "after")
     if before.shape != after.shape:
-        raise ValueError(f"before has shape {before.shape} but after has shape {after.shape}; pass the same table twice")
+        raise ValueError(f"before has shape {before.shape} but after has shape {after.shape}; pass the same table twice "
+                         "(copy it with .numpy().copy() before training)")
     rows, dim = before.shape
+    if hasattr(touched, "numpy"):
+        touched = touched.numpy()
+    try:
+        touched = list(np.ravel(touched)) if isinstance(touched, np.ndarray) else list(touched)
+    except TypeError:
+        raise TypeError(f"touched should be a list of row ids, got {touched!r}; wrap a single id as [id]") from None
     touched = sorted({_row_index(t, rows, "touched id") for t in touched})
     change = after - before
     scale = float(max(np.abs(before).max(), np.abs(after).max())) or 1.0
@@ -157,10 +158,7 @@ def draw_row(table: Any, row: Any, labels: Mapping[int, str] | Sequence[str] | N
     matrix = as_table(table)
     rows, dim = matrix.shape
     row = _row_index(row, rows)
-    if isinstance(window, (bool, np.bool_)) or not isinstance(window, (int, np.integer)):
-        raise TypeError(f"window should be a whole number of rows, got {window!r}")
-    if window < 1:
-        raise ValueError(f"window should be at least 1, got {window}")
+    window = v.check_size(window, "window", hint="rows shown on each side of the chosen one")
     names = _label_map(labels, rows)
     first, last = max(0, row - window), min(rows, row + window + 1)
     limit = float(np.abs(matrix).max()) or 1.0
@@ -201,13 +199,18 @@ def _vector_text(matrix: np.ndarray, row: int, names: dict[int, str]) -> str:
     return f"row {row} ({names.get(row, 'no label')}):\n{values}"
 
 
+def _option(row: int, names: dict[int, str]) -> tuple[str, int]:
+    return (f"{names[row]}  (id {row})" if row in names else f"id {row} (no label)", row)
+
+
 def row_explorer(table: Any, labels: Mapping[int, str] | Sequence[str] | None = None, start: Any = 0, *, window: int = 8):
     """Widget: pick a label (or type an id) and see that row light up and its vector printed.
 
-    The figure for ``start`` is displayed as an ordinary output, so the notebook shows it
-    without a live kernel (nbval, GitHub, a PDF); changing the drop-down or the id box
-    replaces that figure and the printed vector in place (``display_id`` updates, no Output
-    widget).
+    Follows the course's explorer convention: one ``VBox`` with the CSS class
+    ``course-explorer``, everything it shows drawn into an ``ipywidgets.Output`` inside it (so
+    it keeps working after the page is reloaded). Make it the last expression of a cell to
+    show it. The drop-down and the id box always agree: typing an id without a label (row 0,
+    say) adds an ``"id 0 (no label)"`` entry to the drop-down and selects it.
 
     Args:
         table: shape ``(rows, dim)``: array, tensor or variable (copied once, so later
@@ -217,55 +220,58 @@ def row_explorer(table: Any, labels: Mapping[int, str] | Sequence[str] | None = 
         window: neighbouring rows shown on each side.
 
     Returns:
-        The ``ipywidgets.VBox`` holding the drop-down (``.children[0]``) and the id box
-        (``.children[1]``), already displayed. Setting either one's ``value`` redraws.
+        An ``ipywidgets.VBox`` holding the drop-down (``.children[0]``), the id box
+        (``.children[1]``) and the ``Output`` with the figure and the vector
+        (``.children[2]``). Its attribute ``row`` is the id shown now. Setting the drop-down's
+        or the id box's ``value`` redraws.
 
     Raises:
-        ValueError, TypeError: as :func:`draw_row`.
+        ValueError, TypeError: as :func:`draw_row` (a bad ``table``, ``labels``, ``start`` or
+            ``window``), before any widget is made.
     """
     import ipywidgets as widgets
     from IPython.display import Pretty, display
 
-    matrix = as_table(table)
+    matrix = as_table(table).copy()
     rows = matrix.shape[0]
     start = _row_index(start, rows, "start")
     names = _label_map(labels, rows)
-    draw_row(matrix, start, names, window=window)  # validates window before any widget is shown
+    draw_row(matrix, start, names, window=window)  # validates window before any widget is made
 
-    options = [(f"{names[i]}  (id {i})", i) for i in sorted(names)] or [(f"id {i}", i) for i in range(rows)]
-    if start not in {value for _, value in options}:
-        options.insert(0, (f"id {start}", start))
-    choose = widgets.Dropdown(options=options, value=start, description="row:", layout=widgets.Layout(width="420px"))
+    labelled = [_option(i, names) for i in sorted(names)] or [_option(i, names) for i in range(min(rows, 5000))]
+
+    def options_with(row: int) -> list[tuple[str, int]]:
+        known = {value for _, value in labelled}
+        return labelled if row in known else sorted(labelled + [_option(row, names)], key=lambda option: option[1])
+
+    choose = widgets.Dropdown(options=options_with(start), value=start, description="row:",
+                              layout=widgets.Layout(width="420px"))  # fmt: skip
     id_box = widgets.BoundedIntText(value=start, min=0, max=rows - 1, description="id:", layout=widgets.Layout(width="160px"))
+    out = widgets.Output()
+    box = widgets.VBox([choose, id_box, out])
+    box.add_class("course-explorer")
+    busy = False
 
-    figure_handle = text_handle = None
+    def show(row: Any) -> None:
+        nonlocal busy
+        if busy or row is None:
+            return
+        busy = True
+        try:
+            row = _row_index(row, rows)
+            if row not in {value for _, value in choose.options}:
+                choose.options = options_with(row)
+            choose.value = row
+            id_box.value = row
+            box.row = row
+            with out:
+                out.clear_output(wait=True)
+                display(draw_row(matrix, row, names, window=window))
+                display(Pretty(_vector_text(matrix, row, names)))
+        finally:
+            busy = False
 
-    def show(row: int) -> None:
-        figure = draw_row(matrix, row, names, window=window)
-        text = Pretty(_vector_text(matrix, row, names))
-        figure_handle.update(figure)
-        text_handle.update(text)
-
-    def from_dropdown(change) -> None:
-        if id_box.value != change["new"]:
-            id_box.value = change["new"]
-        show(change["new"])
-
-    def from_id(change) -> None:
-        row = change["new"]
-        if row in {value for _, value in choose.options}:
-            choose.value = row  # triggers from_dropdown, which redraws
-        else:
-            show(row)
-
-    class RowExplorer(widgets.VBox):
-        def __repr__(self) -> str:  # what a page without a live kernel shows instead of the controls
-            return f"Row explorer ({rows} rows): a drop-down and an id box; run the notebook to use them."
-
-    box = RowExplorer([choose, id_box])
-    display(box)
-    figure_handle = display(draw_row(matrix, start, names, window=window), display_id=True)
-    text_handle = display(Pretty(_vector_text(matrix, start, names)), display_id=True)
-    choose.observe(from_dropdown, names="value")
-    id_box.observe(from_id, names="value")
+    choose.observe(lambda change: show(change["new"]), names="value")
+    id_box.observe(lambda change: show(change["new"]), names="value")
+    show(start)
     return box

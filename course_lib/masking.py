@@ -5,7 +5,9 @@ Only what the notebook would otherwise repeat lives here:
 - :func:`padded_mean` computes the masked and the plain mean of padded embeddings (NumPy);
 - :func:`plot_padded_batch` draws a padded batch of ids next to its mask;
 - :func:`draw_padding` pads a few sequences and draws the batch, its mask and both means;
-- :func:`padding_explorer` is the widget around it: a slider for the padded length.
+- :func:`padding_explorer` is the widget around it: a slider for the padded length;
+- :func:`is_right_padded` says whether a mask meets the cuDNN rule of Keras 3 ``LSTM``/``GRU``
+  on a GPU (real steps first, padding only at the end, no all-padding row).
 
 Importing this module does not import TensorFlow; :func:`draw_padding` imports Keras
 (for ``keras.utils.pad_sequences``) when it is called.
@@ -17,7 +19,9 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["padded_mean", "plot_padded_batch", "draw_padding", "padding_explorer"]
+from course_lib import validation as v
+
+__all__ = ["padded_mean", "plot_padded_batch", "draw_padding", "padding_explorer", "is_right_padded"]
 
 
 def _as_id_batch(padded, name: str = "padded") -> np.ndarray:
@@ -30,6 +34,49 @@ def _as_id_batch(padded, name: str = "padded") -> np.ndarray:
     if not np.issubdtype(array.dtype, np.integer):
         raise TypeError(f"{name} must hold integer ids, got dtype {array.dtype}; pad with keras.utils.pad_sequences")
     return array
+
+
+def _as_mask(mask, name: str = "mask") -> np.ndarray:
+    """``mask`` as a bool NumPy array; TypeError/ValueError when it holds anything but 0/1/True/False."""
+    if hasattr(mask, "numpy"):
+        mask = mask.numpy()
+    array = np.asarray(mask)
+    if array.dtype == bool:
+        return array
+    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise TypeError(f"{name} must hold True/False (or 1/0), got dtype {array.dtype}; use ids != 0")
+    if not np.isin(array, (0, 1)).all():
+        bad = np.unique(array[~np.isin(array, (0, 1))])[:5].tolist()
+        raise ValueError(f"{name} must hold only True/False (or 1/0), got values such as {bad}; "
+                         "a mask is ids != 0, not the ids themselves")
+    return array.astype(bool)
+
+
+def is_right_padded(mask) -> bool:
+    """True when every row of ``mask`` is some real steps followed only by padding, and no row is all padding.
+
+    This is the rule Keras 3 ``LSTM``/``GRU`` need on the cuDNN path (TensorFlow backend, GPU):
+    their mask must be strictly right-padded, ``[True, True, False]`` but not
+    ``[False, True, True]`` (what ``keras.utils.pad_sequences``' default ``padding="pre"``
+    gives) nor ``[True, False, True]``, and no row may be fully masked. The same test is
+    made by Keras's private ``keras.src.backend.tensorflow.rnn._assert_valid_mask``.
+
+    Args:
+        mask: bool (or 0/1) array or tensor of shape ``(batch, length)``, e.g. ``ids != 0``.
+
+    Returns:
+        A Python bool.
+
+    Raises:
+        ValueError: ``mask`` is not 2-D or holds values other than 0/1.
+        TypeError: ``mask`` is not boolean or numeric.
+    """
+    m = _as_mask(mask)
+    if m.ndim != 2:
+        raise ValueError(f"mask must be 2-D (batch, length), got shape {m.shape}")
+    lengths = m.sum(axis=1)
+    right = np.arange(m.shape[1])[None, :] < lengths[:, None]
+    return bool(np.array_equal(m, right) and (lengths > 0).all())
 
 
 def padded_mean(vectors, mask) -> tuple[np.ndarray, np.ndarray]:
@@ -47,10 +94,12 @@ def padded_mean(vectors, mask) -> tuple[np.ndarray, np.ndarray]:
         real step gives NaN in ``masked``, as Keras does.
 
     Raises:
-        ValueError: the shapes do not fit together (the message gives both).
+        ValueError: the shapes do not fit together (the message gives both), or ``mask`` holds
+            values other than 0/1.
+        TypeError: ``vectors`` is not numeric, or ``mask`` is not boolean or numeric.
     """
-    x = np.asarray(vectors.numpy() if hasattr(vectors, "numpy") else vectors, dtype=np.float64)
-    m = np.asarray(mask.numpy() if hasattr(mask, "numpy") else mask)
+    x = v.check_finite(vectors, "vectors", hint="pass an Embedding's output, shape (batch, length, dim)").astype(np.float64)
+    m = _as_mask(mask)
     if x.ndim != 3:
         raise ValueError(f"vectors must be 3-D (batch, length, dim), got shape {x.shape}")
     if m.shape != x.shape[:2]:
@@ -94,7 +143,7 @@ def plot_padded_batch(
     ids = _as_id_batch(padded)
     if mask is None:
         mask = ids != 0
-    mask = np.asarray(mask.numpy() if hasattr(mask, "numpy") else mask).astype(bool)
+    mask = _as_mask(mask)
     if mask.shape != ids.shape:
         raise ValueError(f"mask has shape {mask.shape} but padded has shape {ids.shape}")
     if row_labels is not None and len(row_labels) != ids.shape[0]:
@@ -148,17 +197,17 @@ def draw_padding(sequences, table, maxlen: int, padding: str = "post", *, row_la
 
     Raises:
         ValueError: no sequences, an empty sequence, an id outside 1 .. len(table) - 1,
-            ``table`` not 2-D, ``maxlen`` < 1, an unknown ``padding``, or a label count that
-            differs from the number of sequences.
+            ``table`` not 2-D or not finite, ``maxlen`` < 1, an unknown ``padding``, or a label
+            count that differs from the number of sequences.
+        TypeError: a non-integer id (floats are never rounded), a non-int ``maxlen``, a
+            non-numeric ``table``.
     """
     import keras
     import matplotlib.pyplot as plt
 
     table, sequences = _check_explorer_inputs(sequences, table, row_labels)
-    if not isinstance(maxlen, (int, np.integer)) or maxlen < 1:
-        raise ValueError(f"maxlen must be a positive int, got {maxlen!r}")
-    if padding not in ("post", "pre"):
-        raise ValueError(f"padding must be 'post' or 'pre', got {padding!r}")
+    maxlen = v.check_size(maxlen, "maxlen", hint="the padded length")
+    padding = v.check_choice(padding, "padding", ("post", "pre"))
     padded = keras.utils.pad_sequences(sequences, maxlen=int(maxlen), padding=padding, truncating=padding)
     mask = padded != 0
     masked, plain = padded_mean(table[padded], mask)
@@ -183,15 +232,18 @@ def draw_padding(sequences, table, maxlen: int, padding: str = "post", *, row_la
 
 
 def _check_explorer_inputs(sequences, table, row_labels):
-    table = np.asarray(table.numpy() if hasattr(table, "numpy") else table)
+    table = v.check_finite(table, "table", hint="pass embedding_layer.embeddings.numpy()")
     if table.ndim != 2:
         raise ValueError(f"table must be 2-D (vocabulary + 1, dim), got shape {table.shape}")
-    sequences = [[int(i) for i in s] for s in sequences]
-    if not sequences or any(len(s) == 0 for s in sequences):
-        raise ValueError("give at least one sequence, and no empty sequence (an all-padding row has no mean)")
-    bad = [i for s in sequences for i in s if not 1 <= i < len(table)]
-    if bad:
-        raise ValueError(f"ids must be in 1 .. {len(table) - 1} (0 is padding); got {bad[:5]}")
+    if sequences is None or isinstance(sequences, (str, bytes)) or not hasattr(sequences, "__iter__"):
+        raise TypeError(f"sequences should be a list of lists of ids, got {type(sequences).__name__}")
+    sequences = [
+        v.check_ids(s, f"sequences[{k}]", minimum=1, maximum=len(table) - 1, ndim=1, allow_empty=False,
+                    hint="0 is the padding id, and an empty sequence has no mean").tolist()
+        for k, s in enumerate(sequences)
+    ]
+    if not sequences:
+        raise ValueError("sequences is empty: give at least one sequence of ids")
     if row_labels is not None and len(row_labels) != len(sequences):
         raise ValueError(f"{len(row_labels)} row labels for {len(sequences)} sequences")
     return table, sequences
@@ -211,21 +263,24 @@ def _summary(result: dict) -> str:
 def padding_explorer(sequences: Sequence[Sequence[int]], table, *, row_labels: Sequence[str] | None = None):
     """Widget: a slider for the padded length and a padding side; redraws :func:`draw_padding`.
 
-    The figure and a two-line summary for the starting values are displayed as ordinary
-    outputs, so the notebook shows them without a live kernel (nbval, GitHub); moving the
-    slider or changing the side replaces both in place (``display_id`` updates).
+    Follows the course's explorer convention: one ``VBox`` with the CSS class
+    ``course-explorer``, the figure and a two-line summary drawn into an
+    ``ipywidgets.Output`` inside it (so it keeps working after the page is reloaded). Make it
+    the last expression of a cell to show it. Nothing else reads its state: cells after it
+    should recompute what they need with :func:`draw_padding`.
 
     Args:
         sequences, table, row_labels: as in :func:`draw_padding`.
 
     Returns:
-        The displayed ``ipywidgets.VBox`` holding an IntSlider ``maxlen`` (``.children[0]``,
-        starting at the longest sequence + 4) and a Dropdown ``padding`` (``.children[1]``,
-        ``"post"`` or ``"pre"``). Its attribute ``result`` is the dict of :func:`draw_padding`
-        for the current view. Setting either control's ``value`` redraws.
+        An ``ipywidgets.VBox`` holding an IntSlider ``maxlen`` (``.children[0]``, starting at
+        the longest sequence + 4), a Dropdown ``padding`` (``.children[1]``, ``"post"`` or
+        ``"pre"``) and the ``Output`` (``.children[2]``). Its attribute ``result`` is the dict
+        of :func:`draw_padding` for the current view. Setting either control's ``value``
+        redraws.
 
     Raises:
-        ValueError: as :func:`draw_padding`.
+        ValueError, TypeError: as :func:`draw_padding`, before any widget is made.
     """
     import ipywidgets as widgets
     from IPython.display import Pretty, display
@@ -234,23 +289,18 @@ def padding_explorer(sequences: Sequence[Sequence[int]], table, *, row_labels: S
     longest = max(map(len, sequences))
     slider = widgets.IntSlider(value=longest + 4, min=1, max=longest + 12, description="maxlen", continuous_update=False)
     side = widgets.Dropdown(options=["post", "pre"], value="post", description="padding")
-
-    class PaddingExplorer(widgets.VBox):
-        def __repr__(self) -> str:  # what a page without a live kernel shows instead of the controls
-            return "Padding explorer: a maxlen slider and a padding drop-down; run the notebook to use them."
-
-    box = PaddingExplorer([slider, side])
-    figure, box.result = draw_padding(sequences, table, slider.value, side.value, row_labels=row_labels)
-    display(box)
-    figure_handle = display(figure, display_id=True)
-    text_handle = display(Pretty(_summary(box.result)), display_id=True)
+    out = widgets.Output()
+    box = widgets.VBox([slider, side, out])
+    box.add_class("course-explorer")
 
     def redraw(_change=None) -> None:
-        new_figure, box.result = draw_padding(sequences, table, slider.value, side.value, row_labels=row_labels)
-        if figure_handle is not None:  # None outside IPython: nothing on screen to update
-            figure_handle.update(new_figure)
-            text_handle.update(Pretty(_summary(box.result)))
+        figure, box.result = draw_padding(sequences, table, slider.value, side.value, row_labels=row_labels)
+        with out:
+            out.clear_output(wait=True)
+            display(figure)
+            display(Pretty(_summary(box.result)))
 
+    redraw()
     slider.observe(redraw, names="value")
     side.observe(redraw, names="value")
     return box
