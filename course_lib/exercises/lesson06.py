@@ -52,7 +52,7 @@ def _check_q1(answer) -> str:
 
 q1 = Exercise(
     name="q1",
-    title="Rows in the Keras occupation table",
+    title="rows in the Keras occupation table",
     checker=_check_q1,
     hint="""
         Print lookup.get_vocabulary() for StringLookup(vocabulary=occupations, mask_token=""):
@@ -132,7 +132,7 @@ def _check_q2_port(function) -> str:
 
 q2 = Exercise(
     name="q2",
-    title="Port a feature-column table to the Keras row order",
+    title="port a feature-column table to the Keras row order",
     checker=_check_q2_port,
     hint="""
         Feature column with num_oov_buckets=1: rows [word 0, ..., word n-1, OOV].
@@ -231,7 +231,7 @@ def _check_q3_hash(layer) -> str:
 
 q3 = Exercise(
     name="q3",
-    title="A Keras layer with the hash buckets of categorical_column_with_hash_bucket",
+    title="a Keras layer with the hash buckets of categorical_column_with_hash_bucket",
     checker=_check_q3_hash,
     hint="""
         keras.layers.Hashing(num_bins=...) maps each string to an id in [0, num_bins). Which of its
@@ -331,7 +331,7 @@ def _check_q4_sqrtn(function) -> str:
 
 q4 = Exercise(
     name="q4",
-    title="The 'sqrtn' combiner as masked pooling",
+    title="the 'sqrtn' combiner as masked pooling",
     checker=_check_q4_sqrtn,
     hint="""
         Turn the mask into 0.0/1.0 weights of shape (batch, steps, 1), multiply, sum over axis 1;
@@ -414,7 +414,7 @@ def _check_q5(model) -> str:
 
 q5 = Exercise(
     name="q5",
-    title="One movie table shared by two inputs",
+    title="one movie table shared by two inputs",
     checker=_check_q5,
     hint="""
         movie_table = keras.layers.Embedding(1683, 8) once; then movie_table(watched_in) and
