@@ -352,6 +352,14 @@ q4 = Exercise(
 # q5: one movie table shared by the watched and the candidate movie
 
 
+def _clone_of(model):
+    """A copy of a functional or Sequential model (Keras 3 or tf_keras) with the same weights."""
+    module = __import__("tf_keras") if type(model).__module__.startswith("tf_keras") else __import__("keras")
+    clone = module.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    return clone
+
+
 def _check_q5(model) -> str:
     import keras
     import tensorflow as tf
@@ -402,13 +410,22 @@ def _check_q5(model) -> str:
         if np.allclose(got, expected / norms, atol=1e-5):
             raise case.fail("the scores are cosine similarities (Dot(normalize=True)); this exercise asks for the plain dot product")
         raise case.fail("one shared table, but the scores are not the dot products of the two looked-up rows")
-    try:  # one training step, as lesson 04 will train such a model
+    # One training step, as lesson 04 trains such a model, on a copy: the learner's model keeps its
+    # weights and its compile settings (a subclassed model cannot be cloned: its weights are restored).
+    saved = model.get_weights()
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model.compile(optimizer="sgd", loss="mse")  # a name: works for Keras 3 and tf_keras models
-            model.fit([watched, candidate], np.ones((len(watched), 1), np.float32), epochs=1, batch_size=5, verbose=0)
+            try:
+                trained = _clone_of(model)
+            except Exception:  # noqa: BLE001 - e.g. a subclassed model
+                trained = model
+            trained.compile(optimizer="sgd", loss="mse")  # a name: works for Keras 3 and tf_keras models
+            trained.fit([watched, candidate], np.ones((len(watched), 1), np.float32), epochs=1, batch_size=5, verbose=0)
     except Exception as exc:  # noqa: BLE001
         raise Mistake(f"the model scores right, but one fit() step on 5 pairs raised {error_text(exc)}") from None
+    finally:
+        model.set_weights(saved)
     return "One variable, used by both inputs."
 
 
