@@ -31,7 +31,11 @@ def test_q1_accepts_every_integer_form(answer):
         (100_000, "ratings"),
         (1684, "smallest"),
         (1000, "too few"),
-        ("1683", "whole number"),
+        ("1683", "string"),
+        (np.int64(1682), "off by one"),
+        (0, "positive number of rows"),
+        (tf.keras.layers.Embedding(1683, 8), "Embedding object"),
+        (np.array([1683]), "float") if False else (np.array([1683, 1683]), "whole number"),
     ],
 )
 def test_q1_rejects_typical_mistakes_with_a_hint(answer, words):
@@ -136,20 +140,53 @@ def onehot_mentioning_gather(table, ids):
     return tf.tensordot(tf.one_hot(ids, table.shape[0], dtype=table.dtype), table, axes=1)
 
 
-@pytest.mark.parametrize("function", [gather_only, lookup_only, gather_nd_only, lambda table, ids: tf.gather(table, ids)])
-def test_q2_rejects_gather_and_embedding_lookup_with_a_hint(function):
+def indexes_numpy(table, ids):  # NumPy fancy indexing: the same rows, no product
+    return np.asarray(table)[np.asarray(ids)]
+
+
+def numpy_only(table, ids):  # works on NumPy ids, fails on the tensors the lesson uses
+    return np.eye(table.shape[0], dtype=table.dtype)[ids.astype(int)] @ table
+
+
+def sparse_onehot(table, ids):  # a "product" with a sparse one-hot skips the zeros: a lookup in disguise
+    table = tf.convert_to_tensor(table)
+    ids = tf.convert_to_tensor(ids)
+    flat = tf.reshape(tf.cast(ids, tf.int64), [-1])
+    n = tf.shape(flat, out_type=tf.int64)[0]
+    onehot = tf.sparse.SparseTensor(tf.stack([tf.range(n), flat], 1), tf.ones_like(flat, dtype=table.dtype), [n, table.shape[0]])
+    rows = tf.sparse.sparse_dense_matmul(onehot, table)
+    return tf.reshape(rows, tf.concat([tf.shape(ids), [table.shape[1]]], 0))
+
+
+@pytest.mark.parametrize(
+    "function", [gather_only, lookup_only, gather_nd_only, lambda table, ids: tf.gather(table, ids), indexes_numpy]
+)
+def test_q2_rejects_row_selection_by_what_it_does(function):
     text = message(q2, function)
-    assert "numbers are right" in text and "tf.one_hot" in text
+    assert "no NaN" in text and "tf.one_hot" in text
 
 
-def test_q2_source_check_ignores_comments_docstrings_and_missing_source():
+def test_q2_row_selection_is_caught_whatever_its_spelling_or_source():
     assert status(q2, onehot_mentioning_gather) == "correct"
     namespace = {"tf": tf}
-    exec(  # no source file: inspect.getsource raises OSError, the check must not crash
-        "def typed(table, ids):\n    return tf.gather(tf.convert_to_tensor(table), ids)\n", namespace
+    exec(  # no source file: nothing to read, the behaviour decides
+        "def typed(table, ids):\n    return tf.gather(tf.convert_to_tensor(table), ids)\n"
+        "def typed_onehot(table, ids):\n    return tf.one_hot(ids, tf.shape(table)[0], dtype=table.dtype) @ table\n",
+        namespace,
     )
-    assert status(q2, namespace["typed"]) == "correct"
+    assert status(q2, namespace["typed"]) == "incorrect"
+    assert status(q2, namespace["typed_onehot"]) == "correct"
     assert status(q2, lambda table, ids: tf.tensordot(tf.one_hot(ids, table.shape[0], dtype=table.dtype), table, 1)) == "correct"
+    assert status(q2, lambda table, ids: tf.einsum("...r,rd->...d", tf.one_hot(ids, len(table), dtype=table.dtype), table)) == "correct"
+
+
+def test_q2_numpy_only_code_shows_the_learners_own_error_on_tensors():
+    text = message(q2, numpy_only)
+    assert "your function raised" in text and "for a float32 table and 1-D ids" in text
+
+
+def test_q2_a_sparse_lookup_in_disguise_is_rejected():
+    message(q2, sparse_onehot)
 
 
 def test_q2_error_messages_drop_tensorflow_internals():
@@ -196,6 +233,11 @@ def test_q3_rejects_typical_mistakes_with_a_hint():
     assert "transposed" in message(q3, dense.T)
     assert "minus the gradient" in message(q3, -dense)
     assert "table's shape" in message(q3, dense[:5])
+    assert "table's shape" in message(q3, dense[:, 0])
+    assert "some numbers" in message(q3, dense / dense.sum())
+    assert "some numbers" in message(q3, np.zeros((Q3_ROWS, Q3_DIM)))
+    assert "should hold numbers" in message(q3, np.full((Q3_ROWS, Q3_DIM), "1"))
+    assert "None" in message(q3, None)
 
 
 # --------------------------------------------------------------------------- q4
@@ -204,7 +246,10 @@ def test_q3_rejects_typical_mistakes_with_a_hint():
 def test_q4_accepts_correct_functions():
     assert status(q4, lambda n, d, dtype="float32": n * d * np.dtype(dtype).itemsize) == "correct"
     assert status(q4, lambda n, d, dtype="float32": np.int64(n) * d * tf.as_dtype(dtype).size) == "correct"
-    assert status(q4, lambda n, d, dtype="float32": float(n * d * np.dtype(dtype).itemsize)) == "correct"
+    assert status(q4, lambda n, d, dtype="float32": n * d * np.zeros(1, dtype).nbytes) == "correct"
+
+
+_BYTES_PER_FLOAT = {"float16": 2, "float32": 4, "float64": 8}
 
 
 @pytest.mark.parametrize(
@@ -215,6 +260,12 @@ def test_q4_accepts_correct_functions():
         (lambda n, d, dtype="float32": n * d * 4, "4 bytes per number"),
         (lambda n, d, dtype="float32": (n + 1) * d * np.dtype(dtype).itemsize, "one row too many"),
         (lambda n, d, dtype="float32": n * d * np.dtype(dtype).itemsize / 1e6, "megabytes"),
+        (lambda n, d, dtype="float32": n * d * np.dtype(dtype).itemsize // 2**20, "megabytes"),
+        (lambda n, d, dtype="float32": n * d * _BYTES_PER_FLOAT[dtype], "KeyError: 'int8'"),
+        (lambda n, d, dtype="float32": float(n * d * np.dtype(dtype).itemsize), "return an int"),
+        (lambda n, d, dtype: n * d * np.dtype(dtype).itemsize, "no dtype given"),
+        (lambda n, d, dtype="float32": n * d * int(dtype[-2:]) // 8, "int8"),
+        (lambda n, d, dtype="float32": str(n * d * np.dtype(dtype).itemsize), "str"),
     ],
 )
 def test_q4_rejects_typical_mistakes_with_a_hint(function, words):
@@ -240,7 +291,30 @@ def safe_numpy(ids, vocabulary_size):
     return np.where((ids < 0) | (ids >= vocabulary_size), vocabulary_size, ids)
 
 
-@pytest.mark.parametrize("function", [safe_reference, safe_numpy])
+def safe_numpy_copy(ids, vocabulary_size):
+    ids = np.array(ids)  # a copy, so the assignment below is fine
+    ids[(ids < 0) | (ids >= vocabulary_size)] = vocabulary_size
+    return ids
+
+
+def in_place(ids, vocabulary_size):
+    if isinstance(ids, np.ndarray):
+        ids[(ids < 0) | (ids >= vocabulary_size)] = vocabulary_size
+        return ids
+    return safe_reference(ids, vocabulary_size)
+
+
+def numpy_copy_method(ids, vocabulary_size):
+    ids = ids.copy()
+    ids[(ids < 0) | (ids >= vocabulary_size)] = vocabulary_size
+    return ids
+
+
+def global_vocabulary(ids, vocabulary_size):
+    return safe_reference(ids, 10)  # the notebook's example size instead of the argument
+
+
+@pytest.mark.parametrize("function", [safe_reference, safe_numpy, safe_numpy_copy])
 def test_q5_accepts_correct_functions(function):
     assert status(q5, function) == "correct"
 
@@ -277,6 +351,10 @@ def off_by_one(ids, vocabulary_size):
         (as_float, "stay integers"),
         (off_by_one, "valid id 9"),
         (lambda ids, n: tf.reshape(safe_reference(ids, n), [-1]), "keep the shape"),
+        (in_place, "changed its input `ids` in place"),
+        (numpy_copy_method, "AttributeError"),
+        (global_vocabulary, "some valid ids were changed"),
+        (lambda ids, n: tf.where(ids < 0, n, ids), "some out-of-range ids"),
     ],
 )
 def test_q5_rejects_typical_mistakes_with_a_hint(function, words):

@@ -25,7 +25,7 @@ def test_blanks_are_not_attempted(exercise, blank):
 def test_check_prints_not_attempted_and_never_raises(capsys):
     for exercise in (q1, q2, q3, q4):
         exercise.check(...)
-    assert capsys.readouterr().out.count("not attempted yet") == 4
+    assert capsys.readouterr().out.count("[not attempted]") == 4
 
 
 # --------------------------------------------------------------------------- q1

@@ -36,7 +36,7 @@ def test_check_prints_and_never_raises(capsys):
         exercise.check(...)
         exercise.check("nonsense")
     out = capsys.readouterr().out
-    assert out.count("not attempted yet") == 5 and out.count("not yet.") == 5
+    assert out.count("[not attempted]") == 5 and out.count("not yet.") == 5
 
 
 # --------------------------------------------------------------------------- q1: rows of the Keras table

@@ -11,16 +11,13 @@ TensorFlow is imported only when a check needs it.
 
 from __future__ import annotations
 
-import inspect
-import io
-import re
-import textwrap
-import tokenize
+import warnings
 from typing import Any
 
 import numpy as np
 
-from course_lib.checks import Exercise, Mistake, NotAttempted, call_learner, expect_int, to_numpy
+from course_lib.checks import Case, Exercise, Mistake, run_case, show, to_numpy
+from course_lib.checks import _kind as kind_of
 
 #: Movie ids in MovieLens 100k run from 1 to this number (``u.item`` has one line per id).
 ML100K_MAX_MOVIE_ID = 1682
@@ -32,23 +29,25 @@ ML100K_RATINGS = 100_000
 # --------------------------------------------------------------------------- q1
 
 
-def _is_float(value: Any) -> bool:
-    if isinstance(value, (float, np.floating)):
-        return True
-    dtype = getattr(value, "dtype", None)
-    if dtype is None:
-        return False
-    try:
-        return np.dtype(getattr(dtype, "as_numpy_dtype", dtype)).kind == "f"
-    except TypeError:
-        return False
-
-
 def _check_vocabulary_size(answer: Any) -> str:
-    if _is_float(answer):
-        raise Mistake(f"{answer!r} is a float; input_dim counts rows, so it must be an int. Wrap it in int(...)")
-    size = expect_int(answer, "vocabulary_size")
+    raw = answer
+    if hasattr(raw, "numpy") and callable(raw.numpy) and _is_value_tensor(raw):
+        raw = raw.numpy()
+    if isinstance(raw, np.ndarray) and raw.size == 1:
+        raw = raw.reshape(()).item() if raw.dtype.kind in "iuf" else raw
+    if isinstance(raw, (float, np.floating)):
+        raise Mistake(f"{show(raw)} is a float; input_dim counts rows, so it must be an int. Wrap it in int(...)")
+    if isinstance(raw, str):
+        raise Mistake(f"{raw!r} is a string; input_dim is a whole number (an int)")
+    if not isinstance(raw, (int, np.integer)) or isinstance(raw, (bool, np.bool_)):
+        raise Mistake(
+            f"expected a whole number (the table's number of rows), got {kind_of(answer)}. Store the number itself, "
+            "e.g. int(movies.movie_id.max()) + 1"
+        )
+    size = int(raw)
     needed = ML100K_MAX_MOVIE_ID + 1
+    if size == needed:
+        return "Ids 1 to 1682 are row numbers, so the table needs rows 0 to 1682; row 0 is never looked up."
     if size == ML100K_MAX_MOVIE_ID:
         raise Mistake(
             f"{size} is the number of movies and also the largest id. A table with {size} rows has rows "
@@ -57,12 +56,16 @@ def _check_vocabulary_size(answer: Any) -> str:
     if size in (ML100K_USERS, ML100K_USERS + 1):
         raise Mistake(f"{size} is about the number of users; this table holds one row per movie id")
     if size == ML100K_RATINGS:
-        raise Mistake("100,000 is the number of ratings, not of movies; the table needs one row per movie id")
+        raise Mistake("100000 is the number of ratings, not of movies; the table needs one row per movie id")
+    if size <= 0:
+        raise Mistake(f"{size} rows: a table needs a positive number of rows")
     if size < needed:
-        raise Mistake(f"{size} rows are too few: the largest movie id must be a valid row number")
-    if size > needed:
-        raise Mistake(f"{size} rows would work but waste memory: the smallest table has the largest id as its last row")
-    return "Ids 1 to 1682 are row numbers, so the table needs rows 0 to 1682; row 0 is never looked up."
+        raise Mistake(f"{size} rows are too few: the largest movie id ({ML100K_MAX_MOVIE_ID}) must be a valid row number")
+    raise Mistake(f"{size} rows would work but waste memory: the smallest table has the largest id as its last row")
+
+
+def _is_value_tensor(value: Any) -> bool:
+    return type(value).__module__.startswith("tensorflow") and hasattr(value, "dtype") and hasattr(value, "shape")
 
 
 q1 = Exercise(
@@ -81,100 +84,105 @@ q1 = Exercise(
 
 # --------------------------------------------------------------------------- q2
 
+#: Row of the "poisoned" table in q2's behaviour case: never looked up, it holds inf in column 1.
+_POISON_ROW, _POISON_COLUMN = 5, 1
 
-def _q2_cases():
-    rng = np.random.default_rng(1)
+
+def _q2_cases() -> list[Case]:
     import tensorflow as tf
 
-    table32 = tf.constant(rng.normal(size=(7, 3)).astype(np.float32))
+    rng = np.random.default_rng(1)
+    table32 = rng.normal(size=(7, 3)).astype(np.float32)
     table64 = rng.normal(size=(6, 4))  # a NumPy table is float64
+    table16 = rng.normal(size=(5, 2)).astype(np.float16)
+    big = rng.normal(size=(40, 3)).astype(np.float32)
     return [
-        ("a float32 table and 1-D ids", table32, tf.constant([0, 6, 2, 2], dtype=tf.int32)),
-        ("a float32 table and 2-D ids", table32, tf.constant([[1, 5], [6, 0], [3, 3]], dtype=tf.int32)),
-        ("a float32 table and ids whose largest id is below its last row", table32, np.array([[1, 2, 0]], dtype=np.int64)),
-        ("a float64 NumPy table (NumPy's default dtype)", table64, np.array([5, 0, 3], dtype=np.int64)),
-    ]
+        Case({"table": tf.constant(table32), "ids": tf.constant([0, 6, 2, 2], dtype=tf.int32)}, about="a float32 table and 1-D ids"),
+        Case({"table": tf.constant(table32), "ids": tf.constant([[1, 5], [6, 0], [3, 3]], dtype=tf.int32)}, about="2-D ids"),
+        Case({"table": tf.constant(table32), "ids": np.array([[1, 2, 0]], dtype=np.int64)},
+             about="ids whose largest id is below the table's last row"),
+        Case({"table": table64, "ids": np.array([5, 0, 3], dtype=np.int64)}, about="a float64 NumPy table (NumPy's default dtype)"),
+        Case({"table": tf.constant(table16), "ids": tf.constant([4, 1], dtype=tf.int64)}, about="a float16 table"),
+        Case({"table": big, "ids": np.array([39, 7, 21, 39], dtype=np.int32)}, about="a 40-row NumPy float32 table"),
+        Case({"table": tf.constant(table32), "ids": tf.zeros((2, 0), tf.int32)}, about="2 rows of 0 ids each (empty rows)"),
+    ]  # fmt: skip
 
 
-#: Names of the row-selecting functions exercise q2 asks the learner not to call.
-_Q2_FORBIDDEN = ("gather", "gather_nd", "embedding_lookup")
+def _poisoned_case() -> Case:
+    import tensorflow as tf
+
+    table = np.arange(24, dtype=np.float32).reshape(8, 3) / 10
+    table[_POISON_ROW, _POISON_COLUMN] = np.inf
+    ids = tf.constant([[0, 3], [7, 2]], dtype=tf.int32)
+    return Case({"table": tf.constant(table), "ids": ids}, about=f"a table whose row {_POISON_ROW} (never looked up) holds inf")
 
 
-def _names_called(function: Any) -> set[str]:
-    """The names (NAME tokens, not comments or strings) in ``function``'s source; empty if unavailable.
+def _call_quietly(function: Any, case: Case):
+    import tensorflow as tf
 
-    Lambdas give the whole line they sit on, often cut mid-expression: tokens read before the
-    tokenizer gives up are kept.
-    """
-    try:
-        source = textwrap.dedent(inspect.getsource(function))
-    except (OSError, TypeError):  # built-ins, functools.partial, code typed where no source is kept
-        return set()
-    names: set[str] = set()
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(source).readline):
-            if token.type == tokenize.NAME:
-                names.add(token.string)
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        pass
-    return names
+    with np.errstate(all="ignore"), warnings.catch_warnings(), tf.device("/CPU:0"):  # exact float32 products on CPU
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return run_case(function, case, "onehot_lookup")
+
+
+def _diagnose_q2_error(case: Case, mistake: Mistake) -> Mistake:
+    text = str(mistake)
+    error = text.split("your function raised", 1)[-1]
+    rows = int(np.shape(case.inputs["table"])[0])
+    largest = int(np.max(np.asarray(case.inputs["ids"]))) if np.size(case.inputs["ids"]) else -1
+    if "raised" not in text:
+        return mistake
+    if ("expected to be a" in error or "must be the same type" in error or "cannot compute" in error.lower()
+            or "double" in error or "dtype" in error.lower()):
+        return Mistake(f"{text}. The one-hot matrix must have the table's dtype: pass dtype=table.dtype to tf.one_hot")
+    if largest + 1 < rows and ("Matrix size-incompatible" in error or "shape" in error.lower() or "Incompatible" in error):
+        return Mistake(f"{text}. The one-hot depth must be the table's number of rows (table.shape[0] = {rows}), not the largest id + 1")
+    return Mistake(f"{text}. Check that the depth is table.shape[0] and that the one-hot axis is the last one (the default)")
 
 
 def _check_onehot_lookup(function: Any) -> str:
     import tensorflow as tf
 
-    for description, table, ids in _q2_cases():
+    for case in _q2_cases():
+        table, ids = case.inputs["table"], case.inputs["ids"]
         rows = int(np.shape(table)[0])
         expected = tf.gather(tf.convert_to_tensor(table), ids).numpy()
         try:
-            with tf.device("/CPU:0"):  # exact float32 products: some GPUs multiply in TF32
-                result = call_learner(function, table, ids)
-        except (NotAttempted, Mistake):
-            raise
-        except Exception as exc:  # a typical error of the one-hot path: name the likely cause
-            message = str(exc)
-            if "expected to be a" in message or "dtype" in message.lower() or "double" in message:
-                raise Mistake(
-                    f"with {description} your function raised {type(exc).__name__}: the one-hot matrix must have "
-                    "the table's dtype; pass dtype=table.dtype to tf.one_hot"
-                ) from None
-            if int(np.max(ids)) + 1 < rows:
-                raise Mistake(
-                    f"with {description} your function raised {type(exc).__name__}. The one-hot depth must be the "
-                    f"table's number of rows (table.shape[0] = {rows}), not the largest id + 1"
-                ) from None
-            first = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", (message.strip().splitlines() or [""])[0])[:150]
-            raise Mistake(
-                f"with {description} your function raised {type(exc).__name__} ({first}). Check that the depth is "
-                "table.shape[0] and that the one-hot axis is the last one (the default)"
-            ) from None
+            result = _call_quietly(function, case)
+        except Mistake as mistake:
+            raise _diagnose_q2_error(case, mistake) from None
         array = to_numpy(result, "the result of onehot_lookup")
         if array.shape != expected.shape:
-            n_ids = int(np.size(ids))
             if array.shape == tuple(np.shape(ids)) + (rows,):
-                raise Mistake(
-                    f"with {description} you returned the one-hot matrix itself (shape {array.shape}); "
-                    "multiply it by the table to select the rows"
+                raise case.fail(f"you returned the one-hot matrix itself (shape {array.shape}); multiply it by the table to select the rows")
+            if array.ndim >= 2 and array.shape[0] == rows and np.size(ids) in array.shape:
+                raise case.fail(
+                    f"the result has shape {array.shape}: the one-hot axis looks wrong. Keep the default axis=-1 so each id "
+                    "becomes a row of length vocabulary size"
                 )
-            if rows in array.shape[:1] and n_ids in array.shape:
-                raise Mistake(
-                    f"with {description} the result has shape {array.shape}: the one-hot axis looks wrong. Keep the "
-                    "default axis=-1 so each id becomes a row of length vocabulary size"
-                )
-            raise Mistake(
-                f"with {description} the result has shape {array.shape}, expected {expected.shape} "
-                "(the ids' shape plus the embedding dimension)"
-            )
-        if not np.allclose(array.astype(np.float64), expected.astype(np.float64), atol=1e-5):
-            raise Mistake(f"with {description} the shape is right but the rows are not the looked-up rows of the table")
-    used = sorted(set(_Q2_FORBIDDEN) & _names_called(function))
-    if used:
-        raise Mistake(
-            f"the numbers are right, but your function calls {', '.join(used)}: that is the lookup itself. This "
-            "exercise asks for it as a matrix product: build tf.one_hot(ids, depth=table.shape[0], dtype=table.dtype) "
-            "and multiply it by the table"
+            raise case.fail(f"the result has shape {array.shape}, expected {expected.shape} (the ids' shape plus the embedding dimension)")
+        if array.dtype.kind != "f":
+            raise case.fail(f"the result has dtype {array.dtype}; the looked-up rows are the table's floats")
+        if not np.allclose(array.astype(np.float64), expected.astype(np.float64), atol=1e-2 if expected.dtype == np.float16 else 1e-5):
+            raise case.fail("the shape is right but the rows are not the looked-up rows of the table")
+    case = _poisoned_case()
+    try:
+        result = _call_quietly(function, case)
+    except Mistake as mistake:
+        raise _diagnose_q2_error(case, mistake) from None
+    array = to_numpy(result, "the result of onehot_lookup").astype(np.float64)
+    expected = tf.gather(case.inputs["table"], case.inputs["ids"]).numpy().astype(np.float64)
+    others = [c for c in range(expected.shape[-1]) if c != _POISON_COLUMN]
+    if array.shape != expected.shape or not np.allclose(array[..., others], expected[..., others]):
+        raise case.fail("the rows of the other columns are not the looked-up rows")
+    if not np.isnan(array[..., _POISON_COLUMN]).all():
+        raise case.fail(
+            "you returned the looked-up rows exactly, with no NaN. A one-hot *product* multiplies the 0s of each "
+            f"one-hot vector by row {_POISON_ROW} too, and 0 x inf = nan, so column {_POISON_COLUMN} must come out NaN. "
+            "Your function selects rows instead (tf.gather, indexing, embedding_lookup...). This exercise asks for "
+            "tf.one_hot(ids, depth=table.shape[0], dtype=table.dtype) multiplied by the table"
         )
-    return "one_hot(ids) @ table selects exactly the rows tf.gather returns, for 1-D and 2-D ids and any dtype."
+    return "one_hot(ids) @ table selects exactly the rows tf.gather returns, for 1-D and 2-D ids and any float dtype."
 
 
 q2 = Exercise(
@@ -267,38 +275,58 @@ q3 = Exercise(
 
 # --------------------------------------------------------------------------- q4
 
-_Q4_CASES = [
-    ((1683, 32, "float32"), 1683 * 32 * 4),
-    ((100_001, 300, "float16"), 100_001 * 300 * 2),
-    ((944, 8, "float64"), 944 * 8 * 8),
-]
+
+def _q4_cases() -> list[Case]:
+    rows = [
+        (1683, 32, "float32", "the prompt's float32 table"),
+        (100_001, 300, "float16", "a float16 table"),
+        (944, 8, "float64", "a float64 table"),
+        (50_000, 64, "int8", "an int8 (quantised) table"),
+        (7, 3, "uint16", "a uint16 table"),
+        (10, 2, "complex64", "a complex64 table"),
+        (3, 5, "bool", "a bool table"),
+    ]
+    out = [
+        Case({"input_dim": n, "output_dim": d, "dtype": dtype}, n * d * np.dtype(dtype).itemsize, about)
+        for n, d, dtype, about in rows
+    ]
+    out.append(Case({"input_dim": 10, "output_dim": 4}, 160, "no dtype given (the default float32)"))
+    return out
 
 
 def _check_table_bytes(function: Any) -> str:
-    for (input_dim, output_dim, dtype), expected in _Q4_CASES:
-        call = f"for table_bytes({input_dim}, {output_dim}, {dtype!r}) your function"
-        result = call_learner(function, input_dim, output_dim, dtype)
-        if isinstance(result, (float, np.floating)) and not float(result).is_integer():
-            raise Mistake(f"{call} returned {result}, not a whole number: return bytes, not megabytes or gigabytes")
-        got = expect_int(result, f"the result of table_bytes({input_dim}, {output_dim}, {dtype!r})")
-        params = input_dim * output_dim
-        itemsize = expected // params
+    for case in _q4_cases():
+        result = run_case(function, case, "table_bytes")
+        expected = case.expected
+        dtype = case.inputs.get("dtype", "float32")
+        if isinstance(result, (bool, np.bool_)) or not isinstance(result, (int, np.integer, float, np.floating)) and not (
+            _is_value_tensor(result) or isinstance(result, np.ndarray) and result.size == 1
+        ):
+            raise case.fail(f"your function returned {kind_of(result)}; return the number of bytes, a whole number (an int)")
+        value = to_numpy(result, "the result").reshape(())
+        got = value.item()
+        params = case.inputs["input_dim"] * case.inputs["output_dim"]
+        itemsize = np.dtype(dtype).itemsize
+        if value.dtype.kind == "f":
+            if got in (expected / 1e6, expected / 2**20, expected / 1e9, expected / 2**30):
+                raise case.fail(f"your function returned {got:g}: return bytes, not megabytes or gigabytes")
+            if got == expected:
+                raise case.fail(f"your function returned the float {got:g}; the prompt asks for a whole number: return an int")
         if got == expected:
             continue
         if got == params:
-            raise Mistake(f"{call} returned {got:,}: that is the number of parameters; each {dtype} takes {itemsize} bytes")
+            raise case.fail(f"your function returned {got:,}: that is the number of parameters; each {dtype} takes {itemsize} bytes")
         if got == expected * 8:
-            raise Mistake(f"{call} returned {got:,}: that is bits; a byte is 8 bits")
+            raise case.fail(f"your function returned {got:,}: that is bits; a byte is 8 bits")
         if got == params * 4:
-            raise Mistake(f"{call} returned {got:,}, which assumes 4 bytes per number; a {dtype} takes {itemsize}")
-        if got in ((input_dim + 1) * output_dim * itemsize, (input_dim - 1) * output_dim * itemsize):
-            raise Mistake(f"{call} returned {got:,}: one row too many or too few. The table has exactly input_dim rows")
-        if got in (expected / 1e6, expected / 2**20, expected // 2**20, expected // 10**6):
-            raise Mistake(f"{call} returned {got}: return bytes, not megabytes")
-        raise Mistake(f"{call} returned {got:,}, expected {expected:,}")
-    if call_learner(function, 10, 4) != 160:
-        raise Mistake("without a dtype, table_bytes(10, 4) should use the default float32 and return 160")
-    return "rows × dimension × bytes per number (np.dtype(dtype).itemsize)."
+            raise case.fail(f"your function returned {got:,}, which assumes 4 bytes per number; a {dtype} takes {itemsize}")
+        if got in ((case.inputs["input_dim"] + 1) * case.inputs["output_dim"] * itemsize,
+                   (case.inputs["input_dim"] - 1) * case.inputs["output_dim"] * itemsize):
+            raise case.fail(f"your function returned {got:,}: one row too many or too few. The table has exactly input_dim rows")
+        if got in (expected // 10**6, expected // 2**20):
+            raise case.fail(f"your function returned {got}: return bytes, not megabytes")
+        raise case.fail(f"your function returned {got:,}, expected {expected:,} (rows x dimension x bytes per number)")
+    return "rows x dimension x bytes per number (np.dtype(dtype).itemsize), for any NumPy dtype."
 
 
 q4 = Exercise(
@@ -307,7 +335,7 @@ q4 = Exercise(
     _check_table_bytes,
     hint="""
     A table has input_dim × output_dim numbers. np.dtype("float16").itemsize tells how many bytes
-    one number of that type takes (float16: 2, float32: 4, float64: 8).
+    one number of any NumPy dtype takes (float16: 2, float32: 4, float64: 8, int8: 1, ...).
     """,
     solution="""
     def table_bytes(input_dim, output_dim, dtype="float32"):
@@ -319,56 +347,66 @@ q4 = Exercise(
 # --------------------------------------------------------------------------- q5
 
 
-def _q5_cases():
+def _q5_cases() -> list[Case]:
     import tensorflow as tf
 
+    rng = np.random.default_rng(5)
+    random_ids = rng.integers(-20, 1200, size=(4, 6)).astype(np.int32)
     return [
-        ("tf.constant([0, 5, 9, 10, -1, 12]) with vocabulary_size=10",
-         tf.constant([0, 5, 9, 10, -1, 12]), 10, np.array([0, 5, 9, 10, 10, 10])),
-        ("a 2-D int64 NumPy array of movie ids with vocabulary_size=1683",
-         np.array([[3, 1683, -7], [1682, 0, 99_999]], dtype=np.int64), 1683,
-         np.array([[3, 1683, 1683], [1682, 0, 1683]])),
+        Case({"ids": tf.constant([0, 5, 9, 10, -1, 12]), "vocabulary_size": 10}, about="the prompt's tensor"),
+        Case({"ids": np.array([[3, 1683, -7], [1682, 0, 99_999]], dtype=np.int64), "vocabulary_size": 1683},
+             about="a 2-D int64 NumPy array of movie ids"),
+        Case({"ids": random_ids, "vocabulary_size": 1000}, about="an int32 NumPy array"),
+        Case({"ids": tf.constant([[4, 2], [0, 1]], dtype=tf.int64), "vocabulary_size": 5}, about="ids that are all valid"),
+        Case({"ids": np.array([-3, 7, 8], dtype=np.int64), "vocabulary_size": 7}, about="ids that are all out of range"),
+        Case({"ids": np.zeros((0,), dtype=np.int64), "vocabulary_size": 4}, about="no ids at all"),
     ]  # fmt: skip
 
 
+def _expected_safe(ids: np.ndarray, vocabulary_size: int) -> np.ndarray:
+    return np.where((ids >= 0) & (ids < vocabulary_size), ids, vocabulary_size)
+
+
 def _check_safe_ids(function: Any) -> str:
-    for description, ids, vocabulary_size, expected in _q5_cases():
-        result = call_learner(function, ids, vocabulary_size)
+    for case in _q5_cases():
+        original = to_numpy(case.inputs["ids"])
+        vocabulary_size = case.inputs["vocabulary_size"]
+        expected = _expected_safe(original, vocabulary_size)
+        result = run_case(function, case, "safe_ids")
         array = to_numpy(result, "the result of safe_ids")
         if array.shape != expected.shape:
-            raise Mistake(f"for {description} the result has shape {array.shape}; keep the shape of the ids, {expected.shape}")
+            raise case.fail(f"the result has shape {array.shape}; keep the shape of the ids, {expected.shape}")
         if not np.issubdtype(array.dtype, np.integer):
-            raise Mistake(
-                f"for {description} the result has dtype {array.dtype}; ids must stay integers (an Embedding "
+            raise case.fail(
+                f"the result has dtype {array.dtype}; ids must stay integers (an Embedding "
                 "silently truncates float ids, and large float32 ids lose digits)"
             )
-        original = to_numpy(ids)
-        oov = vocabulary_size
         if np.array_equal(array, expected):
             continue
+        oov = vocabulary_size
         negatives = original < 0
         if np.array_equal(array[~negatives], expected[~negatives]) and np.array_equal(array[negatives], original[negatives]):
-            raise Mistake(
-                f"for {description} negative ids were left as they are. Keras wraps them around to the last rows "
+            raise case.fail(
+                "negative ids were left as they are. Keras wraps them around to the last rows "
                 "without any error, so they need the OOV row too"
             )
         out_of_range = (original < 0) | (original >= vocabulary_size)
-        if np.all(array[out_of_range] == vocabulary_size - 1) or np.all(
+        if out_of_range.any() and (np.all(array[out_of_range] == vocabulary_size - 1) or np.all(
             array[out_of_range] == np.clip(original[out_of_range], 0, vocabulary_size - 1)
-        ):
-            raise Mistake(
-                f"for {description} out-of-range ids were clipped onto a real row (id {vocabulary_size - 1} or 0): "
+        )):
+            raise case.fail(
+                f"out-of-range ids were clipped onto a real row (id {vocabulary_size - 1} or 0): "
                 f"the model would silently treat them as that movie. Send them to the extra OOV row {oov}"
             )
-        if np.all(array[out_of_range] == 0):
-            raise Mistake(f"for {description} out-of-range ids went to row 0; this exercise reserves row vocabulary_size ({oov}) for them")
+        if out_of_range.any() and np.all(array[out_of_range] == 0):
+            raise case.fail(f"out-of-range ids went to row 0; this exercise reserves row vocabulary_size ({oov}) for them")
         in_range = ~out_of_range
         if not np.array_equal(array[in_range], original[in_range]):
             last_valid = in_range & (original == vocabulary_size - 1)
             if last_valid.any() and np.all(array[last_valid] == oov):
-                raise Mistake(f"for {description} the valid id {vocabulary_size - 1} was sent to the OOV row: ids up to vocabulary_size - 1 are in range")
-            raise Mistake(f"for {description} some valid ids were changed; ids in [0, vocabulary_size) must pass through unchanged")
-        raise Mistake(f"for {description} some out-of-range ids did not go to the OOV row {oov}")
+                raise case.fail(f"the valid id {vocabulary_size - 1} was sent to the OOV row: ids up to vocabulary_size - 1 are in range")
+            raise case.fail("some valid ids were changed; ids in [0, vocabulary_size) must pass through unchanged")
+        raise case.fail(f"some out-of-range ids did not go to the OOV row {oov}: expected {show(expected)}, got {show(array)}")
     return "Every id outside [0, vocabulary_size) now uses the OOV row; the table needs vocabulary_size + 1 rows."
 
 

@@ -19,7 +19,7 @@ import warnings
 
 import numpy as np
 
-from course_lib.checks import Exercise, Mistake, NotAttempted, expect_int, is_blank, to_numpy
+from course_lib.checks import Exercise, Mistake, NotAttempted, expect_int, is_blank, show, to_numpy
 from course_lib.masking import padded_mean
 
 #: Value used to pad the centred rating sequences of q3 (ratings minus 3 stars lie in -2 .. 2).
@@ -58,7 +58,7 @@ def _check_q1(answer) -> str:
     raw = answer.numpy() if hasattr(answer, "numpy") else answer
     if isinstance(raw, (float, np.floating)) or (isinstance(raw, np.ndarray) and raw.dtype.kind == "f"):
         raise Mistake(
-            f"{answer!r} is a float, and Keras refuses a float input_dim (it counts rows): "
+            f"{show(answer)} is a float, and Keras refuses a float input_dim (it counts rows): "
             "use int(...) or integer arithmetic (len(...) + 2)"
         )
     value = expect_int(answer, "input_dim")

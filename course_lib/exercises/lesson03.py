@@ -167,22 +167,22 @@ def _check_analogy(function: Any) -> str:
             continue
         if answer in (a, b, c):
             raise Mistake(
-                f"for {a}:{b} :: {c}:? you returned {answer!r}, one of the question's words. The vector "
+                f"for '{a} is to {b} as {c} is to ?' you returned {answer!r}, one of the question's words. The vector "
                 f"{b} - {a} + {c} is closest to {b} or {c} themselves: exclude the three input words"
             )
         if answer == _cosine_word(glove, glove[a] - glove[b] + glove[c], (a, b, c)):
-            raise Mistake(f"for {a}:{b} :: {c}:? you returned {answer!r}: the signs are swapped; the query is {b} - {a} + {c}")
+            raise Mistake(f"for '{a} is to {b} as {c} is to ?' you returned {answer!r}: the signs are swapped; the query is {b} - {a} + {c}")
         if answer == _cosine_word(glove, glove[a] + glove[b] - glove[c], (a, b, c)):
-            raise Mistake(f"for {a}:{b} :: {c}:? you returned {answer!r}: the query is {b} - {a} + {c}, not {a} + {b} - {c}")
+            raise Mistake(f"for '{a} is to {b} as {c} is to ?' you returned {answer!r}: the query is {b} - {a} + {c}, not {a} + {b} - {c}")
         query = glove[b] - glove[a] + glove[c]
         by_dot = next(glove.words[i] for i in np.argsort(-(glove.vectors @ query), kind="stable") if glove.words[i] not in (a, b, c))
         if answer == by_dot:
             raise Mistake(
-                f"for {a}:{b} :: {c}:? you returned {answer!r}, the best word by raw dot product; long (frequent) "
+                f"for '{a} is to {b} as {c} is to ?' you returned {answer!r}, the best word by raw dot product; long (frequent) "
                 "word vectors win that. Rank by cosine similarity: divide by the vectors' norms"
             )
         raise Mistake(
-            f"for {a}:{b} :: {c}:? expected {expected!r}, got {answer!r}. Rank every word by cosine similarity "
+            f"for '{a} is to {b} as {c} is to ?' expected {expected!r}, got {answer!r}. Rank every word by cosine similarity "
             f"with {b} - {a} + {c}, skipping the three input words"
         )
     tiny = _word_vectors(list(_A_FIRST_TABLE), np.array(list(_A_FIRST_TABLE.values())))
@@ -192,11 +192,11 @@ def _check_analogy(function: Any) -> str:
     if str(answer) == "ant":
         raise Mistake(
             "right on GloVe, but on a small made-up table where bee - ant + cat points almost exactly at 'ant', "
-            "you returned 'ant' for ant:bee :: cat:?. Leave out a as well as b and c: all three input words"
+            "you returned 'ant' for 'ant is to bee as cat is to ?'. Leave out a as well as b and c: all three input words"
         )
     if str(answer) != "dog":
         raise Mistake(
-            f"right on GloVe, but on a small made-up table (words {list(_A_FIRST_TABLE)}) ant:bee :: cat:? should "
+            f"right on GloVe, but on a small made-up table (words {list(_A_FIRST_TABLE)}) 'ant is to bee as cat is to ?' should "
             f"give 'dog', the best word by cosine with bee - ant + cat other than the three input words; got {str(answer)!r}"
         )
     return "king - man + woman lands next to queen: the offset man -> woman is (roughly) a direction in the space."
