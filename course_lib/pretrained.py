@@ -18,10 +18,14 @@ algebra text).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+from course_lib.text import glove_form
+from course_lib.validation import check_choice, check_finite, check_ids, check_seed, check_size
 
 #: Row labels Keras' ``StringLookup(mask_token="")`` puts first: padding, then OOV.
 RESERVED_TOKENS = ("", "[UNK]")
@@ -45,7 +49,9 @@ def build_embedding_matrix(
     """Fill an embedding matrix for a task vocabulary from pretrained word vectors.
 
     Policy, row by row: the first ``reserved`` rows (padding, OOV) are zeros; a word found
-    in ``vectors`` gets its pretrained vector; a word not found gets zeros
+    in ``vectors`` gets its pretrained vector, where "found" follows
+    :func:`course_lib.text.glove_form` (the word as written, else its accent-folded form:
+    ``"café"`` uses GloVe's ``"café"`` if present, else ``"cafe"``); a word not found gets zeros
     (``missing="zeros"``) or a random normal vector with the same per-dimension standard
     deviation as the pretrained vectors (``missing="random"``, seeded by ``seed``), which
     fine-tuning can then move.
@@ -63,30 +69,37 @@ def build_embedding_matrix(
         vector (always False for reserved rows). Coverage = ``found[reserved:].mean()``.
 
     Raises:
-        TypeError: ``vocabulary`` holds a non-string, or ``vectors`` is not word vectors.
+        TypeError: ``vocabulary`` is a single string or holds a non-string, ``vectors`` is not
+            word vectors, ``reserved`` or ``seed`` is not an int.
         ValueError: ``vocabulary`` is empty or has duplicates, ``reserved`` is out of range,
-            or ``missing`` is not one of the two policies.
+            ``seed`` is negative, or ``missing`` is not one of the two policies.
     """
     _check_word_vectors(vectors)
+    if isinstance(vocabulary, (str, bytes)):
+        raise TypeError(f"vocabulary={vocabulary[:40]!r}: expected a list of words, got one {type(vocabulary).__name__}; "
+                        f"pass e.g. lookup.get_vocabulary()")  # fmt: skip
     vocabulary = list(vocabulary)
     if not vocabulary:
-        raise ValueError("the vocabulary is empty: pass the list of row labels, e.g. lookup.get_vocabulary()")
+        raise ValueError("vocabulary=[]: the vocabulary is empty; pass the list of row labels, e.g. lookup.get_vocabulary()")
     for word in vocabulary:
         if not isinstance(word, str):
-            raise TypeError(f"vocabulary entries must be str, got {word!r} ({type(word).__name__})")
-    if len(set(vocabulary)) != len(vocabulary):
-        duplicates = sorted({w for w in vocabulary if vocabulary.count(w) > 1})[:5]
+            raise TypeError(f"vocabulary entries must be str, got {word!r} ({type(word).__name__}); "
+                            f"convert them with str() or build the vocabulary from words")  # fmt: skip
+    counts = Counter(vocabulary)
+    if len(counts) != len(vocabulary):
+        duplicates = sorted(w for w, n in counts.items() if n > 1)[:5]
         raise ValueError(f"the vocabulary has duplicate words (e.g. {duplicates}); each row needs one word")
-    if not 0 <= reserved <= len(vocabulary):
-        raise ValueError(f"reserved={reserved} must be between 0 and the vocabulary size {len(vocabulary)}")
-    if missing not in ("zeros", "random"):
-        raise ValueError(f"missing={missing!r}: use 'zeros' or 'random'")
+    reserved = check_size(reserved, "reserved", minimum=0, maximum=len(vocabulary),
+                          hint="reserved rows are the leading padding/OOV rows of the vocabulary")  # fmt: skip
+    missing = check_choice(missing, "missing", ("zeros", "random"))
+    seed = check_seed(seed)
     table = np.asarray(vectors.vectors, dtype=np.float32)
     matrix = np.zeros((len(vocabulary), table.shape[1]), dtype=np.float32)
     found = np.zeros(len(vocabulary), dtype=bool)
     for row, word in enumerate(vocabulary[reserved:], start=reserved):
-        position = vectors.index.get(word)
-        if position is not None:
+        key = glove_form(word, vectors.index)
+        if key is not None:
+            position = vectors.index[key]
             matrix[row] = table[position]
             found[row] = True
     if missing == "random":
@@ -110,15 +123,15 @@ def cosine_similarity(matrix: Any, query: Any) -> np.ndarray:
         word) gets 0, never NaN.
 
     Raises:
-        ValueError: ``matrix`` is not 2-D, ``query`` is not 1-D, their dimensions differ,
-            or ``query`` is all zeros (no direction to compare with).
+        TypeError: ``matrix`` or ``query`` does not hold real numbers.
+        ValueError: ``matrix`` is not 2-D, ``query`` is not 1-D, their dimensions differ, either
+            holds NaN or infinity, or ``query`` is all zeros (no direction to compare with).
     """
-    matrix = np.asarray(getattr(matrix, "numpy", lambda: matrix)(), dtype=np.float32)
-    query = np.asarray(getattr(query, "numpy", lambda: query)(), dtype=np.float32)
-    if matrix.ndim != 2:
-        raise ValueError(f"matrix must be 2-D (rows, dim), got shape {matrix.shape}")
-    if query.ndim != 1 or query.shape[0] != matrix.shape[1]:
-        raise ValueError(f"query must have shape ({matrix.shape[1]},) to match the matrix, got {query.shape}")
+    matrix = check_finite(matrix, "matrix", ndim=2).astype(np.float32, copy=False)
+    query = check_finite(query, "query", ndim=1).astype(np.float32, copy=False)
+    if query.shape[0] != matrix.shape[1]:
+        raise ValueError(f"query has {query.shape[0]} dimensions but the matrix rows have {matrix.shape[1]}; "
+                         f"pass a query of shape ({matrix.shape[1]},), e.g. one row of the same matrix")  # fmt: skip
     query_norm = float(np.linalg.norm(query))
     if query_norm == 0.0:
         raise ValueError("the query vector is all zeros (a padding or missing word?): it has no direction")
@@ -131,24 +144,31 @@ def nearest_neighbours(matrix: Any, query: Any, k: int = 10, *, exclude: Sequenc
     """The ``k`` rows of ``matrix`` most similar to ``query`` by cosine similarity (top-k).
 
     Args:
-        matrix: shape (rows, dim).
+        matrix: shape (rows, dim), real and finite.
         query: shape (dim,).
-        k: how many rows to return (at most rows - len(exclude)).
-        exclude: row numbers never returned (e.g. the query word itself, padding).
+        k: how many rows to return: 1 <= k <= rows - (number of distinct excluded rows).
+        exclude: row numbers (0 <= row < rows) never returned (e.g. the query word itself, padding).
 
     Returns:
         ``(rows, similarities)``: int64 row numbers and their float32 cosine similarities,
         both shape (k,), most similar first; ties broken by the lower row number.
 
     Raises:
-        ValueError: as :func:`cosine_similarity`, or ``k`` < 1.
+        TypeError: ``k`` is not an int, or ``exclude`` does not hold integer row numbers.
+        ValueError: as :func:`cosine_similarity`; ``k`` < 1; ``k`` larger than the rows that
+            can be returned (asking for more is refused, never answered with fewer); an
+            ``exclude`` row outside 0..rows-1 (a negative row never counts from the end).
     """
     similarities = cosine_similarity(matrix, query).astype(np.float64)
-    if int(k) < 1:
-        raise ValueError(f"k={k}: ask for at least one neighbour")
-    similarities[list(exclude)] = -np.inf
-    order = np.argsort(-similarities, kind="stable")
-    order = order[np.isfinite(similarities[order])][: int(k)]
+    rows = similarities.shape[0]
+    k = check_size(k, "k", hint="ask for at least one neighbour")
+    excluded = np.unique(check_ids(exclude, "exclude", maximum=rows - 1, ndim=1))
+    available = rows - excluded.size
+    if k > available:
+        raise ValueError(f"k={k}: only {available} rows can be returned ({rows} rows, {excluded.size} excluded); "
+                         f"ask for at most {available} neighbours")  # fmt: skip
+    similarities[excluded] = -np.inf
+    order = np.argsort(-similarities, kind="stable")[:k]
     return order.astype(np.int64), similarities[order].astype(np.float32)
 
 
@@ -158,17 +178,19 @@ def similar_words(vectors: Any, word: str, k: int = 10) -> list[tuple[str, float
     Args:
         vectors: :class:`course_lib.datasets.WordVectors`.
         word: a word of its vocabulary (GloVe 6B is lower case).
+        k: how many neighbours, 1 <= k <= len(vectors) - 1.
 
     Returns:
-        list of ``(word, cosine similarity)``, most similar first.
+        list of ``k`` ``(word, cosine similarity)``, most similar first.
 
     Raises:
         KeyError: ``word`` is not in the vocabulary (the message says so).
-        TypeError: ``vectors`` is not word vectors or ``word`` is not a str.
+        TypeError: ``vectors`` is not word vectors, ``word`` is not a str, ``k`` is not an int.
+        ValueError: ``k`` out of range (see :func:`nearest_neighbours`).
     """
     _check_word_vectors(vectors)
     if not isinstance(word, str):
-        raise TypeError(f"word must be a str, got {type(word).__name__}")
+        raise TypeError(f"word={word!r}: expected a str, got {type(word).__name__}")
     if word not in vectors.index:
         raise KeyError(f"{word!r} is not in this vocabulary ({len(vectors.index):,} words); try lower case")
     row = vectors.index[word]
@@ -187,10 +209,13 @@ def analogy(vectors: Any, a: str, b: str, c: str, k: int = 1) -> list[tuple[str,
 
     Raises:
         KeyError: one of the words is not in the vocabulary.
-        TypeError: ``vectors`` is not word vectors.
+        TypeError: ``vectors`` is not word vectors, a word is not a str, ``k`` is not an int.
+        ValueError: ``k`` out of range (see :func:`nearest_neighbours`).
     """
     _check_word_vectors(vectors)
-    for word in (a, b, c):
+    for name, word in (("a", a), ("b", b), ("c", c)):
+        if not isinstance(word, str):
+            raise TypeError(f"{name}={word!r}: expected a str, got {type(word).__name__}")
         if word not in vectors.index:
             raise KeyError(f"{word!r} is not in this vocabulary ({len(vectors.index):,} words)")
     query = vectors.vectors[vectors.index[b]] - vectors.vectors[vectors.index[a]] + vectors.vectors[vectors.index[c]]
@@ -210,13 +235,13 @@ def project_2d(points: Any) -> np.ndarray:
         axis is positive), so the same input always gives the same picture.
 
     Raises:
+        TypeError: ``points`` does not hold real numbers.
         ValueError: ``points`` is not 2-D, has fewer than 2 rows or 2 columns, or holds NaN/inf.
     """
-    points = np.asarray(getattr(points, "numpy", lambda: points)(), dtype=np.float64)
-    if points.ndim != 2 or points.shape[0] < 2 or points.shape[1] < 2:
-        raise ValueError(f"points must have shape (n, dim) with n >= 2 and dim >= 2, got {points.shape}")
-    if not np.all(np.isfinite(points)):
-        raise ValueError("points hold NaN or infinite values")
+    points = check_finite(points, "points", ndim=2).astype(np.float64)
+    if points.shape[0] < 2 or points.shape[1] < 2:
+        raise ValueError(f"points=<array of shape {points.shape}>: need at least 2 rows and 2 columns; "
+                         f"pass the vectors of two or more items")  # fmt: skip
     centred = points - points.mean(axis=0)
     u, s, _ = np.linalg.svd(centred, full_matrices=False)
     coords = u[:, :2] * s[:2]

