@@ -43,6 +43,7 @@ import dis
 import re
 import sys
 import textwrap
+import traceback
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
@@ -122,6 +123,8 @@ def error_text(exc: BaseException) -> str:
         lines.append(line)
     first = lines[0] if lines else ""
     first = _OP_SUFFIX.sub("", first).strip()
+    while first.endswith((".", ":", ";", ",")) and not first.endswith("..."):
+        first = first[:-1].rstrip()
     if not first and (exc.__cause__ or exc.__context__) is not None:
         return error_text(exc.__cause__ or exc.__context__)
     if len(first) > 200:
@@ -155,13 +158,13 @@ def _show(value: Any) -> str:
         except Exception:  # noqa: BLE001 - a symbolic tensor has no numbers
             return f"a symbolic tensor of shape {tuple(value.shape)}"
         if array.size > 12:
-            return f"a {value.dtype.name} tensor of shape {tuple(array.shape)}"
+            return f"{_article(value.dtype.name)} {value.dtype.name} tensor of shape {tuple(array.shape)}"
         return f"tf.constant({_show_array(array)}, dtype={value.dtype.name})"
     if isinstance(value, np.ndarray):
         if value.ndim == 0:
             return _show(value.item())
         if value.size > 12:
-            return f"a {value.dtype} array of shape {value.shape}"
+            return f"{_article(str(value.dtype))} {value.dtype} array of shape {value.shape}"
         default = value.dtype in (np.dtype(np.float64), np.dtype(np.int64), np.dtype(bool)) or value.dtype.kind in "US"
         return _show_array(value) + ("" if default else f" ({value.dtype})")
     if isinstance(value, np.generic):
@@ -172,6 +175,10 @@ def _show(value: Any) -> str:
         inner = ", ".join(_show(v) for v in value)
         return f"[{inner}]" if isinstance(value, list) else f"({inner})"
     return repr(value)
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" or word.startswith(("int", "uint")) else "a"
 
 
 def _show_array(array: np.ndarray) -> str:
@@ -365,9 +372,9 @@ def run_case(function: Callable, case: Case, name: str = "your function") -> Any
         raise
     except BaseException as exc:  # noqa: BLE001 - the learner's code failed: say how, in one line
         if _is_read_only_error(exc):
-            changed = [key for key, value in inputs.items() if isinstance(value, np.ndarray)]
-            which = f"`{changed[0]}`" if len(changed) == 1 else "one of its inputs"
-            first = changed[0] if len(changed) == 1 else "x"
+            changed = _written_input(exc, [key for key, value in inputs.items() if _holds_array(value)])
+            which = f"`{changed}`" if changed else "one of its inputs"
+            first = changed or "x"
             raise case.fail(
                 f"your function changed its input {which} in place (NumPy refused: {error_text(exc)}): work on a copy, "
                 f"e.g. `{first} = {first}.copy()` first, or use operations that return a new array",
@@ -384,6 +391,28 @@ def run_case(function: Callable, case: Case, name: str = "your function") -> Any
     return result
 
 
+def _holds_array(value: Any) -> bool:
+    if isinstance(value, np.ndarray):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_holds_array(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_array(v) for v in value.values())
+    return any(isinstance(v, np.ndarray) for v in getattr(value, "__dict__", {}).values())
+
+
+def _written_input(exc: BaseException, candidates: list[str]) -> str | None:
+    """Which input a read-only error came from: the one named on the learner's failing line."""
+    if len(candidates) == 1:
+        return candidates[0]
+    line = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if "site-packages" not in frame.filename and "/numpy/" not in frame.filename and frame.filename != __file__:
+            line = frame.line or line
+    named = [name for name in candidates if re.search(rf"\b{re.escape(name)}\b", line)]
+    return named[0] if len(named) == 1 else None
+
+
 def _kind(value: Any) -> str:
     """How to name what a learner gave: "a float", "the class X", "a Dense layer", ..."""
     if isinstance(value, type):
@@ -391,8 +420,7 @@ def _kind(value: Any) -> str:
     module = type(value).__module__
     if module.startswith(("keras", "tensorflow", "tf_keras")):
         return f"a {type(value).__name__} object"
-    article = "an" if type(value).__name__[:1].lower() in "aeiou" else "a"
-    return f"{article} {type(value).__name__} ({show(value, 40)})"
+    return f"{_article(type(value).__name__)} {type(value).__name__} ({show(value, 40)})"
 
 
 def call_learner(function: Callable, *args, **kwargs):

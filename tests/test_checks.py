@@ -226,7 +226,7 @@ def test_tensor_cases_and_show():
     assert case.about == "two ids (as tensors)"
     assert show(case.inputs["ids"]) == "tf.constant([3, 1], dtype=int64)"
     assert show(np.array([[1.5, -np.inf]], np.float32)) == "[[1.5, -inf]] (float32)"
-    assert show(np.arange(100)) == "<shape (100,): 0, 1, 2, ..., 98, 99>"
+    assert show(np.arange(100)) == "an int64 array of shape (100,)"
 
 
 def test_fit_in_model_uses_a_layer_symbolically_and_in_fit():

@@ -96,13 +96,33 @@ def with_keras_layer(x, mask):
     return keras.layers.GlobalAveragePooling1D()(x, mask=mask)
 
 
-@pytest.mark.parametrize("answer", [reference_tf, with_np_sum, with_array_methods, with_keras_ops, with_divide_no_nan, with_keras_layer])
+@pytest.mark.parametrize("answer", [reference_tf, with_keras_ops, with_divide_no_nan, with_keras_layer])
 def test_q2_accepts_every_correct_function(answer):
     assert status(q2, answer) == "correct", q2.evaluate(answer)
 
 
-def test_q2_numpy_only_answer_gets_a_note():
-    assert "NumPy" in q2.evaluate(with_array_methods).message
+def test_q2_numpy_only_answers_get_their_own_error_never_a_rerun():
+    text = message(q2, with_array_methods)  # tensors have no .sum: the learner sees that, not another run's error
+    assert "AttributeError" in text and "has no attribute 'sum'" in text
+    text = message(q2, with_np_sum)  # NumPy functions accept eager tensors, not the graph Keras runs
+    assert "graph" in text and "no .numpy() or NumPy calls" in text
+
+
+def inverted_mask(x, mask):
+    weights = tf.cast(tf.logical_not(mask), x.dtype)[:, :, None]
+    return tf.math.divide_no_nan(tf.reduce_sum(x * weights, axis=1), tf.reduce_sum(weights, axis=1))
+
+
+def hard_coded_batch(x, mask):
+    weights = tf.cast(mask, x.dtype)[:, :, None]
+    mean = tf.reduce_sum(x * weights, axis=1) / tf.reduce_sum(weights, axis=1)
+    return tf.reshape(mean, (4, 3))  # the notebook's batch and dim, not this batch's
+
+
+def in_place_numpy(x, mask):  # changes the caller's array
+    x = x.numpy() if hasattr(x, "numpy") else x
+    x[~np.asarray(mask)] = 0.0
+    return x.sum(axis=1) / np.asarray(mask).sum(axis=1, keepdims=True)
 
 
 def plain_mean(x, mask):
@@ -172,6 +192,10 @@ def first_n_steps(x, mask):  # assumes padding at the end
         (keepdims, "drop the time axis"),
         (count_whole_batch, "whole batch"),
         (first_n_steps, "padded at the front"),
+        (inverted_mask, "True marks a real step"),
+        (hard_coded_batch, "for a (3, 7, 2) batch with large values"),
+        (with_np_sum, "graph"),
+        (with_array_methods, "no attribute 'sum'"),
         (reference_tf(tf.ones((1, 2, 3)), tf.ones((1, 2), bool)), "function itself"),
     ],
 )
@@ -198,9 +222,27 @@ def test_q2_stub_function_is_not_attempted():
 # --------------------------------------------------------------------------- q3
 
 
+class InvertedMasking(keras.layers.Layer):
+    def call(self, x):
+        return x
+
+    def compute_mask(self, x, mask=None):
+        return tf.reduce_all(tf.equal(x, Q3_PAD_VALUE), axis=-1)
+
+
+class PadValueMask(keras.layers.Layer):  # a hand-written Masking: also correct
+    def call(self, x):
+        return x
+
+    def compute_mask(self, x, mask=None):
+        return tf.reduce_any(tf.not_equal(x, Q3_PAD_VALUE), axis=-1)
+
+
 @pytest.mark.parametrize(
     "layer",
     [
+        PadValueMask(),
+        keras.Sequential([keras.layers.Masking(Q3_PAD_VALUE)]),
         keras.layers.Masking(mask_value=Q3_PAD_VALUE),
         keras.layers.Masking(int(Q3_PAD_VALUE)),
         tf.keras.layers.Masking(Q3_PAD_VALUE),
@@ -218,6 +260,11 @@ def test_q3_accepts_masking_layers_with_the_pad_value(layer):
         (keras.layers.Masking, "that is the class Masking"),
         (keras.layers.Dense(1), "attaches no mask"),
         ("Masking(-9.0)", "expected a Keras layer"),
+        (Q3_PAD_VALUE, "expected a Keras layer"),
+        (keras.layers.Masking(mask_value=Q3_PAD_VALUE - 0.5), "keeps every step"),
+        (InvertedMasking(), "inverted"),
+        (keras.layers.Embedding(10, 2, mask_zero=True), "the mask has shape (3, 6, 1)"),
+        (keras.layers.Masking(mask_value=Q3_PAD_VALUE).compute_mask, "expected a Keras layer"),
     ],
 )
 def test_q3_rejects_typical_mistakes_with_a_hint(answer, words):
@@ -237,7 +284,29 @@ class MinusInfinity(ReferenceMaxPooling):
 
 class WithoutSupportsMasking(keras.layers.Layer):  # right numbers, but Keras warns
     def call(self, x, mask=None):
+        return tf.reduce_max(tf.where(mask[:, :, None], x, x.dtype.min), axis=1)
+
+
+class VeryNegative(ReferenceMaxPooling):  # a constant real values can go below
+    def call(self, x, mask=None):
         return tf.reduce_max(tf.where(mask[:, :, None], x, -1e9), axis=1)
+
+
+class MaxOverPadding(ReferenceMaxPooling):
+    def call(self, x, mask=None):
+        return tf.reduce_max(tf.where(mask[:, :, None], x.dtype.min, x), axis=1)
+
+
+class NumpyInCall(ReferenceMaxPooling):  # fine on eager tensors, breaks inside a functional model
+    def call(self, x, mask=None):
+        values = np.where(np.asarray(mask)[:, :, None], np.asarray(x), -np.inf)
+        return tf.constant(values.max(axis=1))
+
+
+class FixedBatchSize(ReferenceMaxPooling):  # reshapes with the test batch's numbers
+    def call(self, x, mask=None):
+        x = tf.where(mask[:, :, None], x, x.dtype.min)
+        return tf.reshape(tf.reduce_max(x, axis=1), (3, 3))
 
 
 class IgnoresMask(ReferenceMaxPooling):
@@ -277,7 +346,17 @@ class StubComputeMask(ReferenceMaxPooling):
         return ...
 
 
-@pytest.mark.parametrize("answer", [ReferenceMaxPooling, ReferenceMaxPooling(), MinusInfinity])
+class KerasOpsPooling(keras.layers.Layer):  # keras.ops and -inf, supports_masking set as a class attribute
+    supports_masking = True
+
+    def call(self, x, mask=None):
+        return keras.ops.max(keras.ops.where(mask[..., None], x, float("-inf")), axis=1)
+
+    def compute_mask(self, x, mask=None):
+        return None
+
+
+@pytest.mark.parametrize("answer", [ReferenceMaxPooling, ReferenceMaxPooling(), MinusInfinity, KerasOpsPooling])
 def test_q4_accepts_correct_layers(answer):
     assert status(q4, answer) == "correct", q4.evaluate(answer)
 
@@ -301,6 +380,10 @@ def test_q4_accepts_a_layer_without_supports_masking_with_a_note():
         (keras.layers.GlobalMaxPooling1D, "padding steps took part in the max"),
         (lambda x, mask=None: x, "expected your layer class"),
         (int, "should subclass keras.layers.Layer"),
+        (VeryNegative, "lower still"),
+        (MaxOverPadding, "padding steps only"),
+        (NumpyInCall, "inside a functional model"),
+        (FixedBatchSize, "raised"),
     ],
 )
 def test_q4_rejects_typical_mistakes_with_a_hint(answer, words):

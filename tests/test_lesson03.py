@@ -74,6 +74,34 @@ def test_q1_rejects_typical_mistakes():
     assert status(q1, wrong_axis) == "incorrect"
 
 
+def test_q1_rejects_mistakes_that_only_show_on_other_inputs():
+    def normalises_in_place(matrix, query, k):
+        matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+        return np.argsort(-(matrix @ query))[:k]
+
+    assert "changed its input `matrix` in place" in message(q1, normalises_in_place)
+
+    def first_rows_only(matrix, query, k):
+        return nearest(matrix[:50], query, k)
+
+    assert "only searched the first rows" in message(q1, first_rows_only)
+
+    def fixed_k(matrix, query, k):
+        return nearest(matrix, query, 3)
+
+    assert "k=2" in message(q1, fixed_k)
+
+    def unordered(matrix, query, k):
+        return np.sort(nearest(matrix, query, k))
+
+    assert "most similar first" in message(q1, unordered)
+
+    def returns_words(matrix, query, k):
+        return "row 2"
+
+    assert "got a str" in message(q1, returns_words)
+
+
 def test_q1_blank_is_not_attempted():
     assert status(q1, ...) == "not attempted"
     assert status(q1, stub) == "not attempted"
@@ -127,6 +155,29 @@ def test_q2_rejects_keeping_a():
     assert "returned 'ant'" in text and "Leave out a as well" in text
 
 
+def test_q2_rejects_mistakes_that_corrupt_or_ignore_the_table():
+    def normalises_glove_in_place(glove, a, b, c):  # would corrupt the check's cached GloVe
+        glove.vectors /= np.linalg.norm(glove.vectors, axis=1, keepdims=True)
+        return reference_analogy(glove, a, b, c)
+
+    assert "changed its input `glove` in place" in message(q2, normalises_glove_in_place)
+    assert status(q2, reference_analogy) == "correct"  # the check's data survived
+
+    real_glove = load_glove()
+
+    def uses_a_global_table(glove, a, b, c):
+        return reference_analogy(real_glove, a, b, c)
+
+    assert "KeyError" in message(q2, uses_a_global_table)  # the global table lacks the made-up words
+
+    def sums_all_three(glove, a, b, c):
+        return reference_analogy(glove, "the", b, c) if a != "the" else "x"
+
+    assert status(q2, sums_all_three) == "incorrect"
+    assert "a str" in message(q2, lambda g, a, b, c: 42)
+    assert "raised KeyError" in message(q2, lambda g, a, b, c: g["Queen"])
+
+
 def test_q2_blank_is_not_attempted():
     assert status(q2, ...) == "not attempted"
     assert status(q2, stub) == "not attempted"
@@ -142,7 +193,7 @@ def test_q3_accepts_reference_and_other_forms():
     import tensorflow as tf
 
     assert status(q3, fill_matrix) == "correct"
-    assert status(q3, lambda v, g: tf.constant(fill_matrix(v, g))) == "correct"
+    assert "NumPy array" in message(q3, lambda v, g: tf.constant(fill_matrix(v, g)))  # the prompt asks for NumPy
     assert status(q3, lambda v, g: build_embedding_matrix(v, g)[0]) == "correct"
 
     def with_index(vocabulary, glove):  # uses glove.index and glove.vectors directly
@@ -200,6 +251,41 @@ def test_q3_rejects_typical_mistakes():
     assert "rows 0" in message(q3, ones_padding)
 
 
+def test_q3_rejects_mistakes_that_only_show_on_other_inputs():
+    def reserved_not_skipped(vocabulary, glove):  # fills row 1 when GloVe has a vector for '[UNK]'
+        matrix = np.zeros((len(vocabulary), glove.dim), np.float32)
+        for i, word in enumerate(vocabulary):
+            if word in glove:
+                matrix[i] = glove[word]
+        return matrix
+
+    assert "even when GloVe has a vector" in message(q3, reserved_not_skipped)
+
+    def fixed_dim(vocabulary, glove):  # the test table's dimension, not glove.dim
+        matrix = np.zeros((len(vocabulary), 4), np.float32)
+        for i, word in enumerate(vocabulary[2:], start=2):
+            if word in glove:
+                matrix[i] = glove[word]
+        return matrix
+
+    assert "raised ValueError" in message(q3, fixed_dim)
+
+    def keeps_dtype_of_glove(vocabulary, glove):
+        matrix = np.zeros((len(vocabulary), glove.dim), dtype=glove.vectors.dtype)
+        for i, word in enumerate(vocabulary[2:], start=2):
+            if word in glove:
+                matrix[i] = glove[word]
+        return matrix
+
+    assert "float32" in message(q3, keeps_dtype_of_glove)
+
+    def pops_reserved(vocabulary, glove):
+        vocabulary.pop(0)
+        return fill_matrix(vocabulary, glove)
+
+    assert "changed its input `vocabulary`" in message(q3, pops_reserved)
+
+
 def test_q3_blank_is_not_attempted():
     assert status(q3, ...) == "not attempted"
     assert status(q3, ____) == "not attempted"
@@ -231,6 +317,14 @@ def test_q4_rejects_typical_mistakes():
     assert "missing" in message(q4, lambda v, g: 1 - coverage(v, g))
     assert "number between 0 and 1" in message(q4, lambda v, g: "62%")
     assert "one number" in message(q4, lambda v, g: np.array([0.625, 0.375]))
+
+
+def test_q4_rejects_mistakes_that_only_show_on_other_inputs():
+    assert "raised ZeroDivisionError" in message(q4, lambda v, g: 5 / 8 if len(v) == 10 else 1 / 0)
+    assert "expected 0" in message(q4, lambda v, g: max(coverage(v, g), 0.5))
+    assert "expected 0.625" in message(q4, lambda v, g: sum(w in g for w in v[2:]) / (len(v) - 1))
+    assert "number of words found" in message(q4, lambda v, g: sum(w in g for w in v[2:]) // 1 if False else sum(w in g for w in v[2:]))
+    assert "changed its input `vocabulary`" in message(q4, lambda v, g: coverage(v, g) + 0 * len([v.remove("")]))
 
 
 def test_q4_blank_is_not_attempted():
@@ -270,6 +364,11 @@ def test_q5_accepts_every_way_of_loading():
 
     assert status(q5, with_set_weights) == "correct"
 
+    def float32_copy(matrix):
+        return frozen_embedding(np.array(matrix, dtype=np.float32))
+
+    assert status(q5, float32_copy) == "correct"
+
 
 def test_q5_rejects_typical_mistakes():
     import keras
@@ -290,6 +389,28 @@ def test_q5_rejects_typical_mistakes():
         return keras.Sequential([keras.Input((3,), dtype="int32"), frozen_embedding(matrix)])
 
     assert "model" in message(q5, model)
+
+
+def test_q5_rejects_mistakes_that_only_show_in_a_model():
+    import keras
+
+    def frozen_after_the_fact(matrix):  # variable frozen, layer flag forgotten: fit would still train it? no: caught earlier
+        layer = keras.layers.Embedding(*matrix.shape, embeddings_initializer=keras.initializers.Constant(matrix), mask_zero=True)
+        return layer
+
+    assert "trainable" in message(q5, frozen_after_the_fact)
+
+    def float32_cast_of_another_matrix(matrix):
+        return frozen_embedding(np.round(matrix, 1))
+
+    assert "numbers differ" in message(q5, float32_cast_of_another_matrix)
+
+    def fixed_shape(matrix):
+        return keras.layers.Embedding(7, 3, embeddings_initializer=keras.initializers.Constant(matrix), trainable=False, mask_zero=True)
+
+    assert "for a (12, 5) float32 matrix" in message(q5, fixed_shape)
+    assert "expected a keras.layers.Embedding" in message(q5, lambda m: keras.layers.Dense(3, trainable=False))
+    assert "expected a keras.layers.Embedding" in message(q5, lambda m: m)
 
 
 def test_q5_blank_is_not_attempted():
