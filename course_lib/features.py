@@ -53,8 +53,10 @@ class MaskedPooling(keras.layers.Layer):
 
     def __init__(self, combiner: str = "mean", **kwargs):
         super().__init__(**kwargs)
-        self.combiner = v.check_choice(combiner, "combiner", COMBINERS,
-                                       hint="these are the combiners of tf.feature_column.embedding_column")
+        if not (isinstance(combiner, str) and combiner in COMBINERS):
+            raise ValueError(f"combiner must be one of {COMBINERS}, got {combiner!r}: these are the combiners of "
+                             "tf.feature_column.embedding_column ('mean' is its default)")
+        self.combiner = combiner
         self.supports_masking = True
 
     def build(self, input_shape):
@@ -164,8 +166,8 @@ def feature_column_ids(column, values: Sequence) -> np.ndarray:
             raise ValueError(f"values must be 1-D (one value per example), got shape {array.shape}")
         wrong = [x for x in array.tolist() if not isinstance(x, (str, bytes))]
         if wrong:
-            raise TypeError(f"column {key!r} expects string values, got {type(wrong[0]).__name__} values such as "
-                            f"{wrong[0]!r}: pass strings, e.g. [str(x) for x in values]")
+            raise TypeError(f"column {key!r} expects values of dtype string, got {type(wrong[0]).__name__} values "
+                            f"such as {wrong[0]!r}: pass strings, e.g. [str(x) for x in values]")
     if array.size * column.num_buckets > _MAX_INDICATOR_CELLS:
         raise ValueError(
             f"{array.size} values x {column.num_buckets} buckets is too large a one-hot matrix; pass fewer values"

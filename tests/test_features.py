@@ -67,8 +67,8 @@ def test_feature_column_ids_good_input():
         ("a", ValueError, "wrap it in a list"),
         (3, ValueError, "wrap it in a list"),
         ([["a"], ["b"]], ValueError, "1-D"),
-        ([1, 2], TypeError, "string values"),
-        (["a", None], TypeError, "string values"),
+        ([1, 2], TypeError, "dtype string"),
+        (["a", None], TypeError, "dtype string"),
     ],
 )
 def test_feature_column_ids_string_column_bad_values(values, error, pattern):
