@@ -99,6 +99,7 @@ def _instructions(code) -> list[tuple]:
 
 
 _FUNCTION_NODE = re.compile(r"\{\{function_node [^}]*\}\}\s*")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _OP_SUFFIX = re.compile(r"\s*\[Op:[A-Za-z0-9_]+\]( name: ?\S*)?\s*$")
 
 
@@ -112,7 +113,7 @@ def error_text(exc: BaseException) -> str:
     """
     lines = []
     skipping = False
-    for raw in str(exc).splitlines():
+    for raw in _ANSI.sub("", str(exc)).splitlines():
         line = _FUNCTION_NODE.sub("", raw).strip()
         if line.startswith("Arguments received by"):
             skipping = True
@@ -409,6 +410,9 @@ def _written_input(exc: BaseException, candidates: list[str]) -> str | None:
     for frame in traceback.extract_tb(exc.__traceback__):
         if "site-packages" not in frame.filename and "/numpy/" not in frame.filename and frame.filename != __file__:
             line = frame.line or line
+    first = re.match(r"\s*(?:return\s+)?([A-Za-z_]\w*)", line)
+    if first and first.group(1) in candidates:  # `scores /= ...`, `ids[mask] = ...`, `scores.sort()`
+        return first.group(1)
     named = [name for name in candidates if re.search(rf"\b{re.escape(name)}\b", line)]
     return named[0] if len(named) == 1 else None
 

@@ -36,7 +36,7 @@ def test_check_prints_and_never_raises(capsys):
         exercise.check(...)
         exercise.check("nonsense")
     out = capsys.readouterr().out
-    assert out.count("[not attempted]") == 5 and out.count("not yet.") == 5
+    assert out.count("[not attempted]") == 5 and out.count("[not yet]") == 5
 
 
 # --------------------------------------------------------------------------- q1: rows of the Keras table
@@ -44,7 +44,7 @@ def test_check_prints_and_never_raises(capsys):
 
 @pytest.mark.parametrize(
     "answer",
-    [23, np.int64(23), np.int32(23), tf.constant(23), np.array(23), 23.0,
+    [23, np.int64(23), np.int32(23), tf.constant(23), np.array(23),
      L.StringLookup(vocabulary=[f"job{i}" for i in range(21)], mask_token="").vocabulary_size()],
 )
 def test_q1_accepts_every_integer_form(answer):
@@ -54,7 +54,8 @@ def test_q1_accepts_every_integer_form(answer):
 @pytest.mark.parametrize(
     "answer, words",
     [(21, "vocabulary alone"), (22, "one row short"), (24, "one row too many"), (30, "does not match"),
-     (23.5, "whole number"), ("23", "whole number"), (True, "boolean")],
+     (23.5, "float"), (23.0, "float"), ("23", "whole number"), (True, "boolean"),
+     (L.StringLookup(vocabulary=["a"], mask_token=""), "lookup.vocabulary_size()"), (-23, "does not match")],
 )
 def test_q1_rejects_typical_mistakes_with_a_hint(answer, words):
     assert words in message(q1, answer)
@@ -70,7 +71,21 @@ def port_numpy(table):
 
 def port_tensorflow(table):  # returns a tf.Tensor: still correct
     table = tf.convert_to_tensor(table)
+    return tf.concat([tf.zeros((1, table.shape[1]), table.dtype), table[-1:], table[:-1]], axis=0)
+
+
+def port_tensorflow_float32_only(table):  # right for float32 tables only
+    table = tf.convert_to_tensor(table)
     return tf.concat([tf.zeros((1, table.shape[1])), table[-1:], table[:-1]], axis=0)
+
+
+def port_in_place(table):  # rolls the caller's table in place
+    table[:] = np.roll(table, 1, axis=0)
+    return np.concatenate([np.zeros((1, table.shape[1]), table.dtype), table], axis=0)
+
+
+def port_hard_coded(table):  # the test table's 3 words
+    return np.concatenate([np.zeros((1, table.shape[1]), table.dtype), table[3:4], table[:3]], axis=0)
 
 
 def port_list(table):
@@ -90,7 +105,10 @@ def test_q2_accepts_correct_ports(answer):
         (lambda t: np.concatenate([t[-1:], np.zeros((1, t.shape[1])), t[:-1]]), "OOV row at index 0"),
         (lambda t: np.concatenate([np.zeros((t.shape[0], 1)), t], axis=1), "add a row instead"),
         (lambda t: np.concatenate([np.zeros((2, t.shape[1])), t]), "expected shape"),
-        (lambda t: np.concatenate([np.zeros((1, t.shape[1])), t[-1:], t[:-1][::-1]]), "wrong order"),
+        (lambda t: np.concatenate([np.zeros((1, t.shape[1])), t[-1:], t[:-1][::-1]]), "reverse order"),
+        (port_tensorflow_float32_only, "for a float64 table"),
+        (port_in_place, "changed its input `table` in place"),
+        (port_hard_coded, "for the 21 occupations + OOV"),
         (lambda t: t.ravel(), "matrix"),
         (lambda t: np.concatenate([np.ones((1, t.shape[1])), t[-1:], t[:-1]]), "should be zeros"),
         (lambda t: np.concatenate([t[-1:], t[-1:], t[:-1]]), "should be zeros"),
@@ -116,8 +134,8 @@ def test_q2_reports_a_crash_in_the_learners_function():
         L.Hashing(num_bins=50),
         L.Hashing(50, output_mode="int"),
         tf_keras.layers.Hashing(num_bins=50),
-        lambda zips: tf.strings.to_hash_bucket_fast(zips, 50),
-        lambda zips: tf.reshape(L.Hashing(50)(zips), [-1]),  # flat ids are fine too
+        keras.Sequential([keras.Input((1,), dtype="string"), L.Hashing(50)]),  # a model is a layer too
+        L.Hashing(num_bins=50, name="zip_hash"),
     ],
 )
 def test_q3_accepts_layers_and_functions_with_the_same_buckets(answer):
@@ -132,7 +150,10 @@ def test_q3_accepts_layers_and_functions_with_the_same_buckets(answer):
         (L.Hashing(num_bins=50, mask_value=""), "mask_value"),
         (L.Hashing(num_bins=50, salt=7), "salt"),
         (L.Hashing(num_bins=50, output_mode="one_hot"), "one-hot"),
-        (lambda zips: tf.cast(L.Hashing(50)(zips), tf.float32), "integers"),
+        (lambda zips: tf.strings.to_hash_bucket_fast(zips, 50), "expected a Keras layer"),  # right ids, not a layer
+        (L.Hashing, "that is the class Hashing"),
+        (keras.Sequential([L.Hashing(50)]), "Cast string to int64"),  # no string Input: Keras assumes floats
+        (L.Hashing(num_bins=50, output_mode="count"), "one-hot"),
         (L.StringLookup(vocabulary=["94043"]), "different buckets"),
         (50, "expected a Keras layer"),
     ],
@@ -182,6 +203,11 @@ def test_q4_check_shows_no_runtime_warning_for_a_correct_numpy_answer(capsys):
     assert np.geterr() == settings  # the learner's NumPy error settings are left as they were
 
 
+def zeroes_padding_in_place(vectors, mask):
+    vectors[~mask] = 0.0
+    return sqrtn_numpy(vectors, mask)
+
+
 def _masked(vectors, mask):
     return tf.reduce_sum(vectors * tf.cast(mask, vectors.dtype)[..., None], 1), tf.reduce_sum(tf.cast(mask, vectors.dtype), 1, keepdims=True)
 
@@ -198,6 +224,9 @@ def _masked(vectors, mask):
         (lambda v, m: tf.reduce_sum(v, -1), "axis=1"),
         (lambda v, m: tf.reduce_sum(v, 1, keepdims=True), "drop the kept dimension"),
         (lambda v, m: tf.reduce_max(v, 1), "wrong numbers"),
+        (lambda v, m: sqrtn_tf(v, ~m), "True in the mask marks the real ones"),
+        (zeroes_padding_in_place, "changed its input `vectors` in place"),
+        (lambda v, m: sqrtn_tf(v[:, :5], m[:, :5]), "for a (2, 7, 2) batch"),
     ],
 )
 def test_q4_rejects_typical_mistakes_with_a_hint(answer, words):
@@ -223,6 +252,29 @@ def two_tower(shared=True, combine="dot", keras_module=keras):
     return keras_module.Model([watched, candidate], out)
 
 
+def with_bias_table():
+    table, bias = L.Embedding(1683, 8), L.Embedding(1683, 1)
+    watched, candidate = keras.Input(shape=(1,), dtype="int32"), keras.Input(shape=(1,), dtype="int32")
+    score = L.Dot(axes=-1)([L.Flatten()(table(watched)), L.Flatten()(table(candidate))])
+    return keras.Model([watched, candidate], L.Add()([score, L.Flatten()(bias(candidate))]))
+
+
+class SubclassedTwoTower(keras.Model):  # weights exist only after the first call: still correct
+    def __init__(self):
+        super().__init__()
+        self.table = L.Embedding(1683, 8)
+
+    def call(self, inputs):
+        watched, candidate = inputs
+        return tf.reduce_sum(self.table(watched)[:, 0] * self.table(candidate)[:, 0], axis=-1, keepdims=True)
+
+
+def test_q5_accepts_a_subclassed_model_never_called_before():
+    model = SubclassedTwoTower()
+    assert not model.weights
+    assert status(q5, model) == "correct", q5.evaluate(model)
+
+
 def test_q5_accepts_a_keras3_and_a_tf_keras_model():
     assert status(q5, two_tower()) == "correct"
     assert status(q5, two_tower(keras_module=tf_keras)) == "correct"
@@ -240,8 +292,11 @@ def test_q5_accepts_a_model_with_unflattened_output():
     [
         (lambda: two_tower(shared=False), "2 movie tables"),
         (lambda: two_tower(combine="concat"), "one score per pair"),
-        (lambda: two_tower(combine="cosine"), "not the dot products"),
-        (lambda: keras.Sequential([keras.Input((1,)), L.Embedding(1682, 8)]), "no table with 1683 rows"),
+        (lambda: two_tower(combine="cosine"), "cosine similarities"),
+        (lambda: keras.Sequential([keras.Input((1,)), L.Embedding(1682, 8)]), "1682 is not in"),
+        (lambda: with_bias_table(), "a bias table"),
+        (lambda: L.Embedding(1683, 8), "Embedding object"),
+        (lambda: keras.Model, "that is the class Model"),
         (lambda: "model", "expected a Keras model"),
     ],
 )
