@@ -171,6 +171,8 @@ def _show(value: Any) -> str:
     if isinstance(value, np.generic):
         return _show(value.item())
     if isinstance(value, float):
+        if np.isfinite(value) and value.is_integer() and abs(value) < 1e15:
+            return f"{value:.1f}"  # 1683.0, so that a float reads as one
         return f"{value:.6g}" if np.isfinite(value) else repr(value)
     if isinstance(value, (list, tuple)) and any(isinstance(v, (np.ndarray, np.generic)) for v in value):
         inner = ", ".join(_show(v) for v in value)

@@ -35,7 +35,7 @@ def test_q1_accepts_every_integer_form(answer):
         (np.int64(1682), "off by one"),
         (0, "positive number of rows"),
         (tf.keras.layers.Embedding(1683, 8), "Embedding object"),
-        (np.array([1683]), "float") if False else (np.array([1683, 1683]), "whole number"),
+        (np.array([1683, 1683]), "whole number"),
     ],
 )
 def test_q1_rejects_typical_mistakes_with_a_hint(answer, words):

@@ -275,6 +275,19 @@ def test_q5_accepts_a_subclassed_model_never_called_before():
     assert status(q5, model) == "correct", q5.evaluate(model)
 
 
+def test_q5_check_leaves_the_learners_model_as_it_was():
+    model = two_tower()
+    before = [w.copy() for w in model.get_weights()]
+    assert status(q5, model) == "correct"
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    assert getattr(model, "optimizer", None) is None  # not compiled by the check
+    subclassed = SubclassedTwoTower()
+    assert status(q5, subclassed) == "correct"  # built by the check's call, trained, then restored
+    built = [w.copy() for w in subclassed.get_weights()]
+    assert status(q5, subclassed) == "correct"
+    assert all(np.array_equal(a, b) for a, b in zip(built, subclassed.get_weights()))
+
+
 def test_q5_accepts_a_keras3_and_a_tf_keras_model():
     assert status(q5, two_tower()) == "correct"
     assert status(q5, two_tower(keras_module=tf_keras)) == "correct"

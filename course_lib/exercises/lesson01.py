@@ -326,7 +326,7 @@ def _check_table_bytes(function: Any) -> str:
         if got in (expected // 10**6, expected // 2**20):
             raise case.fail(f"your function returned {got}: return bytes, not megabytes")
         raise case.fail(f"your function returned {got:,}, expected {expected:,} (rows x dimension x bytes per number)")
-    return "rows x dimension x bytes per number (np.dtype(dtype).itemsize), for any NumPy dtype."
+    return "Rows x dimension x bytes per number (np.dtype(dtype).itemsize), for any NumPy dtype."
 
 
 q4 = Exercise(

@@ -160,7 +160,10 @@ def _graph_mode(function):
     """``function`` traced by tf.function, as Keras runs a layer's call inside fit()."""
     import tensorflow as tf
 
-    traced = tf.function(lambda x, mask: function(x, mask), autograph=False, reduce_retracing=True)
+    def call(x, mask):
+        return function(x, mask)
+
+    traced = tf.function(call, reduce_retracing=True)
 
     def run(x, mask):
         return traced(x, mask)

@@ -52,7 +52,7 @@ def _check_q1(answer) -> str:
 
 q1 = Exercise(
     name="q1",
-    title="Rows in the Keras occupation table",
+    title="rows in the Keras occupation table",
     checker=_check_q1,
     hint="""
         Print lookup.get_vocabulary() for StringLookup(vocabulary=occupations, mask_token=""):
@@ -132,7 +132,7 @@ def _check_q2_port(function) -> str:
 
 q2 = Exercise(
     name="q2",
-    title="Port a feature-column table to the Keras row order",
+    title="port a feature-column table to the Keras row order",
     checker=_check_q2_port,
     hint="""
         Feature column with num_oov_buckets=1: rows [word 0, ..., word n-1, OOV].
@@ -231,7 +231,7 @@ def _check_q3_hash(layer) -> str:
 
 q3 = Exercise(
     name="q3",
-    title="A Keras layer with the hash buckets of categorical_column_with_hash_bucket",
+    title="a Keras layer with the hash buckets of categorical_column_with_hash_bucket",
     checker=_check_q3_hash,
     hint="""
         keras.layers.Hashing(num_bins=...) maps each string to an id in [0, num_bins). Which of its
@@ -331,7 +331,7 @@ def _check_q4_sqrtn(function) -> str:
 
 q4 = Exercise(
     name="q4",
-    title="The 'sqrtn' combiner as masked pooling",
+    title="the 'sqrtn' combiner as masked pooling",
     checker=_check_q4_sqrtn,
     hint="""
         Turn the mask into 0.0/1.0 weights of shape (batch, steps, 1), multiply, sum over axis 1;
@@ -350,6 +350,14 @@ q4 = Exercise(
 
 # --------------------------------------------------------------------------------------------
 # q5: one movie table shared by the watched and the candidate movie
+
+
+def _clone_of(model):
+    """A copy of a functional or Sequential model (Keras 3 or tf_keras) with the same weights."""
+    module = __import__("tf_keras") if type(model).__module__.startswith("tf_keras") else __import__("keras")
+    clone = module.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    return clone
 
 
 def _check_q5(model) -> str:
@@ -402,19 +410,28 @@ def _check_q5(model) -> str:
         if np.allclose(got, expected / norms, atol=1e-5):
             raise case.fail("the scores are cosine similarities (Dot(normalize=True)); this exercise asks for the plain dot product")
         raise case.fail("one shared table, but the scores are not the dot products of the two looked-up rows")
-    try:  # one training step, as lesson 04 will train such a model
+    # One training step, as lesson 04 trains such a model, on a copy: the learner's model keeps its
+    # weights and its compile settings (a subclassed model cannot be cloned: its weights are restored).
+    saved = model.get_weights()
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model.compile(optimizer="sgd", loss="mse")  # a name: works for Keras 3 and tf_keras models
-            model.fit([watched, candidate], np.ones((len(watched), 1), np.float32), epochs=1, batch_size=5, verbose=0)
+            try:
+                trained = _clone_of(model)
+            except Exception:  # noqa: BLE001 - e.g. a subclassed model
+                trained = model
+            trained.compile(optimizer="sgd", loss="mse")  # a name: works for Keras 3 and tf_keras models
+            trained.fit([watched, candidate], np.ones((len(watched), 1), np.float32), epochs=1, batch_size=5, verbose=0)
     except Exception as exc:  # noqa: BLE001
         raise Mistake(f"the model scores right, but one fit() step on 5 pairs raised {error_text(exc)}") from None
+    finally:
+        model.set_weights(saved)
     return "One variable, used by both inputs."
 
 
 q5 = Exercise(
     name="q5",
-    title="One movie table shared by two inputs",
+    title="one movie table shared by two inputs",
     checker=_check_q5,
     hint="""
         movie_table = keras.layers.Embedding(1683, 8) once; then movie_table(watched_in) and
