@@ -16,6 +16,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from course_lib import validation as v
+
 #: The combiners ``tf.feature_column.embedding_column`` accepts, in its documentation's order.
 COMBINERS = ("mean", "sqrtn", "sum")
 
@@ -43,14 +45,17 @@ class MaskedPooling(keras.layers.Layer):
         combiner: ``"mean"``, ``"sqrtn"`` or ``"sum"``.
 
     Raises:
-        ValueError: ``combiner`` is not one of :data:`COMBINERS`, or the input does not
-            have rank 3.
+        ValueError: ``combiner`` is not one of :data:`COMBINERS`; the input does not have rank 3;
+            or a mask passed with ``mask=`` does not have the input's ``(batch, steps)`` shape.
+        TypeError: the input is not floating point (e.g. integer ids fed in directly instead
+            of through an ``Embedding``).
     """
 
     def __init__(self, combiner: str = "mean", **kwargs):
         super().__init__(**kwargs)
-        if combiner not in COMBINERS:
-            raise ValueError(f"combiner must be one of {COMBINERS}, got {combiner!r}")
+        if not (isinstance(combiner, str) and combiner in COMBINERS):
+            raise ValueError(f"combiner must be one of {COMBINERS}, got {combiner!r}: these are the combiners of "
+                             "tf.feature_column.embedding_column ('mean' is its default)")
         self.combiner = combiner
         self.supports_masking = True
 
@@ -60,6 +65,28 @@ class MaskedPooling(keras.layers.Layer):
                 f"MaskedPooling expects vectors of shape (batch, steps, dim), got shape {tuple(input_shape)}; "
                 "feed it the output of an Embedding called on (batch, steps) ids"
             )
+
+    def __call__(self, inputs, *args, **kwargs):
+        # Checked here, before Keras wraps errors raised in call() in a long notice.
+        self._check_inputs(inputs, kwargs.get("mask", args[0] if args else None))
+        return super().__call__(inputs, *args, **kwargs)
+
+    @staticmethod
+    def _check_inputs(inputs, mask):
+        dtype = keras.backend.standardize_dtype(getattr(inputs, "dtype", None) or np.asarray(inputs).dtype)
+        shape = tuple(getattr(inputs, "shape", np.shape(inputs)))
+        if "float" not in dtype:
+            raise TypeError(
+                f"MaskedPooling expects float vectors of shape (batch, steps, dim), got {dtype} values of shape "
+                f"{shape}; look the ids up with an Embedding first and pool its output"
+            )
+        if mask is not None:
+            mask_shape, wanted = tuple(getattr(mask, "shape", np.shape(mask))), shape[:-1]
+            if len(mask_shape) != 2 or any(m is not None and w is not None and m != w for m, w in zip(mask_shape, wanted)):
+                raise ValueError(
+                    f"mask has shape {mask_shape}, but the vectors of shape {shape} need a mask of shape {wanted} "
+                    "(one True/False per step); pass Embedding.compute_mask(ids) for the same ids"
+                )
 
     def call(self, inputs, mask=None):
         vectors = ops.convert_to_tensor(inputs)
@@ -104,9 +131,11 @@ def feature_column_ids(column, values: Sequence) -> np.ndarray:
         ``np.ndarray`` of int64, shape ``(len(values),)``.
 
     Raises:
-        TypeError: ``column`` is not a categorical feature column, or the values cannot be
-            converted to the column's input dtype.
-        ValueError: ``values`` is not 1-D, the column reads more than one input feature
+        TypeError: ``column`` is not a categorical feature column, or the values do not have
+            the column's input type: strings for a string column, integers (never floats,
+            booleans or strings) for an integer column, real numbers for a bucketized column.
+        ValueError: ``values`` is not 1-D (a single value: wrap it in a list), holds NaN or
+            infinity for a bucketized column, the column reads more than one input feature
             (e.g. ``crossed_column``), or ``len(values) * num_buckets`` exceeds 20 million
             (the one-hot matrix would not fit comfortably in memory).
     """
@@ -122,9 +151,23 @@ def feature_column_ids(column, values: Sequence) -> np.ndarray:
     if len(spec) != 1:
         raise ValueError(f"{type(column).__name__} reads {len(spec)} input features; pass a single-input column")
     (key, feature_spec), = spec.items()
-    array = np.asarray(values, dtype=object if feature_spec.dtype == tf.string else None)
-    if array.ndim != 1:
-        raise ValueError(f"values must be 1-D (one value per example), got shape {array.shape}")
+    hint = f"column {key!r} reads one value per example"
+    if isinstance(values, (str, bytes)) or np.ndim(values) == 0:
+        raise ValueError(f"values must be 1-D (one value per example), got the single value {values!r}: "
+                         f"wrap it in a list, e.g. [{values!r}]")
+    if feature_spec.dtype.is_integer:
+        array = v.check_ids(values, "values", minimum=np.iinfo(np.int64).min, ndim=1,
+                            hint=f"{hint}, an integer")
+    elif feature_spec.dtype.is_floating:
+        array = v.check_finite(values, "values", ndim=1, hint=f"{hint}, a number")
+    else:
+        array = np.asarray(values, dtype=object)
+        if array.ndim != 1:
+            raise ValueError(f"values must be 1-D (one value per example), got shape {array.shape}")
+        wrong = [x for x in array.tolist() if not isinstance(x, (str, bytes))]
+        if wrong:
+            raise TypeError(f"column {key!r} expects values of dtype string, got {type(wrong[0]).__name__} values "
+                            f"such as {wrong[0]!r}: pass strings, e.g. [str(x) for x in values]")
     if array.size * column.num_buckets > _MAX_INDICATOR_CELLS:
         raise ValueError(
             f"{array.size} values x {column.num_buckets} buckets is too large a one-hot matrix; pass fewer values"
