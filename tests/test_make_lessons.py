@@ -230,6 +230,9 @@ def test_lessons_are_nbformat_4_5_with_the_solution_cell_ids():
         ids = [cell.id for cell in lesson.cells]
         assert len(set(ids)) == len(ids) and all(make_lessons.CELL_ID.match(i) for i in ids)
         assert set(ids) <= {cell.get("id") for cell in solution.cells}, solution_path.name
+        # JupyterLab marks a notebook modified on open when the kernel's language_info differs.
+        assert lesson.metadata["language_info"] == solution.metadata["language_info"], solution_path.name
+        assert lesson.metadata["kernelspec"] == make_lessons.KERNELSPEC
         nbformat.validate(lesson)
 
 

@@ -54,6 +54,7 @@ def test_the_runner_saves_nbformat_4_5_with_stable_ids_and_reports_a_failing_cel
     assert run_notebooks.main(["--timeout", "60", str(path)]) == 0
     first = nbformat.read(path, as_version=4)
     assert (first.nbformat, first.nbformat_minor) == (4, 5)
+    assert first.metadata["kernelspec"]["display_name"] == "Python 3 (ipykernel)"
     assert first.cells[0].outputs[0].text == "2\n"
     ids = [cell.id for cell in first.cells]
     assert run_notebooks.main([str(path)]) == 0

@@ -53,6 +53,9 @@ DROPPED_LINES = re.compile(r"^\s*# NBVAL_(CHECK_OUTPUT|IGNORE_OUTPUT)\s*$")
 KEPT_CELL_METADATA = ("tags", "editable", "deletable", "jupyter")
 # What a marker looks like once case, spaces, '#', '_', '-', '<!--' and the like are ignored.
 MARKER_LIKE = re.compile(r"(begin|start|end|stop)(of)?solution|solution(begin|start|end|stop|only)|onlysolution")
+# The kernel every notebook runs on, as ipykernel names it: JupyterLab rewrites any other
+# kernelspec when the kernel starts, which marks the notebook modified on open.
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 CELL_ID = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")  # nbformat 4.5's rule for a cell id
 
 
@@ -153,8 +156,10 @@ def make_lesson(solution: nbformat.NotebookNode, name: str = "notebook") -> nbfo
             the cell index and the line.
     """
     lesson = nbformat.v4.new_notebook()
-    lesson.metadata = copy.deepcopy({k: v for k, v in solution.metadata.items() if k in ("kernelspec", "language_info")})
-    lesson.metadata.get("language_info", {}).pop("version", None)
+    lesson.metadata = copy.deepcopy({k: v for k, v in solution.metadata.items() if k == "language_info"})
+    lesson.metadata["kernelspec"] = dict(KERNELSPEC)
+    # language_info (with the Python version) is kept as the runner wrote it: JupyterLab fills it in
+    # when the kernel starts, and would mark a lesson without it (or with another version) modified.
     for index, cell in enumerate(solution.cells):
         where = f"{name} cell {index}"
         if cell.cell_type == "code":

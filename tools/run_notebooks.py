@@ -26,7 +26,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_lessons import NotebookError, all_solutions, display, ensure_cell_ids, read_notebook, write_atomically  # noqa: E402
+from make_lessons import KERNELSPEC, NotebookError, all_solutions, display, ensure_cell_ids, read_notebook, write_atomically  # noqa: E402
 
 
 def merge_streams(outputs: list) -> list:
@@ -87,6 +87,7 @@ def execute(path: Path, timeout: int = 300) -> float:
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":
             cell.outputs = merge_streams(cell.outputs)
+    notebook.metadata["kernelspec"] = dict(KERNELSPEC)  # what JupyterLab would write on open
     ensure_cell_ids(notebook, display(path))
     write_atomically(path, nbformat.writes(notebook) + "\n")
     return seconds
