@@ -26,6 +26,11 @@ Usage::
 
     make test-browser                                   # what CI runs
     .venv/bin/python tools/browser_test.py --lessons 02 03   # some lessons only
+    .venv/bin/python tools/browser_test.py --notebooks tools/browser_test_fixtures/*.ipynb  # self-test
+
+The self-test notebooks hold one explorer that follows the convention and one that breaks it
+(a display handle, and a later cell that depends on the explorer's state): the test must
+pass the first and report both defects of the second.
 """
 
 from __future__ import annotations
@@ -338,7 +343,9 @@ class Lesson:
                 self.check_no_error_output(f"after changing the {change} of {where}")
                 return change
         raise self.fail(f"{where}: changed its {change}, expected what it shows (figure, table or text "
-                        f"inside the container) to change within 45 s, but it did not")
+                        f"inside the container) to change within 45 s, but it did not (an explorer must render "
+                        f"into widgets inside its container, e.g. an Output widget, not a display handle or "
+                        f"plain cell output)")
 
     def save(self) -> None:
         self.command("File", "Save( Notebook)?")
@@ -438,6 +445,8 @@ def lessons_to_run(selected: list[str]) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lessons", nargs="*", default=[], help="lesson numbers or names (default: all)")
+    parser.add_argument("--notebooks", nargs="*", type=Path, default=[],
+                        help="other notebooks to test instead of lessons/ (e.g. tools/browser_test_fixtures/*.ipynb)")
     parser.add_argument("--chromium", default="/usr/bin/chromium", help="Chromium executable (Debian's package)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds for one Run command (default 300)")
     parser.add_argument("--make-arg", action="append", default=[], help=argparse.SUPPRESS)  # e.g. -o .venv/.installed
@@ -446,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.chromium} not found; install Debian's Chromium: apt-get install -y chromium "
               "(make test-browser does it)", file=sys.stderr)
         return 1
-    lessons = lessons_to_run(args.lessons)
+    lessons = [p.resolve() for p in args.notebooks] or lessons_to_run(args.lessons)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks on `timeout`/CI stop
     OUT.mkdir(exist_ok=True)
     copy_dir = OUT / "lessons"
