@@ -303,8 +303,9 @@ class Lesson:
     def explorers(self) -> list[dict]:
         return self.page.evaluate(JS_EXPLORERS)
 
-    def check_explorer_responds(self, index: int, info: dict, when: str) -> str:
-        """Change the explorer's first Dropdown/slider; what it shows must change. Returns a description."""
+    def change_explorer(self, index: int, info: dict, when: str) -> tuple[str, str | None]:
+        """Change the explorer's first Dropdown/slider. Returns (what was changed, failure or None):
+        the failure says what it shows did not change (or the explorer did not render)."""
         where = f"explorer {index + 1} (cell {info['cell']}) {when}"
         if info["width"] < 10 or info["height"] < 10:
             raise self.fail(f"{where}: expected it to render, but it is {info['width']:.0f}x{info['height']:.0f} px")
@@ -341,11 +342,11 @@ class Lesson:
             if after is not None and after != before:
                 self.wait_idle(self.timeout, f"{where}: the kernel did not finish handling the change")
                 self.check_no_error_output(f"after changing the {change} of {where}")
-                return change
-        raise self.fail(f"{where}: changed its {change}, expected what it shows (figure, table or text "
-                        f"inside the container) to change within 45 s, but it did not (an explorer must render "
-                        f"into widgets inside its container, e.g. an Output widget, not a display handle or "
-                        f"plain cell output)")
+                return change, None
+        return change, (f"{self.name}: {where}: changed its {change}, expected what it shows (figure, table or "
+                        f"text inside the container) to change within 45 s, but it did not (an explorer must "
+                        f"render into widgets inside its container, e.g. an Output widget, not a display "
+                        f"handle or plain cell output)")
 
     def save(self) -> None:
         self.command("File", "Save( Notebook)?")
@@ -391,22 +392,29 @@ def check_lesson(page, server: LabServer, source: Path, copy_dir: Path, timeout:
         result.explorers = len(explorers)
         for index in range(len(explorers)):
             info = lesson.explorers()[index]
-            change = soft(lesson.check_explorer_responds, index, info, "after Run All Cells")
-            if change is None:
+            outcome = soft(lesson.change_explorer, index, info, "after Run All Cells")
+            if outcome is None:
                 continue
-            print(f"  {name}: explorer {index + 1} (cell {info['cell']}) responds: {change}", flush=True)
+            change, problem = outcome
+            if problem:
+                result.failures.append(problem)
+            else:
+                print(f"  {name}: explorer {index + 1} (cell {info['cell']}) responds: {change}", flush=True)
             if info["cell"] + 1 < lesson.cells():
                 lesson.select_cell(info["cell"] + 1)
+                # JupyterLab disables "... and All Below" on the last cell
+                command = ("Run Selected Cell and All Below" if info["cell"] + 2 < lesson.cells()
+                           else "Run Selected Cell and Do not Advance")
                 try:
-                    lesson.run("Run Selected Cell and All Below", f"running the cells after explorer {index + 1}")
+                    lesson.run(command, f"running the cells after explorer {index + 1}")
                     lesson.check_no_error_output(f"after changing the {change} of explorer {index + 1} "
                                                  f"(cell {info['cell']}) and running every cell after it")
                 except Failure as exc:
                     result.failures.append(str(exc))
-        lesson.save()
-        page.reload(wait_until="domcontentloaded")
-        lesson.wait_loaded()
-        if explorers:
+        if explorers:  # the reload check needs the outputs saved, as a learner's autosave does
+            lesson.save()
+            page.reload(wait_until="domcontentloaded")
+            lesson.wait_loaded()
             try:
                 page.wait_for_function(f"() => document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) "
                                        f".course-explorer').length >= {len(explorers)}", timeout=60_000)
@@ -414,14 +422,16 @@ def check_lesson(page, server: LabServer, source: Path, copy_dir: Path, timeout:
                 result.failures.append(f"{name}: after reloading the page, expected {len(explorers)} explorer(s) "
                                        f"to come back, found {len(lesson.explorers())}")
             for index, info in enumerate(lesson.explorers()):
-                change = soft(lesson.check_explorer_responds, index, info, "after reloading the page")
-                if change is not None:
-                    print(f"  {name}: explorer {index + 1} still responds after a reload: {change}", flush=True)
+                outcome = soft(lesson.change_explorer, index, info, "after reloading the page")
+                if outcome and outcome[1]:
+                    result.failures.append(outcome[1])
+                elif outcome:
+                    print(f"  {name}: explorer {index + 1} still responds after a reload: {outcome[0]}", flush=True)
     except Failure as exc:
         result.failures.append(str(exc))
     except Exception as exc:  # a driver error (timeout of a click, ...) is a failure of this lesson
-        result.failures.append(f"{name}: the browser test could not continue: {type(exc).__name__}: "
-                               f"{str(exc).splitlines()[0] if str(exc) else ''}")
+        detail = " / ".join(line.strip() for line in str(exc).splitlines()[:3])
+        result.failures.append(f"{name}: the browser test could not continue: {type(exc).__name__}: {detail}")
     finally:
         try:
             page.screenshot(path=str(OUT / f"{copy.stem}.png"), full_page=False)
