@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 spec = importlib.util.spec_from_file_location("browser_test", ROOT / "tools" / "browser_test.py")
 browser_test = importlib.util.module_from_spec(spec)
+sys.modules["browser_test"] = browser_test  # dataclasses look their module up there
 spec.loader.exec_module(browser_test)
 
 
