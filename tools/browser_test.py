@@ -197,12 +197,27 @@ JS_PROBLEMS = """() => {
 JS_PROMPTS = """() => Array.from(document.querySelectorAll(
   '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-CodeCell .jp-InputArea-prompt')).map(p => p.textContent.trim())"""
 
+# A Dropdown/slider outside any .course-explorer is a failure of the convention; to still report how
+# that explorer behaves, the outermost widget of its output is tagged and checked like an explorer.
+JS_TAG_LOOSE = """() => {
+  let tagged = 0;
+  document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .widget-dropdown, .jp-NotebookPanel:not(.lm-mod-hidden) .widget-slider')
+    .forEach(el => {
+      if (el.closest('.course-explorer')) return;
+      const output = el.closest('.jp-OutputArea-output');
+      const top = output ? output.querySelector('.jupyter-widgets') : null;
+      if (top) { top.classList.add('course-explorer', 'course-explorer-inferred'); tagged++; }
+    });
+  return tagged;
+}"""
+
 JS_EXPLORERS = """() => {
   const cells = Array.from(document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell'));
   return Array.from(document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .course-explorer')).map(el => {
     const box = el.getBoundingClientRect();
     const control = el.querySelector('.widget-dropdown select, .widget-slider');
     return {cell: cells.indexOf(el.closest('.jp-Cell')), width: box.width, height: box.height,
+            inferred: el.classList.contains('course-explorer-inferred'),
             control: control ? (control.tagName === 'SELECT' ? 'Dropdown' : 'slider') : null};
   });
 }"""
@@ -301,12 +316,14 @@ class Lesson:
             raise self.fail(f"{what}: code cells number {not_run[:5]} (counting code cells only) did not run")
 
     def explorers(self) -> list[dict]:
+        self.page.evaluate(JS_TAG_LOOSE)  # untagged explorers re-rendered by a run are tagged again
         return self.page.evaluate(JS_EXPLORERS)
 
     def change_explorer(self, index: int, info: dict, when: str) -> tuple[str, str | None]:
         """Change the explorer's first Dropdown/slider. Returns (what was changed, failure or None):
         the failure says what it shows did not change (or the explorer did not render)."""
-        where = f"explorer {index + 1} (cell {info['cell']}) {when}"
+        untagged = ", untagged: its outermost widget was used" if info.get("inferred") else ""
+        where = f"explorer {index + 1} (cell {info['cell']}{untagged}) {when}"
         if info["width"] < 10 or info["height"] < 10:
             raise self.fail(f"{where}: expected it to render, but it is {info['width']:.0f}x{info['height']:.0f} px")
         if info["control"] is None:
@@ -316,7 +333,7 @@ class Lesson:
         before = self.page.evaluate(JS_SHOWN, index)
         control = explorer.locator(".widget-dropdown select, .widget-slider").first
         if info["control"] == "Dropdown":
-            options = control.locator("option").all_text_contents()
+            options = [o.replace("\xa0", " ") for o in control.locator("option").all_text_contents()]
             current = control.evaluate("s => s.selectedIndex")
             if len(options) < 2:
                 raise self.fail(f"{where}: its Dropdown has {len(options)} option(s); expected at least 2")
@@ -416,6 +433,11 @@ def check_lesson(page, server: LabServer, source: Path, copy_dir: Path, timeout:
             page.reload(wait_until="domcontentloaded")
             lesson.wait_loaded()
             try:
+                if any(e.get("inferred") for e in explorers):  # tag them again (the page is new)
+                    page.wait_for_function("() => document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) "
+                                           ".widget-dropdown, .jp-NotebookPanel:not(.lm-mod-hidden) .widget-slider')"
+                                           f".length >= {len(explorers)}", timeout=60_000)
+                    page.evaluate(JS_TAG_LOOSE)
                 page.wait_for_function(f"() => document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) "
                                        f".course-explorer').length >= {len(explorers)}", timeout=60_000)
             except Exception:
