@@ -11,11 +11,14 @@ LAB_ARGS ?=
 # JupyterLab refuses to run as root (containers, some cloud VMs) unless told it is intended.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 
-.PHONY: lab test setup data lessons solutions check-lessons clean help
+.PHONY: lab test test-browser browser preflight setup data lessons solutions check-lessons clean help
 
 help:
-	@echo "make lab        set up, fetch the data, open JupyterLab on lessons/"
+	@echo "make lab        set up, fetch the data, open JupyterLab on lessons/00_welcome.ipynb"
+	@echo "                (the lab's file browser shows lessons/ and solutions/)"
+	@echo "make preflight  before a workshop: one green line, or what to fix"
 	@echo "make test       set up, fetch the data, run every test and notebook"
+	@echo "make test-browser  run every lesson in JupyterLab in headless Chromium (CI)"
 	@echo "make test TESTS=lessons/01_lookup_tables.ipynb   one notebook (or test file)"
 	@echo "make data VARIANTS='100k 1m'   pre-fetch data (classroom / offline use)"
 	@echo "make solutions  (authors) execute solutions/ in place, then regenerate lessons/"
@@ -26,8 +29,9 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (Keras 3.15 requires it); run: make PYTHON=python3.12 ...")'
 	@# A venv whose pip does not run (half-made, e.g. before python3-venv was installed) is made anew.
 	@$(BIN)/python -m pip --version >/dev/null 2>&1 || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); } || { rm -rf $(VENV); echo "Could not create a virtual environment. On Debian/Ubuntu: sudo apt install python3-venv"; exit 1; }
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	@echo "Setting up .venv/: about 700 MB of packages on the first run (a few minutes); pip shows each one."
+	$(BIN)/python -m pip install --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --disable-pip-version-check -r requirements.txt -c constraints.txt
 	@# Make course_lib importable from .venv without building a package (works offline too).
 	$(BIN)/python -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "course_lib_repo.pth").write_text(str(pathlib.Path.cwd()) + "\n")'
 	@touch $(STAMP)
@@ -37,11 +41,29 @@ setup: $(STAMP)
 data: $(STAMP)
 	$(BIN)/python -m course_lib.datasets fetch $(VARIANTS)
 
+# Rooted at the course folder, so the file browser reaches lessons/ and solutions/; the path of
+# the notebook to open is relative to that root.
 lab: data
-	$(BIN)/jupyter lab --ServerApp.root_dir=lessons $(ROOT_FLAG) $(LAB_ARGS) 00_welcome.ipynb
+	@echo "Starting JupyterLab on lessons/00_welcome.ipynb (answers: solutions/ in the file browser). Stop it with Ctrl-C."
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" $(ROOT_FLAG) $(LAB_ARGS) lessons/00_welcome.ipynb
 
 test: data
 	$(BIN)/python -m pytest $(TESTS)
+
+# Debian's Chromium (Playwright drives it; Playwright's own browser downloads are not used).
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { echo "Installing Debian's Chromium (apt-get; needs root)"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+
+# Starts the course with `make lab` (port, token, --no-browser only) and runs every lesson in it.
+test-browser: data browser
+	$(BIN)/python tools/browser_test.py --chromium $(CHROMIUM) $(BROWSER_ARGS)
+
+# A learner's check before the day: Python, set-up, data, a kernel that starts, free disk.
+preflight:
+	@test -x $(BIN)/python || { echo "NOT READY: set-up not done. Run: make setup   (then make data, then make preflight)"; exit 1; }
+	@$(BIN)/python -m course_lib.preflight
 
 lessons: $(STAMP)
 	$(BIN)/python tools/make_lessons.py

