@@ -49,7 +49,7 @@ __all__ = [
     "virtual_cpus", "child_processes", "free_ports", "port_is_free", "tf_config", "WorkerError", "Worker", "Cluster",
     "run_cluster", "run_jax_processes", "worker_command", "train_custom_loop", "LoopConfig", "step_time",
     "rows_changed_by_one_step", "hashing_collisions", "expected_collision_share", "run_module", "ps_demo",
-    "sharded_run", "jax_worker_run", "benchmark_main",
+    "sharded_run", "jax_worker_run", "benchmark_main", "training_scope", "padded_sizes",
 ]  # fmt: skip
 
 #: Environment for every child process: quiet TensorFlow, no oneDNN (bit-repeatable CPU sums).
@@ -900,17 +900,85 @@ def ps_demo(rows: int = 1000, dim: int = 8, shards: int = 2) -> dict:
 # --------------------------------------------------------------------------- benchmark over N devices
 
 
-def benchmark_main(devices: int, backend: str, variant: str, seeds: int) -> int:
-    """The figures of ``python -m course_lib.benchmark``, trained over ``devices`` devices.
+def training_scope(backend: str, devices: int):
+    """How to train the rating model over ``devices`` devices on ``backend``.
 
-    TensorFlow: ``MirroredStrategy`` over the GPUs, or over ``devices`` logical CPUs when there
-    is no GPU (data parallel). JAX: ``ModelParallel`` with both tables row-sharded over
-    ``devices`` devices (``XLA_FLAGS=--xla_force_host_platform_device_count`` on CPU; the table
-    rows are padded to a multiple of ``devices``). Prints one line per seed and the mean.
+    - ``"tensorflow"``: data parallel, ``tf.distribute.MirroredStrategy`` over the first
+      ``devices`` GPUs, or over ``devices`` logical CPUs when there is no GPU (so call this
+      before TensorFlow runs any op).
+    - ``"jax"``: model parallel, ``keras.distribution.ModelParallel`` with the user and movie
+      tables split row-wise over ``devices`` devices (on CPU start the process with
+      ``XLA_FLAGS=--xla_force_host_platform_device_count=<devices>``).
+
+    Returns:
+        ``(scope, description, pad_to)``: ``scope()`` is a context manager to build and train the
+        model in; ``description`` says what it does; ``pad_to`` is the multiple that table rows
+        must be padded to (1 for TensorFlow, ``devices`` for JAX; see :func:`padded_sizes`).
+
+    Raises:
+        ValueError: unknown backend or ``devices`` outside 1..64.
+        RuntimeError: fewer devices than asked (with the setting that makes more).
+    """
+    _check_count(devices, "devices", 1, 64)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        if gpus and len(gpus) < devices:
+            raise RuntimeError(f"{len(gpus)} GPU(s) found, {devices} asked")
+        names = [f"/gpu:{i}" for i in range(devices)] if gpus else virtual_cpus(devices)
+        kind = "GPU" if gpus else "logical CPU"
+        return tf.distribute.MirroredStrategy(names).scope, f"MirroredStrategy over {devices} {kind}(s)", 1
+    if backend == "jax":
+        import keras
+
+        found = keras.distribution.list_devices()
+        if len(found) < devices:
+            raise RuntimeError(f"{len(found)} JAX device(s), {devices} asked: on CPU start the process with "
+                               f"XLA_FLAGS=--xla_force_host_platform_device_count={devices}")  # fmt: skip
+        mesh = keras.distribution.DeviceMesh((1, devices), ("batch", "model"), found[:devices])
+        layout = keras.distribution.LayoutMap(mesh)
+        layout["user_embedding/embeddings"] = ("model", None)
+        layout["movie_embedding/embeddings"] = ("model", None)
+        distribution = keras.distribution.ModelParallel(layout_map=layout, batch_dim_name="batch")
+        return distribution.scope, f"ModelParallel, both tables row-sharded over {devices} devices", devices
+    raise ValueError(f"backend={backend!r}: choose 'tensorflow' or 'jax'")
+
+
+def padded_sizes(ratings, pad_to: int) -> dict:
+    """``{"n_users": ..., "n_movies": ...}`` for ``split_ratings``: tables of ``n + 1`` rows, a multiple of ``pad_to``.
+
+    The extra rows are never looked up; they only let the rows split evenly over the shards.
+    """
+    _check_count(pad_to, "pad_to", 1, 4096)
+    sizes = {}
+    for column, key in (("user_id", "n_users"), ("movie_id", "n_movies")):
+        rows = int(ratings[column].max()) + 1
+        sizes[key] = -(-rows // pad_to) * pad_to - 1
+    return sizes
+
+
+@contextlib.contextmanager
+def _split_with_sizes(rec, sizes: dict):
+    """Make ``rec.split_ratings`` use ``sizes`` inside the block (restored after)."""
+    original = rec.split_ratings
+    rec.split_ratings = lambda ratings, **kw: original(ratings, **{**sizes, **kw})
+    try:
+        yield
+    finally:
+        rec.split_ratings = original
+
+
+def benchmark_main(devices: int, backend: str, variant: str, seeds: int) -> int:
+    """The figures of ``python -m course_lib.benchmark``, trained over ``devices`` devices (:func:`training_scope`).
+
+    Runs :func:`course_lib.benchmark.run_once` for seeds 0 .. ``seeds - 1`` inside the scope and
+    prints one line per seed and the mean test RMSE.
     """
     from course_lib import benchmark
 
     benchmark._select_backend(backend)
+    scope, what, pad_to = training_scope(backend, devices)  # before any TensorFlow op
     import keras
     import numpy as np
 
@@ -919,34 +987,11 @@ def benchmark_main(devices: int, backend: str, variant: str, seeds: int) -> int:
 
     ratings = load_movielens(variant).ratings
     config = rec.CONFIGS[variant]
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        gpus = tf.config.list_physical_devices("GPU")
-        names = [g.name.replace("physical_device:", "") for g in gpus[:devices]] if gpus else virtual_cpus(devices)
-        scope = tf.distribute.MirroredStrategy(names).scope
-        what = f"MirroredStrategy over {len(names)} {'GPU' if gpus else 'logical CPU'}(s)"
-    else:
-        found = keras.distribution.list_devices()
-        if len(found) < devices:
-            raise SystemExit(f"{len(found)} JAX devices < {devices}: set XLA_FLAGS=--xla_force_host_platform_device_count={devices}")
-        mesh = keras.distribution.DeviceMesh((1, devices), ("batch", "model"), found[:devices])
-        layout = keras.distribution.LayoutMap(mesh)
-        layout["user_embedding/embeddings"] = ("model", None)
-        layout["movie_embedding/embeddings"] = ("model", None)
-        scope = keras.distribution.ModelParallel(layout_map=layout, batch_dim_name="batch").scope
-        what = f"ModelParallel, tables row-sharded over {devices} devices"
-        padded = ratings.copy()
-        n_users = -(-(int(ratings.user_id.max()) + 1) // devices) * devices - 1
-        n_movies = -(-(int(ratings.movie_id.max()) + 1) // devices) * devices - 1
-        original = rec.split_ratings
-        rec.split_ratings = lambda r, **kw: original(r, n_users=n_users, n_movies=n_movies, **kw)
-        ratings = padded
     device = benchmark.describe_device(backend)
     print(f"MovieLens {variant}, Keras {keras.__version__} on {backend}, {device}; {what}")
     runs = []
     for seed in range(seeds):
-        with scope():
+        with scope(), _split_with_sizes(rec, padded_sizes(ratings, pad_to)):
             run = benchmark.run_once(ratings, variant, seed, config, device)
         runs.append(run)
         print(f"seed {seed}: {run['examples_per_s']:,.0f} examples/s, {run['s_per_epoch']:.2f} s/epoch, "

@@ -232,3 +232,27 @@ def test_step_time_is_positive_and_validates():
     assert distributed.step_time(1000, batch=32, steps=2) > 0
     with pytest.raises(ValueError, match="rows"):
         distributed.step_time(0)
+
+
+def test_padded_sizes_make_rows_divisible():
+    import pandas as pd
+
+    ratings = pd.DataFrame({"user_id": [1, 943], "movie_id": [5, 1682], "rating": [3, 4]})
+    sizes = distributed.padded_sizes(ratings, 8)
+    assert sizes == {"n_users": 943, "n_movies": 1687}  # 944 rows and 1688 rows, both multiples of 8
+    assert distributed.padded_sizes(ratings, 1) == {"n_users": 943, "n_movies": 1682}
+    with pytest.raises(ValueError, match="pad_to"):
+        distributed.padded_sizes(ratings, 0)
+
+
+def test_training_scope_rejects_unknown_backend():
+    with pytest.raises(ValueError, match="backend='torch'"):
+        distributed.training_scope("torch", 2)
+    with pytest.raises(ValueError, match="devices"):
+        distributed.training_scope("jax", 0)
+
+
+@pytest.mark.parametrize("bad", [0, 65, 2.5, "4"])
+def test_virtual_cpus_validates_before_touching_tensorflow(bad):
+    with pytest.raises(ValueError, match="logical CPUs"):
+        distributed.virtual_cpus(bad)
