@@ -42,11 +42,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 __all__ = [
-    "virtual_cpus", "child_processes", "free_ports", "port_is_free", "tf_config", "WorkerError", "Worker", "Cluster",
+    "virtual_cpus", "jax_env", "child_processes", "free_ports", "port_is_free", "tf_config", "WorkerError", "Worker", "Cluster",
     "run_cluster", "run_jax_processes", "worker_command", "train_custom_loop", "LoopConfig", "step_time",
     "rows_changed_by_one_step", "hashing_collisions", "expected_collision_share", "run_module", "ps_demo",
     "sharded_run", "jax_worker_run", "benchmark_main", "training_scope", "padded_sizes",
@@ -58,6 +58,21 @@ CHILD_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0", "PYTHONU
 
 
 # --------------------------------------------------------------------------- devices and ports
+
+
+def jax_env(devices: int) -> dict:
+    """Environment for a JAX child process with ``devices`` virtual CPU devices.
+
+    ``KERAS_BACKEND=jax`` and ``XLA_FLAGS`` with ``--xla_force_host_platform_device_count``.
+    The flags also raise XLA's CPU collective time-outs (40 s by default) to 600 s: on a busy
+    2-core machine, 8 virtual devices can take longer than 40 s to meet in an all-reduce, and
+    XLA then aborts the process. Raises ValueError for ``devices`` outside 1..64.
+    """
+    if isinstance(devices, bool) or not isinstance(devices, int) or not 1 <= devices <= 64:
+        raise ValueError(f"devices={devices!r} must be a whole number from 1 to 64")
+    flags = (f"--xla_force_host_platform_device_count={devices} --xla_cpu_collective_call_terminate_timeout_seconds=600 "
+             "--xla_cpu_collective_timeout_seconds=600")  # fmt: skip
+    return {"KERAS_BACKEND": "jax", "XLA_FLAGS": flags}
 
 
 def virtual_cpus(n: int) -> list[str]:
@@ -339,7 +354,7 @@ def run_jax_processes(n_processes: int = 2, *, devices_per_process: int = 2, ste
     :func:`jax_worker_run`. Every process is stopped on return or error (WorkerError with logs).
     """
     port = free_ports(1)[0]
-    env = {"KERAS_BACKEND": "jax", "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices_per_process}"}
+    env = jax_env(devices_per_process)
     with Cluster() as cluster:
         for i in range(n_processes):
             cluster.start(f"process{i}", worker_command("jax-worker", "--coordinator", f"127.0.0.1:{port}",
@@ -911,9 +926,13 @@ def training_scope(backend: str, devices: int):
       ``XLA_FLAGS=--xla_force_host_platform_device_count=<devices>``).
 
     Returns:
-        ``(scope, description, pad_to)``: ``scope()`` is a context manager to build and train the
-        model in; ``description`` says what it does; ``pad_to`` is the multiple that table rows
-        must be padded to (1 for TensorFlow, ``devices`` for JAX; see :func:`padded_sizes`).
+        ``(scope, description, pad_to, penalty_factor)``: ``scope()`` is a context manager to
+        build and train the model in; ``description`` says what it does; ``pad_to`` is the
+        multiple that table rows must be padded to (1 for TensorFlow, ``devices`` for JAX; see
+        :func:`padded_sizes`); ``penalty_factor`` multiplies the model's ``l2``: Keras 3's
+        ``fit`` under a TensorFlow strategy divides extra losses (activity penalties) by the
+        replica count but not the data loss, so the same ``l2`` would regularise less
+        (``devices`` for TensorFlow, 1 for JAX).
 
     Raises:
         ValueError: unknown backend or ``devices`` outside 1..64.
@@ -928,7 +947,7 @@ def training_scope(backend: str, devices: int):
             raise RuntimeError(f"{len(gpus)} GPU(s) found, {devices} asked")
         names = [f"/gpu:{i}" for i in range(devices)] if gpus else virtual_cpus(devices)
         kind = "GPU" if gpus else "logical CPU"
-        return tf.distribute.MirroredStrategy(names).scope, f"MirroredStrategy over {devices} {kind}(s)", 1
+        return tf.distribute.MirroredStrategy(names).scope, f"MirroredStrategy over {devices} {kind}(s)", 1, devices
     if backend == "jax":
         import keras
 
@@ -941,7 +960,7 @@ def training_scope(backend: str, devices: int):
         layout["user_embedding/embeddings"] = ("model", None)
         layout["movie_embedding/embeddings"] = ("model", None)
         distribution = keras.distribution.ModelParallel(layout_map=layout, batch_dim_name="batch")
-        return distribution.scope, f"ModelParallel, both tables row-sharded over {devices} devices", devices
+        return distribution.scope, f"ModelParallel, both tables row-sharded over {devices} devices", devices, 1
     raise ValueError(f"backend={backend!r}: choose 'tensorflow' or 'jax'")
 
 
@@ -978,7 +997,7 @@ def benchmark_main(devices: int, backend: str, variant: str, seeds: int) -> int:
     from course_lib import benchmark
 
     benchmark._select_backend(backend)
-    scope, what, pad_to = training_scope(backend, devices)  # before any TensorFlow op
+    scope, what, pad_to, penalty_factor = training_scope(backend, devices)  # before any TensorFlow op
     import keras
     import numpy as np
 
@@ -987,6 +1006,7 @@ def benchmark_main(devices: int, backend: str, variant: str, seeds: int) -> int:
 
     ratings = load_movielens(variant).ratings
     config = rec.CONFIGS[variant]
+    config = replace(config, l2=config.l2 * penalty_factor, bias_l2=config.bias_l2 * penalty_factor)
     device = benchmark.describe_device(backend)
     print(f"MovieLens {variant}, Keras {keras.__version__} on {backend}, {device}; {what}")
     runs = []
@@ -1053,7 +1073,7 @@ def main(argv: list[str] | None = None) -> int:
         _print_result(ps_demo())
     elif args.command == "benchmark":
         if args.backend == "jax":
-            os.environ.setdefault("XLA_FLAGS", f"--xla_force_host_platform_device_count={args.devices}")
+            os.environ.setdefault("XLA_FLAGS", jax_env(args.devices)["XLA_FLAGS"])
         return benchmark_main(args.devices, args.backend, args.variant, args.seeds)
     elif args.command in ("sharded", "jax-worker"):
         os.environ["KERAS_BACKEND"] = "jax"
