@@ -1074,6 +1074,10 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "benchmark":
         if args.backend == "jax":
             os.environ.setdefault("XLA_FLAGS", jax_env(args.devices)["XLA_FLAGS"])
+            os.environ["KERAS_BACKEND"] = "jax"
+            with quiet_native_stderr():  # Keras's data adapters import TensorFlow: do it before JAX runs anything
+                import keras  # noqa: F401
+                import tensorflow  # noqa: F401
         return benchmark_main(args.devices, args.backend, args.variant, args.seeds)
     elif args.command in ("sharded", "jax-worker"):
         os.environ["KERAS_BACKEND"] = "jax"
