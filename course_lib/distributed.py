@@ -64,14 +64,17 @@ def jax_env(devices: int) -> dict:
     """Environment for a JAX child process with ``devices`` virtual CPU devices.
 
     ``KERAS_BACKEND=jax`` and ``XLA_FLAGS`` with ``--xla_force_host_platform_device_count``.
-    The flags also raise XLA's CPU collective time-outs (40 s by default) to 600 s: on a busy
-    2-core machine, 8 virtual devices can take longer than 40 s to meet in an all-reduce, and
-    XLA then aborts the process. Raises ValueError for ``devices`` outside 1..64.
+    The flags also turn off XLA's multi-threaded Eigen pool and raise its CPU collective
+    time-outs (40 s by default) to 600 s. On a busy 2-core machine we saw sharded training hang
+    in an all-reduce ("Expected 8 threads to join the rendezvous, but only 7 of them arrived")
+    and XLA abort the process after 40 s; single-threaded Eigen is the workaround reported for
+    XLA CPU thread-pool hangs (PyAutoLabs/PyAutoFit#1530). Raises ValueError for ``devices``
+    outside 1..64.
     """
     if isinstance(devices, bool) or not isinstance(devices, int) or not 1 <= devices <= 64:
         raise ValueError(f"devices={devices!r} must be a whole number from 1 to 64")
-    flags = (f"--xla_force_host_platform_device_count={devices} --xla_cpu_collective_call_terminate_timeout_seconds=600 "
-             "--xla_cpu_collective_timeout_seconds=600")  # fmt: skip
+    flags = (f"--xla_force_host_platform_device_count={devices} --xla_cpu_multi_thread_eigen=false "
+             "--xla_cpu_collective_call_terminate_timeout_seconds=600 --xla_cpu_collective_timeout_seconds=600")  # fmt: skip
     return {"KERAS_BACKEND": "jax", "XLA_FLAGS": flags}
 
 
@@ -108,8 +111,13 @@ def virtual_cpus(n: int) -> list[str]:
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    """True if nothing listens on ``host:port`` and it can be bound now."""
+    """True if no socket listens on ``host:port``, so a new server can bind it now.
+
+    Binds with ``SO_REUSEADDR`` (as servers such as TensorFlow's gRPC do): connections of a
+    finished run that linger in TIME_WAIT do not count as using the port.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, int(port)))
         except OSError:
