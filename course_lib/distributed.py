@@ -1001,6 +1001,11 @@ def benchmark_main(devices: int, backend: str, variant: str, seeds: int) -> int:
 
     Runs :func:`course_lib.benchmark.run_once` for seeds 0 .. ``seeds - 1`` inside the scope and
     prints one line per seed and the mean test RMSE.
+
+    Known problem (JAX on CPU): on a loaded 2-core machine the sharded path with 8 virtual
+    devices hung in XLA's all-reduce in 3 of 4 runs (with 4 devices it finished in 1 of 2),
+    although :func:`sharded_run` (the lesson's) did not hang after :func:`jax_env`'s flags. Use
+    ``--devices 4`` on CPU, and a real accelerator for real figures.
     """
     from course_lib import benchmark
 
