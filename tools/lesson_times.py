@@ -88,8 +88,8 @@ class LessonTime:
     optional: Part
 
     def header(self) -> str:
-        teaching = round_up(self.core.teaching)
-        exercises = round_up(self.core.exercise_minutes)
+        teaching = math.ceil(self.core.teaching)  # the parts add up to at most the rounded total
+        exercises = math.ceil(self.core.exercise_minutes)
         return (f"**Time:** core path about {self.core.total} min ({teaching} min teaching, "
                 f"{exercises} min exercises); going deeper about {self.optional.total} min more, optional.")
 
