@@ -37,14 +37,16 @@ def _time_cells(text: str) -> dict[str, str]:
     return rows
 
 
-def test_readme_table_and_lesson_00_map_match_the_headers():
+def test_readme_instructors_and_lesson_00_map_match_the_headers():
     expected = {t.name[:2]: t.short() for t in lesson_times.computed_times()}
     readme = _time_cells((ROOT / "README.md").read_text(encoding="utf-8"))
+    instructors = _time_cells((ROOT / "INSTRUCTORS.md").read_text(encoding="utf-8"))
     welcome = nbformat.read(ROOT / "solutions" / "00_welcome.ipynb", as_version=4)
     course_map = _time_cells(next(c.source for c in welcome.cells if c.cell_type == "markdown" and "| 01 |" in c.source))
     for name, short in expected.items():
         assert readme.get(name) == short, f"README row {name}: {readme.get(name)!r}, computed {short!r}"
         assert course_map.get(name) == short, f"lesson 00 map row {name}: {course_map.get(name)!r}, computed {short!r}"
+        assert instructors.get(name) == short, f"INSTRUCTORS.md row {name}: {instructors.get(name)!r}, computed {short!r}"
 
 
 @pytest.mark.parametrize(

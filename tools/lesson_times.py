@@ -20,7 +20,7 @@ Usage::
 
     python tools/lesson_times.py            # print the table
     python tools/lesson_times.py --write    # write the computed times into solutions/ headers,
-                                            # README.md's lesson table and lesson 00's map
+                                            # README.md's and INSTRUCTORS.md's lesson tables and lesson 00's map
     python tools/lesson_times.py --check    # exit 1 if a stated time is > 20% below the computed one
 
 After ``--write``, regenerate the lessons (``make lessons``).
@@ -53,6 +53,8 @@ EXERCISE_CALL = re.compile(r"\b(q\d+)\.check\(")
 TIME_LINE = re.compile(r"^\*\*Time:\*\*.*$", re.MULTILINE)
 STATED = re.compile(r"core path about (\d+) min.*?going deeper about (\d+) min", re.IGNORECASE)
 WORD = re.compile(r"[A-Za-z0-9][\w'’.-]*")
+#: Pages whose lesson tables (rows starting ``| NN |``) carry each lesson's time.
+TABLE_PAGES = (ROOT / "README.md", ROOT / "INSTRUCTORS.md")
 TIME_CELL = re.compile(r"^\s*\d+ min( core)?( \+ \d+ optional)?\s*$")
 
 
@@ -184,8 +186,8 @@ def write_times() -> None:
                 if cell.cell_type == "markdown" and "| 01 |" in cell.source:
                     cell.source = _replace_time_cells(cell.source, short)
         write_atomically(path, nbformat.writes(notebook) + "\n")
-    readme = ROOT / "README.md"
-    write_atomically(readme, _replace_time_cells(readme.read_text(encoding="utf-8"), short))
+    for page in TABLE_PAGES:
+        write_atomically(page, _replace_time_cells(page.read_text(encoding="utf-8"), short))
 
 
 def main(argv: list[str] | None = None) -> int:
