@@ -646,3 +646,10 @@ def test_no_jit_config_compiles_without_xla():
     model = rec.build_model_for(split, config, seed=0)
     rec.train_rating_model(model, split, config)
     assert model.jit_compile is False and model.steps_per_execution == 1
+
+
+def test_lesson_configs_are_the_benchmark_settings_without_the_implicit_term():
+    assert rec.FAST_CONFIG_100K == rec.TrainConfig() == rec.LESSON_CONFIGS["100k"]
+    for variant, config in rec.LESSON_CONFIGS.items():
+        assert config.history_length == 0 and rec.CONFIGS[variant].history_length > 0
+        assert config.dim == rec.CONFIGS[variant].dim and config.batch_size == rec.CONFIGS[variant].batch_size
