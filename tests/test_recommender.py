@@ -629,9 +629,9 @@ def test_implicit_model_trains_with_xla_and_its_scorer_matches_predict():
     if keras.backend.backend() == "jax":
         assert model.jit_compile is True
     elif keras.backend.backend() == "tensorflow":
-        import tensorflow as tf  # XLA unless op determinism is on (then Keras keeps it off)
+        from tensorflow.python.framework.config import is_op_determinism_enabled  # what Keras itself consults
 
-        assert model.jit_compile is not tf.config.experimental.is_op_determinism_enabled()
+        assert model.jit_compile is not is_op_determinism_enabled()  # XLA unless op determinism is on
     users = np.array([1, 2, 3])
     movies = np.array([4, 5, 6])
     table = rec.rating_scorer(model)(users)
@@ -646,3 +646,10 @@ def test_no_jit_config_compiles_without_xla():
     model = rec.build_model_for(split, config, seed=0)
     rec.train_rating_model(model, split, config)
     assert model.jit_compile is False and model.steps_per_execution == 1
+
+
+def test_lesson_configs_are_the_benchmark_settings_without_the_implicit_term():
+    assert rec.FAST_CONFIG_100K == rec.TrainConfig() == rec.LESSON_CONFIGS["100k"]
+    for variant, config in rec.LESSON_CONFIGS.items():
+        assert config.history_length == 0 and rec.CONFIGS[variant].history_length > 0
+        assert config.dim == rec.CONFIGS[variant].dim and config.batch_size == rec.CONFIGS[variant].batch_size
