@@ -161,6 +161,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--steps-per-execution", type=int, help="training steps per compiled call (default 32)")
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds, 0, 1, 2, ... (default 3)")
     parser.add_argument("--json", action="store_true", help="also print each run as one JSON line")
+    parser.add_argument("--devices", type=int, default=1,
+                        help="train over N devices: data parallel on TensorFlow (MirroredStrategy over the GPUs, or N "
+                             "logical CPUs), row-sharded tables on JAX (keras.distribution.ModelParallel); lesson 05. "
+                             "Uses the variant's settings (other flags are refused)")
     parser.add_argument("--compare-backends", metavar="A,B", nargs="?", const="tensorflow,jax",
                         help="measure training speed of these backends back to back (default tensorflow,jax), "
                              "each in a fresh process, alternating which goes first; prints each pair's ratio")
@@ -170,7 +174,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """parser.error (exit status 2) for any nonsensical flag, before anything is loaded."""
-    for name in ("seeds", "batch_size", "epochs", "dim", "steps_per_execution", "repeats"):
+    for name in ("seeds", "batch_size", "epochs", "dim", "steps_per_execution", "repeats", "devices"):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be a positive whole number, got {value}")
@@ -182,6 +186,14 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
             continue
         if not math.isfinite(value) or (value <= 0 if low == "positive" else value < 0):
             parser.error(f"--{name.replace('_', '-')} must be a finite {low} number, got {value}")
+    if args.devices > 1:
+        if args.backend not in ("tensorflow", "jax"):
+            parser.error(f"--devices {args.devices} needs --backend tensorflow or jax, got {args.backend}")
+        tuned = [f"--{n.replace('_', '-')}" for n in ("batch_size", "epochs", "learning_rate", "dim", "l2",
+                                                        "history_length", "implicit_l2", "jit", "steps_per_execution")
+                 if getattr(args, n, None) is not None] + (["--compare-backends"] if args.compare_backends else [])
+        if tuned:
+            parser.error(f"--devices {args.devices} trains with the variant's settings; drop {', '.join(tuned)}")
     if args.compare_backends is not None:
         chosen = [b.strip() for b in args.compare_backends.split(",") if b.strip()]
         unknown = [b for b in chosen if b not in BACKENDS]
@@ -248,6 +260,10 @@ def main(argv: list[str] | None = None) -> int:
     _check_args(parser, args)
     if args.compare_backends:
         return compare_backends(args)
+    if args.devices > 1:  # lesson 05's engines: before any backend or TensorFlow op is set up
+        from course_lib.distributed import benchmark_main
+
+        return benchmark_main(args.devices, args.backend, args.variant, args.seeds)
 
     _select_backend(args.backend)
     import keras

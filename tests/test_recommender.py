@@ -562,7 +562,9 @@ def test_export_projector_tsv_stays_in_its_folder_and_is_atomic(tmp_path, monkey
      (["--learning-rate", "0"], "--learning-rate"), (["--learning-rate", "nan"], "--learning-rate"),
      (["--dim", "0"], "--dim"), (["--l2", "-1"], "--l2"), (["--history-length", "-2"], "--history-length"),
      (["--steps-per-execution", "0"], "--steps-per-execution"), (["--compare-backends", "tensorflow"], "two or more"),
-     (["--compare-backends", "tensorflow,cuda"], "two or more"), (["--repeats", "0"], "--repeats")],
+     (["--compare-backends", "tensorflow,cuda"], "two or more"), (["--repeats", "0"], "--repeats"),
+     (["--devices", "0"], "--devices"), (["--devices", "2", "--backend", "torch"], "tensorflow or jax"),
+     (["--devices", "2", "--epochs", "3"], "drop --epochs")],
 )  # fmt: skip
 def test_benchmark_refuses_nonsense_before_loading_anything(flags, message, monkeypatch, capsys):
     import course_lib.datasets
@@ -575,6 +577,15 @@ def test_benchmark_refuses_nonsense_before_loading_anything(flags, message, monk
         benchmark.main(flags)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_benchmark_devices_hands_over_to_lesson_05s_engines(monkeypatch):
+    import course_lib.distributed
+
+    calls = []
+    monkeypatch.setattr(course_lib.distributed, "benchmark_main", lambda *args: calls.append(args) or 0)
+    assert benchmark.main(["--devices", "4", "--backend", "jax", "--variant", "1m", "--seeds", "2"]) == 0
+    assert calls == [(4, "jax", "1m", 2)]
 
 
 # --------------------------------------------------------------------------- implicit feedback and training options
