@@ -30,6 +30,21 @@ def test_q1_rejects_typical_mistakes(answer, words):
     assert words in message(q1, answer)
 
 
+_BEFORE: set[int] = set()
+
+
+@pytest.fixture(autouse=True)
+def _children_before_the_test():
+    """Children this test process already had (e.g. multiprocessing's resource tracker from other tests)."""
+    global _BEFORE
+    _BEFORE = set(distributed.child_processes())
+
+
+def new_children() -> list[int]:
+    """Child processes started during this test and still running."""
+    return sorted(set(distributed.child_processes()) - _BEFORE)
+
+
 def test_q1_not_attempted():
     assert status(q1, ...) == status(q1, ____) == "not attempted"
 
@@ -152,7 +167,7 @@ def test_cluster_success_keeps_logs_and_leaves_no_process():
         workers = cluster.wait(timeout=60)
     assert [w.result() for w in workers] == [{"i": 0}, {"i": 1}]
     assert workers[0].losses() == {1: 0.5}
-    assert distributed.child_processes() == []
+    assert new_children() == []
 
 
 def test_cluster_failure_stops_the_others_and_shows_the_log():
@@ -163,7 +178,7 @@ def test_cluster_failure_stops_the_others_and_shows_the_log():
             cluster.wait(timeout=60)
     assert "crasher exited with code 3" in str(failure.value) and "about to fail" in str(failure.value)
     assert failure.value.workers[0].returncode is not None  # the sleeper was stopped
-    assert distributed.child_processes() == []
+    assert new_children() == []
 
 
 def test_cluster_timeout_kills_the_whole_process_group():
@@ -184,7 +199,7 @@ def test_cluster_timeout_kills_the_whole_process_group():
         time.sleep(0.2)
     else:
         pytest.fail("a process of the worker's group survived the stop")
-    assert distributed.child_processes() == []
+    assert new_children() == []
 
 
 def test_run_cluster_with_real_workers_frees_ports_and_processes(tmp_path, monkeypatch):
@@ -198,7 +213,7 @@ def test_run_cluster_with_real_workers_frees_ports_and_processes(tmp_path, monke
     assert results[0]["losses"] == results[1]["losses"] and len(results[0]["losses"]) == 4
     assert [r["is_chief"] for r in results] == [True, False] and results[0]["replicas"] == 2
     assert len(picked) == 2 and all(distributed.port_is_free(p) for p in picked)
-    assert distributed.child_processes() == []
+    assert new_children() == []
     assert (tmp_path / "checkpoint").exists() and not list(tmp_path.glob("worker1-tmp*"))
 
 

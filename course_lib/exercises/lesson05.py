@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.checks import Exercise, Mistake, call_learner, expect_int
+from course_lib.checks import Exercise, Mistake, call_learner, expect_int, show
 
 _OPTIMIZERS = {"sgd", "adagrad", "adam"}
 
@@ -35,10 +35,11 @@ def _names(answer: Any) -> set[str]:
     names = set()
     for item in items:
         if not isinstance(item, str):
-            raise Mistake(f"{item!r} is not an optimizer name: use the strings 'sgd', 'adagrad', 'adam'")
+            raise Mistake(f"the set holds a {type(item).__name__}, not an optimizer name: use the strings 'sgd', "
+                          "'adagrad', 'adam'")
         name = item.strip().lower()
         if name not in _OPTIMIZERS:
-            raise Mistake(f"{item!r} is not one of 'sgd', 'adagrad', 'adam'")
+            raise Mistake(f"{show(item)} is not one of 'sgd', 'adagrad', 'adam'")
         names.add(name)
     return names
 
@@ -86,7 +87,7 @@ def _check_collision_share(function: Any) -> str:
         try:
             got = float(got)
         except (TypeError, ValueError):
-            raise Mistake(f"collision_share({n_ids}, {bins}) returned {got!r}, not a number") from None
+            raise Mistake(f"collision_share({n_ids}, {bins}) returned {show(got)}, not a number") from None
         want = _reference_share(n_ids, bins)
         if abs(got - want) <= 1e-6 + 1e-6 * want:
             continue
@@ -215,7 +216,7 @@ def _check_shard_rows(answer: Any) -> str:
     try:
         pair = tuple(int(v) for v in np.asarray(answer).reshape(-1))
     except (TypeError, ValueError):
-        raise Mistake(f"give (first_row, end_row) as two ints, got {answer!r}") from None
+        raise Mistake(f"give (first_row, end_row) as two ints, got {show(answer)}") from None
     if len(pair) != 2:
         raise Mistake(f"give two numbers, the first row and the end (one past the last row); got {len(pair)}")
     per_device = Q5_ROWS // Q5_DEVICES
