@@ -63,19 +63,25 @@ CHILD_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0", "PYTHONU
 def jax_env(devices: int) -> dict:
     """Environment for a JAX child process with ``devices`` virtual CPU devices.
 
-    ``KERAS_BACKEND=jax`` and ``XLA_FLAGS`` with ``--xla_force_host_platform_device_count``.
-    The flags also turn off XLA's multi-threaded Eigen pool and raise its CPU collective
-    time-outs (40 s by default) to 600 s. On a busy 2-core machine we saw sharded training hang
-    in an all-reduce ("Expected 8 threads to join the rendezvous, but only 7 of them arrived")
-    and XLA abort the process after 40 s; single-threaded Eigen is the workaround reported for
-    XLA CPU thread-pool hangs (PyAutoLabs/PyAutoFit#1530). Raises ValueError for ``devices``
-    outside 1..64.
+    ``KERAS_BACKEND=jax``; ``XLA_FLAGS`` with ``--xla_force_host_platform_device_count``; and
+    ``PJRT_NPROC=4 * devices``, the size of the thread pool on which JAX's CPU client runs each
+    device's share of a program. By default that pool has ``max(cores, devices)`` threads: on a
+    2-core machine exactly one per device. A sharded step's all-reduce needs all ``devices``
+    shares running at once, but a pool thread can also sit blocked while it launches the next
+    program on a busy device; with no spare thread the last share never starts and the run
+    hangs for good (seen in about 1 run in 12 on a loaded 2-core machine: 7 threads waiting in
+    ``AllReduce``, the 8th blocked in ``Semaphore::Acquire``; XLA sizes the pool in
+    ``GetPjRtCpuClient``, ``xla/pjrt/cpu/cpu_client.cc``). The spare threads remove that
+    deadlock; they cost memory for their stacks, not CPU. The flags also turn off XLA's
+    multi-threaded Eigen pool and raise its CPU collective time-outs (40 s by default) to
+    600 s, so a slow but live step on a loaded machine is not aborted. Raises ValueError for
+    ``devices`` outside 1..64.
     """
     if isinstance(devices, bool) or not isinstance(devices, int) or not 1 <= devices <= 64:
         raise ValueError(f"devices={devices!r} must be a whole number from 1 to 64")
     flags = (f"--xla_force_host_platform_device_count={devices} --xla_cpu_multi_thread_eigen=false "
              "--xla_cpu_collective_call_terminate_timeout_seconds=600 --xla_cpu_collective_timeout_seconds=600")  # fmt: skip
-    return {"KERAS_BACKEND": "jax", "XLA_FLAGS": flags}
+    return {"KERAS_BACKEND": "jax", "XLA_FLAGS": flags, "PJRT_NPROC": str(4 * devices)}
 
 
 def virtual_cpus(n: int) -> list[str]:
@@ -1002,13 +1008,16 @@ def benchmark_main(devices: int, backend: str, variant: str, seeds: int) -> int:
     Runs :func:`course_lib.benchmark.run_once` for seeds 0 .. ``seeds - 1`` inside the scope and
     prints one line per seed and the mean test RMSE.
 
-    Known problem (JAX on CPU): on a loaded 2-core machine the sharded path with 8 virtual
-    devices hung in XLA's all-reduce in 3 of 4 runs (with 4 devices it finished in 1 of 2),
-    although :func:`sharded_run` (the lesson's) did not hang after :func:`jax_env`'s flags. Use
-    ``--devices 4`` on CPU, and a real accelerator for real figures.
+    On JAX the process gets :func:`jax_env`'s ``XLA_FLAGS`` and ``PJRT_NPROC`` unless they are
+    set already (they must be, before JAX makes its CPU client). Before ``PJRT_NPROC`` was set,
+    8 virtual devices on a loaded 2-core machine hung in XLA's all-reduce in 3 of 4 runs (see
+    :func:`jax_env` for why). CPU figures show the mechanics; real figures need accelerators.
     """
     from course_lib import benchmark
 
+    if backend == "jax":
+        for name, value in jax_env(devices).items():  # read when JAX makes its CPU client
+            os.environ.setdefault(name, value)
     benchmark._select_backend(backend)
     scope, what, pad_to, penalty_factor = training_scope(backend, devices)  # before any TensorFlow op
     import keras
@@ -1088,7 +1097,8 @@ def main(argv: list[str] | None = None) -> int:
         _print_result(ps_demo())
     elif args.command == "benchmark":
         if args.backend == "jax":
-            os.environ.setdefault("XLA_FLAGS", jax_env(args.devices)["XLA_FLAGS"])
+            for name, value in jax_env(args.devices).items():  # before JAX makes its CPU client
+                os.environ.setdefault(name, value)
             os.environ["KERAS_BACKEND"] = "jax"
             with quiet_native_stderr():  # Keras's data adapters import TensorFlow: do it before JAX runs anything
                 import keras  # noqa: F401

@@ -271,3 +271,24 @@ def test_training_scope_rejects_unknown_backend():
 def test_virtual_cpus_validates_before_touching_tensorflow(bad):
     with pytest.raises(ValueError, match="logical CPUs"):
         distributed.virtual_cpus(bad)
+
+
+def test_jax_env_gives_the_cpu_client_spare_threads_for_collectives():
+    """A child started with jax_env(4) sees 4 devices, all-reduces over them, and its PjRt pool is larger."""
+    import subprocess
+
+    env = {**os.environ, **distributed.jax_env(4)}
+    assert int(env["PJRT_NPROC"]) > 4  # more pool threads than devices: a blocked launch cannot starve a collective
+    code = (
+        "import jax, jax.numpy as jnp, numpy as np\n"
+        "from jax.sharding import Mesh, NamedSharding, PartitionSpec as P\n"
+        "mesh = Mesh(np.array(jax.devices()), ('d',))\n"
+        "x = jax.device_put(jnp.arange(8.0), NamedSharding(mesh, P('d')))\n"
+        "total = jax.jit(jnp.sum, out_shardings=NamedSharding(mesh, P()))(x)\n"
+        "print(len(jax.devices()), float(total))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["4", "28.0"]
+    with pytest.raises(ValueError, match="devices=0"):
+        distributed.jax_env(0)
