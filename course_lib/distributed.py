@@ -1029,8 +1029,9 @@ def benchmark_main(devices: int, backend: str, variant: str, seeds: int) -> int:
     ratings = load_movielens(variant).ratings
     config = rec.CONFIGS[variant]
     config = replace(config, l2=config.l2 * penalty_factor, bias_l2=config.bias_l2 * penalty_factor)
-    if backend == "tensorflow":  # Keras 3.15 / TF 2.21: steps_per_execution > 1 fails under MirroredStrategy
-        config = replace(config, steps_per_execution=1)
+    if backend == "tensorflow":  # Keras 3.15 / TF 2.21 under MirroredStrategy: more steps per call fail, and
+        # XLA fails on logical CPUs ("Trying to access resource .../replica_1/... on CPU:1 from CPU:0")
+        config = replace(config, steps_per_execution=1, jit_compile=False)
     device = benchmark.describe_device(backend)
     print(f"MovieLens {variant}, Keras {keras.__version__} on {backend}, {device}; {what}")
     runs = []
