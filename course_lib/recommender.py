@@ -138,7 +138,7 @@ class TrainConfig:
 #: dimension, L2 and learning rate on seed 42 (lesson 04), its history length on seed 0. Both
 #: use the implicit-feedback term (``history_length``).
 CONFIGS: dict[str, TrainConfig] = {
-    "100k": TrainConfig(l2=0.15, history_length=64),
+    "100k": TrainConfig(l2=0.125, plateau_factor=0.3, history_length=1000, implicit_method="matmul"),
     "1m": TrainConfig(dim=64, l2=0.05, learning_rate=0.002, batch_size=4096, epochs=60, plateau_factor=0.3,
                       history_length=32),
 }
