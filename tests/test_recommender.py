@@ -562,6 +562,8 @@ def test_export_projector_tsv_stays_in_its_folder_and_is_atomic(tmp_path, monkey
     [(["--batch-size", "0"], "--batch-size"), (["--epochs", "-1"], "--epochs"), (["--seeds", "0"], "--seeds"),
      (["--learning-rate", "0"], "--learning-rate"), (["--learning-rate", "nan"], "--learning-rate"),
      (["--dim", "0"], "--dim"), (["--l2", "-1"], "--l2"), (["--history-length", "-2"], "--history-length"),
+     (["--implicit-method", "sparse"], "--implicit-method"),
+     (["--implicit-method", "matmul", "--implicit-l2", "0.1"], "--implicit-method gather"),
      (["--steps-per-execution", "0"], "--steps-per-execution"), (["--compare-backends", "tensorflow"], "two or more"),
      (["--compare-backends", "tensorflow,cuda"], "two or more"), (["--repeats", "0"], "--repeats"),
      (["--devices", "0"], "--devices"), (["--devices", "2", "--backend", "torch"], "tensorflow or jax"),
