@@ -156,6 +156,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--history-length", type=int,
                         help="implicit feedback: movies per user in the masked mean (0: plain biased MF)")
     parser.add_argument("--implicit-l2", type=float, help="per-example L2 on the implicit-feedback vectors")
+    parser.add_argument("--implicit-method", choices=("gather", "matmul"),
+                        help="how the implicit term is computed (same numbers; default: the variant's setting)")
+    parser.add_argument("--implicit-normalization", choices=("mean", "sqrt"),
+                        help="divide the implicit sum by n (mean) or sqrt(n) (SVD++); default: the variant's setting")
     parser.add_argument("--jit", action=argparse.BooleanOptionalAction, default=None,
                         help="compile the training step with XLA (default: on, the variant's setting)")
     parser.add_argument("--steps-per-execution", type=int, help="training steps per compiled call (default 32)")
@@ -186,11 +190,15 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
             continue
         if not math.isfinite(value) or (value <= 0 if low == "positive" else value < 0):
             parser.error(f"--{name.replace('_', '-')} must be a finite {low} number, got {value}")
+    if args.implicit_method == "matmul" and args.implicit_l2:
+        parser.error(f"--implicit-l2 {args.implicit_l2} needs --implicit-method gather (a penalty on the looked-up "
+                     "rows); drop one of them")  # fmt: skip
     if args.devices > 1:
         if args.backend not in ("tensorflow", "jax"):
             parser.error(f"--devices {args.devices} needs --backend tensorflow or jax, got {args.backend}")
         tuned = [f"--{n.replace('_', '-')}" for n in ("batch_size", "epochs", "learning_rate", "dim", "l2",
-                                                        "history_length", "implicit_l2", "jit", "steps_per_execution")
+                                                        "history_length", "implicit_l2", "implicit_method",
+                                                        "implicit_normalization", "jit", "steps_per_execution")
                  if getattr(args, n, None) is not None] + (["--compare-backends"] if args.compare_backends else [])
         if tuned:
             parser.error(f"--devices {args.devices} trains with the variant's settings; drop {', '.join(tuned)}")
@@ -206,7 +214,7 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
 def _forwarded_flags(args: argparse.Namespace) -> list[str]:
     flags = ["--variant", args.variant]
     for name in ("batch_size", "epochs", "learning_rate", "dim", "l2", "history_length", "implicit_l2",
-                 "steps_per_execution"):  # fmt: skip
+                 "implicit_method", "implicit_normalization", "steps_per_execution"):  # fmt: skip
         value = getattr(args, name)
         if value is not None:
             flags += [f"--{name.replace('_', '-')}", str(value)]
@@ -279,9 +287,14 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {k: v for k, v in {"batch_size": args.batch_size, "epochs": args.epochs,
                                    "learning_rate": args.learning_rate, "dim": args.dim, "l2": args.l2,
                                    "history_length": args.history_length, "implicit_l2": args.implicit_l2,
+                                   "implicit_method": args.implicit_method,
+                                   "implicit_normalization": args.implicit_normalization,
                                    "jit_compile": args.jit,
                                    "steps_per_execution": args.steps_per_execution}.items() if v is not None}  # fmt: skip
-    config = replace(rec.CONFIGS[args.variant], **overrides)
+    try:
+        config = replace(rec.CONFIGS[args.variant], **overrides)
+    except (TypeError, ValueError) as exc:  # e.g. --implicit-l2 with the matmul method
+        parser.error(str(exc))
     with quiet_native_stderr():
         device = describe_device(args.backend)
     print(f"MovieLens {args.variant}, Keras {keras.__version__} on {args.backend}, {device}; settings {asdict(config)}")

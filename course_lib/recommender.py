@@ -33,7 +33,7 @@ import os
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -46,13 +46,15 @@ from course_lib import validation as v
 __all__ = [
     "TrainConfig", "CONFIGS", "LESSON_CONFIGS", "FAST_CONFIG_100K", "Split", "split_ratings", "model_inputs", "rmse", "mae",
     "global_mean_baseline", "BiasBaseline", "fit_bias_baseline", "tune_bias_baseline", "RowDot", "AddBiases",
-    "rated_movies_table", "RatedMovies", "MaskedMean", "build_rating_model", "build_model_for", "EpochTimer", "train_rating_model", "predict_ratings",
+    "rated_movies_table", "RatedMovies", "MaskedMean", "implicit_weights", "ImplicitMatmul", "build_rating_model", "build_model_for", "EpochTimer", "train_rating_model", "predict_ratings",
     "TwoTower", "in_batch_softmax_loss", "build_retrieval_model", "train_retrieval_model",
     "known_items_mask", "top_n", "popularity_scores", "ranking_metrics", "rating_scorer", "cosine_neighbours",
     "pca_2d", "export_projector_tsv",
 ]  # fmt: skip
 
 _RATING_COLUMNS = ("user_id", "movie_id", "rating")
+IMPLICIT_NORMALIZATIONS = ("mean", "sqrt")
+IMPLICIT_METHODS = ("gather", "matmul")
 
 
 # --------------------------------------------------------------------------- settings
@@ -78,8 +80,19 @@ class TrainConfig:
             without a better validation RMSE (``ReduceLROnPlateau``, patience 1).
         history_length: 0 for plain biased matrix factorisation; ``L > 0`` adds the implicit
             feedback term (:func:`rated_movies_table`, :class:`MaskedMean`): each user is also
-            the mean of the vectors of up to ``L`` movies they rated in training.
-        implicit_l2: per-example L2 penalty on the implicit-feedback movie vectors.
+            the mean of the vectors of up to ``L`` movies they rated in training (all of them
+            when ``L`` is at least the longest training history).
+        implicit_l2: per-example L2 penalty on the implicit-feedback movie vectors (``"gather"``
+            method only).
+        implicit_normalization: how the implicit vectors of a user's ``n`` listed movies are
+            combined: ``"mean"`` (their sum divided by ``n``) or ``"sqrt"`` (divided by
+            ``sqrt(n)``, as in Koren 2008's SVD++: users with long histories get a larger term).
+        implicit_method: how the term is computed; both give the same numbers.
+            ``"gather"`` looks up a (batch, L, dim) block of movie vectors per step and averages
+            it under the padding mask (lesson 02's masking); ``"matmul"`` multiplies a fixed
+            (n_users + 1, n_movies + 1) weight matrix by the implicit table once per step and
+            takes the batch's rows, which is much faster when users x movies is small (ml-100k)
+            and makes long histories cheap. See :func:`build_rating_model`.
         jit_compile: compile the training step with XLA (``Model.compile(jit_compile=...)``).
             Keras turns XLA on by itself only on a GPU (``"auto"``); on a CPU it makes the
             TensorFlow step several times faster (README, "The recommender benchmark"). Ignored
@@ -98,6 +111,8 @@ class TrainConfig:
     plateau_factor: float = 0.0
     history_length: int = 0
     implicit_l2: float = 0.0
+    implicit_normalization: str = "mean"
+    implicit_method: str = "gather"
     jit_compile: bool = True
     steps_per_execution: int = 32
 
@@ -112,24 +127,31 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.plateau_factor={self.plateau_factor!r} must be < 1 (it shrinks the "
                              "learning rate); use 0 to turn ReduceLROnPlateau off")  # fmt: skip
         v.check_bool(self.jit_compile, "TrainConfig.jit_compile")
+        v.check_choice(self.implicit_normalization, "TrainConfig.implicit_normalization", IMPLICIT_NORMALIZATIONS)
+        v.check_choice(self.implicit_method, "TrainConfig.implicit_method", IMPLICIT_METHODS)
+        if self.implicit_method == "matmul" and self.implicit_l2:
+            raise ValueError(f"TrainConfig.implicit_l2={self.implicit_l2!r} needs implicit_method='gather' (the "
+                             "per-example penalty on the looked-up rows); use implicit_l2=0 with 'matmul'")  # fmt: skip
 
 
-#: Settings per MovieLens variant, chosen on the validation slice only (never on test):
-#: 100k by ``tools/tune_recommender.py`` on seed 0 (README, "The recommender benchmark"); 1m's
-#: dimension, L2 and learning rate on seed 42 (lesson 04), its history length on seed 0. Both
-#: use the implicit-feedback term (``history_length``).
+#: Settings per MovieLens variant, chosen on the validation slice only (never on test) with
+#: ``tools/tune_recommender.py`` (README, "The recommender benchmark"): 100k on seeds 0-2 (JAX),
+#: 1m on seed 0 (TensorFlow). Both add the implicit-feedback term over each user's whole training
+#: history (``history_length`` above the longest one: 737 ratings in 100k, 2,314 in 1m),
+#: computed as one matrix product per step (``implicit_method="matmul"``).
 CONFIGS: dict[str, TrainConfig] = {
-    "100k": TrainConfig(l2=0.15, history_length=64),
-    "1m": TrainConfig(dim=64, l2=0.05, learning_rate=0.002, batch_size=4096, epochs=60, plateau_factor=0.3,
-                      history_length=32),
+    "100k": TrainConfig(l2=0.125, plateau_factor=0.3, history_length=1000, implicit_method="matmul"),
+    "1m": TrainConfig(dim=128, l2=0.07, learning_rate=0.005, batch_size=16384, epochs=60, plateau_factor=0.3,
+                      history_length=2400, implicit_method="matmul"),
 }
 
-#: Lesson 04's cheaper settings: the same without the implicit-feedback term (plain biased MF,
-#: the previous defaults), so a notebook stays within its time budget. Use with
-#: ``build_rating_model`` or ``build_model_for``; cite :data:`CONFIGS`' benchmark for the rest.
+#: Lesson 04's cheaper settings: plain biased MF without the implicit-feedback term (the
+#: previous defaults, chosen on validation before the term existed), so a notebook stays within
+#: its time budget. Use with ``build_rating_model`` or ``build_model_for``; cite
+#: :data:`CONFIGS`' benchmark for the rest.
 LESSON_CONFIGS: dict[str, TrainConfig] = {
-    "100k": replace(CONFIGS["100k"], history_length=0, l2=0.1),  # l2 0.1 was best without the term
-    "1m": replace(CONFIGS["1m"], history_length=0),
+    "100k": TrainConfig(),  # dimension 32, L2 0.1 (best without the term)
+    "1m": TrainConfig(dim=64, l2=0.05, learning_rate=0.002, batch_size=4096, epochs=60, plateau_factor=0.3),
 }
 FAST_CONFIG_100K = LESSON_CONFIGS["100k"]
 
@@ -524,25 +546,96 @@ class MaskedMean(keras.layers.Layer):
     """Mean over axis 1 of the unmasked steps: (batch, L, dim) with mask (batch, L) -> (batch, dim).
 
     Like ``GlobalAveragePooling1D`` with a padding mask, except that a row whose steps are
-    all masked gives zeros instead of 0/0 = NaN.
+    all masked gives zeros instead of 0/0 = NaN. With ``normalization="sqrt"`` the sum of the
+    ``n`` unmasked steps is divided by ``sqrt(n)`` instead of ``n`` (SVD++'s ``|N(u)|**-0.5``).
+    ValueError for another ``normalization``.
     """
 
-    def __init__(self, **kwargs):
+    def __init__(self, normalization: str = "mean", **kwargs):
         super().__init__(**kwargs)
+        self.normalization = v.check_choice(normalization, "normalization", IMPLICIT_NORMALIZATIONS)
         self.supports_masking = True
 
     def call(self, inputs, mask=None):
         if mask is None:
-            return ops.mean(inputs, axis=1)
-        weights = ops.cast(mask, inputs.dtype)[:, :, None]
+            weights = ops.ones_like(inputs[:, :, :1])
+        else:
+            weights = ops.cast(mask, inputs.dtype)[:, :, None]
         total = ops.sum(inputs * weights, axis=1)
-        return total / ops.maximum(ops.sum(weights, axis=1), 1.0)
+        count = ops.maximum(ops.sum(weights, axis=1), 1.0)
+        return total / (count if self.normalization == "mean" else ops.sqrt(count))
 
     def compute_mask(self, inputs, mask=None):
         return None
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], input_shape[2])
+
+    def get_config(self):
+        return {**super().get_config(), "normalization": self.normalization}
+
+
+def implicit_weights(rated_movies, n_movies: int, normalization: str = "mean") -> np.ndarray:
+    """float32 (n_users + 1, n_movies + 1): row ``u`` spreads weight ``1/n`` (or ``1/sqrt(n)``) over the ``n`` movies of row ``u``.
+
+    ``rated_movies`` is the int32 (n_users + 1, L) table of :func:`rated_movies_table` (0 =
+    padding, ignored). ``implicit_weights(...) @ Y`` is then, row by row, the masked mean (or
+    the ``sqrt``-normalised sum) of the listed rows of ``Y``: the same numbers as looking the
+    rows up and applying :class:`MaskedMean`. A row without movies is all zeros.
+
+    Raises ValueError for a table that is not 2-D integer ids in 0..n_movies, or an unknown
+    ``normalization`` (``"mean"`` or ``"sqrt"``).
+    """
+    normalization = v.check_choice(normalization, "normalization", IMPLICIT_NORMALIZATIONS)
+    n_movies = _check_positive_int(n_movies, "n_movies")
+    table = np.asarray(rated_movies)
+    if table.ndim != 2 or not np.issubdtype(table.dtype, np.integer) or table.min() < 0 or table.max() > n_movies:
+        raise ValueError(f"rated_movies must be a 2-D integer table of movie ids 0..{n_movies} (0 = padding), got "
+                         f"{table.dtype} {table.shape}; build it with rated_movies_table")  # fmt: skip
+    weights = np.zeros((table.shape[0], n_movies + 1), dtype=np.float64)
+    rows = np.repeat(np.arange(table.shape[0]), table.shape[1])
+    np.add.at(weights, (rows, table.reshape(-1)), 1.0)
+    weights[:, 0] = 0.0  # the padding id
+    count = weights.sum(axis=1, keepdims=True)
+    scale = count if normalization == "mean" else np.sqrt(count)
+    return np.divide(weights, scale, out=np.zeros_like(weights), where=count > 0).astype(np.float32)
+
+
+@keras.saving.register_keras_serializable(package="course_lib")
+class ImplicitMatmul(keras.layers.Layer):
+    """User ids (batch,) -> (batch, dim): the implicit-feedback term as one matrix product per step.
+
+    Holds the implicit movie table ``embeddings`` (trainable, float32 (n_movies + 1, dim)) and
+    a fixed weight matrix ``weights`` (non-trainable, float32 (n_users + 1, n_movies + 1), from
+    :func:`implicit_weights`). ``call`` returns rows ``user_ids`` of ``weights @ embeddings``:
+    the same numbers as :class:`RatedMovies` + ``Embedding(mask_zero=True)`` + :class:`MaskedMean`,
+    but each step costs one dense product of ``(n_users + 1) x (n_movies + 1) x dim``
+    multiply-adds instead of a (batch, L, dim) gather and its scattered gradient. That is
+    cheap for ml-100k (944 x 1,683) and the history length then costs nothing; for ml-1m
+    (6,041 x 3,953) the gather is cheaper.
+    """
+
+    def __init__(self, n_users: int, n_movies: int, dim: int, weights=None, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.n_users, self.n_movies, self.dim, self.seed = int(n_users), int(n_movies), int(dim), seed
+        shape = (self.n_users + 1, self.n_movies + 1)
+        if weights is not None and np.shape(weights) != shape:
+            raise ValueError(f"weights must have shape {shape} (n_users + 1, n_movies + 1), got {np.shape(weights)}")
+        init = "zeros" if weights is None else keras.initializers.Constant(np.asarray(weights, np.float32))
+        self.weights_matrix = self.add_weight(shape=shape, dtype="float32", initializer=init, trainable=False,
+                                              name="weights")  # fmt: skip
+        self.embeddings = self.add_weight(shape=(self.n_movies + 1, self.dim), name="embeddings",
+                                          initializer=keras.initializers.RandomNormal(stddev=0.05, seed=seed))  # fmt: skip
+
+    def call(self, user_ids):
+        return ops.take(ops.matmul(self.weights_matrix, self.embeddings), user_ids, axis=0)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape, self.dim)
+
+    def get_config(self):
+        return {**super().get_config(), "n_users": self.n_users, "n_movies": self.n_movies, "dim": self.dim,
+                "seed": self.seed}  # fmt: skip
 
 
 def build_rating_model(
@@ -556,6 +649,8 @@ def build_rating_model(
     seed: int | None = 42,
     rated_movies=None,
     implicit_l2: float = 0.0,
+    implicit_normalization: str = "mean",
+    implicit_method: str = "gather",
 ) -> keras.Model:
     """Biased matrix factorisation as a functional Keras model, optionally with implicit feedback.
 
@@ -568,8 +663,11 @@ def build_rating_model(
     (``Embedding(mask_zero=True)``, so the padding 0 is masked) looked up at the movies the
     user rated in training and averaged by :class:`MaskedMean`. This is the implicit-feedback
     idea of SVD++ (Koren, "Factorization Meets the Neighborhood", KDD 2008, which normalises
-    by ``|N(u)|**-0.5``; here a plain masked mean): users with few ratings are described by
-    the movies they chose, not just by their own few-times-updated vector.
+    by ``|N(u)|**-0.5``: ``implicit_normalization="sqrt"``; the default ``"mean"`` divides by
+    the count): users with few ratings are described by the movies they chose, not just by
+    their own few-times-updated vector. ``implicit_method="matmul"`` computes the same term as
+    :class:`ImplicitMatmul` (one dense product per step, no per-example gather; faster when
+    ``n_users x n_movies`` is small; ``implicit_l2`` must then be 0).
 
     Regularisation is *per example*: an ``activity_regularizer`` adds ``l2 * |p_u|**2`` and
     ``l2 * |q_m|**2`` for the rows each rating looks up (and ``implicit_l2 * |y_j|**2`` for
@@ -581,9 +679,14 @@ def build_rating_model(
     Output: predicted stars, float32 (batch,) (not clipped; :func:`predict_ratings` clips).
 
     Raises:
-        ValueError: a size is not a positive whole number, a penalty is negative, or
-            ``rated_movies`` is not an (n_users + 1, L) table of movie ids.
+        ValueError: a size is not a positive whole number, a penalty is negative,
+            ``rated_movies`` is not an (n_users + 1, L) table of movie ids, an unknown
+            ``implicit_normalization``/``implicit_method``, or ``implicit_l2 > 0`` with ``"matmul"``.
     """
+    v.check_choice(implicit_normalization, "implicit_normalization", IMPLICIT_NORMALIZATIONS)
+    v.check_choice(implicit_method, "implicit_method", IMPLICIT_METHODS)
+    if implicit_method == "matmul" and implicit_l2:
+        raise ValueError(f"implicit_l2={implicit_l2!r} needs implicit_method='gather'; use implicit_l2=0 with 'matmul'")
     n_users = _check_positive_int(n_users, "n_users")
     n_movies = _check_positive_int(n_movies, "n_movies")
     dim = _check_positive_int(dim, "dim")
@@ -613,10 +716,15 @@ def build_rating_model(
 
     user_vector = table(n_users + 1, dim, "user_embedding", l2, normal(0))(user)
     movie_vector = table(n_movies + 1, dim, "movie_embedding", l2, normal(1))(movie)
-    if rated_movies is not None:
+    if rated_movies is not None and implicit_method == "matmul":
+        weights = implicit_weights(rated_movies, n_movies, implicit_normalization)
+        implicit = ImplicitMatmul(n_users, n_movies, dim, weights, seed=None if seed is None else seed + 2,
+                                  name="implicit_matmul")(user)  # fmt: skip
+        user_vector = keras.layers.Add(name="user_total")([user_vector, implicit])
+    elif rated_movies is not None:
         history = RatedMovies(n_users, rated_movies.shape[1], rated_movies, name="rated_movies")(user)
         implicit_vectors = table(n_movies + 1, dim, "implicit_embedding", implicit_l2, normal(2), mask_zero=True)(history)
-        implicit = MaskedMean(name="implicit_mean")(implicit_vectors)
+        implicit = MaskedMean(implicit_normalization, name="implicit_mean")(implicit_vectors)
         user_vector = keras.layers.Add(name="user_total")([user_vector, implicit])
     user_bias = table(n_users + 1, 1, "user_bias", bias_l2, "zeros")(user)
     movie_bias = table(n_movies + 1, 1, "movie_bias", bias_l2, "zeros")(movie)
@@ -637,7 +745,9 @@ def build_model_for(split: Split, config: TrainConfig = TrainConfig(), *, seed: 
         rated = rated_movies_table(split.train, split.n_users, config.history_length, seed=0 if seed is None else seed)
     return build_rating_model(split.n_users, split.n_movies, global_mean=global_mean_baseline(split.train),
                               dim=config.dim, l2=config.l2, bias_l2=config.bias_l2, seed=seed,
-                              rated_movies=rated, implicit_l2=config.implicit_l2)  # fmt: skip
+                              rated_movies=rated, implicit_l2=config.implicit_l2,
+                              implicit_normalization=config.implicit_normalization,
+                              implicit_method=config.implicit_method)  # fmt: skip
 
 
 def _check_ids_fit(ratings: pd.DataFrame, n_users: int, n_movies: int, what: str) -> None:
@@ -1142,11 +1252,18 @@ def rating_scorer(model: keras.Model):
     """
     p = keras.ops.convert_to_numpy(model.get_layer("user_embedding").embeddings).astype(np.float64)
     q = keras.ops.convert_to_numpy(model.get_layer("movie_embedding").embeddings).astype(np.float64)
-    if any(layer.name == "rated_movies" for layer in model.layers):  # implicit feedback: p_u + masked mean of y_j
+    names = {layer.name for layer in model.layers}
+    if "rated_movies" in names:  # implicit feedback: p_u + masked mean (or sqrt-normalised sum) of y_j
         rated = keras.ops.convert_to_numpy(model.get_layer("rated_movies").table).astype(np.int64)
         y = keras.ops.convert_to_numpy(model.get_layer("implicit_embedding").embeddings).astype(np.float64)
         mask = (rated != 0)[:, :, None]
-        p = p + (y[rated] * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)
+        count = np.maximum(mask.sum(axis=1), 1)
+        sqrt = model.get_layer("implicit_mean").normalization == "sqrt"
+        p = p + (y[rated] * mask).sum(axis=1) / (np.sqrt(count) if sqrt else count)
+    elif "implicit_matmul" in names:  # the same term as one product
+        layer = model.get_layer("implicit_matmul")
+        weights = keras.ops.convert_to_numpy(layer.weights_matrix).astype(np.float64)
+        p = p + weights @ keras.ops.convert_to_numpy(layer.embeddings).astype(np.float64)
     user_bias = keras.ops.convert_to_numpy(model.get_layer("user_bias").embeddings)[:, 0]
     movie_bias = keras.ops.convert_to_numpy(model.get_layer("movie_bias").embeddings)[:, 0]
     mean = model.get_layer("rating").global_mean

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import inspect
 
 import keras
@@ -586,6 +587,8 @@ def test_export_projector_tsv_stays_in_its_folder_and_is_atomic(tmp_path, monkey
     [(["--batch-size", "0"], "--batch-size"), (["--epochs", "-1"], "--epochs"), (["--seeds", "0"], "--seeds"),
      (["--learning-rate", "0"], "--learning-rate"), (["--learning-rate", "nan"], "--learning-rate"),
      (["--dim", "0"], "--dim"), (["--l2", "-1"], "--l2"), (["--history-length", "-2"], "--history-length"),
+     (["--implicit-method", "sparse"], "--implicit-method"),
+     (["--implicit-method", "matmul", "--implicit-l2", "0.1"], "--implicit-method gather"),
      (["--steps-per-execution", "0"], "--steps-per-execution"), (["--compare-backends", "tensorflow"], "two or more"),
      (["--compare-backends", "tensorflow,cuda"], "two or more"), (["--repeats", "0"], "--repeats"),
      (["--devices", "0"], "--devices"), (["--devices", "2", "--backend", "torch"], "tensorflow or jax"),
@@ -684,8 +687,74 @@ def test_no_jit_config_compiles_without_xla():
     assert model.jit_compile is False and model.steps_per_execution == 1
 
 
-def test_lesson_configs_are_the_benchmark_settings_without_the_implicit_term():
+def test_lesson_configs_are_plain_mf_and_the_benchmark_configs_use_the_implicit_term():
     assert rec.FAST_CONFIG_100K == rec.TrainConfig() == rec.LESSON_CONFIGS["100k"]
     for variant, config in rec.LESSON_CONFIGS.items():
         assert config.history_length == 0 and rec.CONFIGS[variant].history_length > 0
-        assert config.dim == rec.CONFIGS[variant].dim and config.batch_size == rec.CONFIGS[variant].batch_size
+
+
+@pytest.mark.parametrize("normalization", ["mean", "sqrt"])
+def test_implicit_weights_spread_one_over_n_or_one_over_sqrt_n(normalization):
+    rated = np.array([[0, 0, 0], [2, 3, 0], [4, 0, 0], [1, 2, 4]], dtype=np.int32)
+    weights = rec.implicit_weights(rated, n_movies=5, normalization=normalization)
+    assert weights.dtype == np.float32 and weights.shape == (4, 6)
+    scale = {"mean": lambda n: 1 / n, "sqrt": lambda n: n ** -0.5}[normalization]
+    expected = np.zeros((4, 6))
+    expected[1, [2, 3]] = scale(2)
+    expected[2, 4] = scale(1)
+    expected[3, [1, 2, 4]] = scale(3)
+    np.testing.assert_allclose(weights, expected, rtol=1e-6)  # padding column 0 and an empty row stay 0
+    with pytest.raises(ValueError, match="normalization"):
+        rec.implicit_weights(rated, 5, "median")
+    with pytest.raises(ValueError, match="movie ids 0..3"):
+        rec.implicit_weights(rated, 3)
+
+
+def test_masked_mean_with_sqrt_normalization_divides_the_sum_by_sqrt_n():
+    vectors = np.array([[[1.0, 2.0], [3.0, 4.0], [9.0, 9.0]], [[5.0, 5.0], [7.0, 7.0], [1.0, 1.0]]], "float32")
+    mask = np.array([[True, True, False], [False, False, False]])
+    out = keras.ops.convert_to_numpy(rec.MaskedMean("sqrt")(vectors, mask=mask))
+    np.testing.assert_allclose(out, [[4.0 / np.sqrt(2), 6.0 / np.sqrt(2)], [0.0, 0.0]], rtol=1e-6)
+    with pytest.raises(ValueError, match="normalization"):
+        rec.MaskedMean("max")
+
+
+@pytest.mark.parametrize("normalization", ["mean", "sqrt"])
+def test_matmul_implicit_term_equals_the_masked_gather_and_trains(normalization):
+    split = rec.split_ratings(synthetic_ratings(n_users=60, n_movies=30, per_user=20), seed=0)
+    base = rec.TrainConfig(dim=4, history_length=8, implicit_normalization=normalization, batch_size=64, epochs=2,
+                           learning_rate=0.02, steps_per_execution=4)  # fmt: skip
+    gather = rec.build_model_for(split, base, seed=0)
+    matmul_config = dataclasses.replace(base, implicit_method="matmul")
+    matmul = rec.build_model_for(split, matmul_config, seed=0)
+    names = {layer.name for layer in matmul.layers}
+    assert "implicit_matmul" in names and "rated_movies" not in names and "implicit_embedding" not in names
+    # same seed, same initial tables: the two ways give the same predictions
+    np.testing.assert_allclose(rec.predict_ratings(gather, split.test, clip=False),
+                               rec.predict_ratings(matmul, split.test, clip=False), atol=1e-5)  # fmt: skip
+    # a different normalisation gives different predictions (the option is not ignored)
+    other = "sqrt" if normalization == "mean" else "mean"
+    changed = rec.build_model_for(split, dataclasses.replace(matmul_config, implicit_normalization=other), seed=0)
+    assert np.abs(rec.predict_ratings(changed, split.test, clip=False)
+                  - rec.predict_ratings(matmul, split.test, clip=False)).max() > 1e-4  # fmt: skip
+    keras.utils.set_random_seed(0)
+    history, _ = rec.train_rating_model(matmul, split, matmul_config)
+    assert np.isfinite(history["val_rmse"]).all() and history["val_rmse"][-1] < history["val_rmse"][0] + 0.05
+    users, movies = split.test["user_id"].to_numpy()[:5], split.test["movie_id"].to_numpy()[:5]
+    table = rec.rating_scorer(matmul)(users)
+    np.testing.assert_allclose(table[np.arange(5), movies],
+                               rec.predict_ratings(matmul, split.test.iloc[:5], clip=False), atol=1e-4)  # fmt: skip
+
+
+def test_implicit_options_refuse_nonsense():
+    with pytest.raises(ValueError, match="implicit_normalization"):
+        rec.TrainConfig(implicit_normalization="median")
+    with pytest.raises(ValueError, match="implicit_method"):
+        rec.TrainConfig(implicit_method="sparse")
+    with pytest.raises(ValueError, match="implicit_l2"):
+        rec.TrainConfig(history_length=8, implicit_method="matmul", implicit_l2=0.01)
+    with pytest.raises(ValueError, match="implicit_l2"):
+        rec.build_rating_model(5, 5, global_mean=3.0, rated_movies=np.zeros((6, 2), np.int32), implicit_l2=0.1,
+                               implicit_method="matmul")  # fmt: skip
+    with pytest.raises(ValueError, match="shape"):
+        rec.ImplicitMatmul(5, 5, 2, np.zeros((3, 3), np.float32))

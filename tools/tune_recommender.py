@@ -40,6 +40,8 @@ GRID_FIELDS = {  # flag -> (TrainConfig field, type)
     "history_length": ("history_length", int),
     "implicit_l2": ("implicit_l2", float),
     "plateau_factor": ("plateau_factor", float),
+    "implicit_normalization": ("implicit_normalization", str),
+    "implicit_method": ("implicit_method", str),
 }
 
 
@@ -56,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--seeds must be >= 0, got {args.seeds}")
     grid = {field: getattr(args, flag) for flag, (field, _) in GRID_FIELDS.items() if getattr(args, flag)}
     for field, values in grid.items():
+        if isinstance(values[0], str):
+            continue  # checked by TrainConfig below
         bad = [v for v in values if not math.isfinite(v) or v < 0 or (v == 0 and field in ("dim", "learning_rate", "batch_size"))]
         if bad:
             parser.error(f"--{field.replace('_', '-')} has out-of-range values {bad}")
@@ -70,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     ratings = load_movielens(args.variant).ratings
     base = rec.CONFIGS[args.variant]
     combos = [dict(zip(grid, values)) for values in itertools.product(*grid.values())] or [{}]
+    for combo in combos:
+        try:
+            replace(base, **combo)
+        except (TypeError, ValueError) as exc:  # before any training
+            parser.error(str(exc))
     print(f"{len(combos)} setting(s) x {len(args.seeds)} seed(s) on MovieLens {args.variant}, {args.backend}; "
           f"base {asdict(base)}", flush=True)  # fmt: skip
     summary = []
@@ -84,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             history, seconds = rec.train_rating_model(model, split, config)
             record = {"variant": args.variant, "backend": args.backend, "seed": seed, **combo,
                       "val_rmse": float(min(history["val_rmse"])), "best_epoch": int(np.argmin(history["val_rmse"])) + 1,
-                      "epochs": len(seconds), "train_s": time.perf_counter() - start}  # fmt: skip
+                      "epochs": len(seconds), "s_per_epoch": float(np.median(seconds[1:] or seconds)),
+                      "train_s": time.perf_counter() - start}  # fmt: skip
             scores.append(record["val_rmse"])
             print(json.dumps(record), flush=True)
             if args.out:
