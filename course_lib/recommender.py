@@ -787,11 +787,13 @@ class EpochTimer(keras.callbacks.Callback):
 
 
 def _tensorflow_batches(inputs: dict[str, np.ndarray], targets: np.ndarray, batch_size: int, *, seed: int):
-    """TensorFlow only: an endless ``tf.data`` stream of shuffled batches; returns ``(dataset, steps_per_epoch)``.
+    """TensorFlow only: one epoch of shuffled batches as ``tf.data``; returns ``(dataset, batches per epoch)``.
 
-    Each epoch is a fresh permutation (``stateless_shuffle`` with a per-epoch seed drawn from
-    ``seed``), applied by one gather over the whole training set and cut into batches by a
-    reshape, so no per-batch work is left. Keras builds a pipeline from NumPy arrays that
+    Every pass over the dataset (Keras starts one per epoch) is a fresh permutation
+    (``stateless_shuffle`` with a seed that ``Dataset.random(seed, rerandomize_each_iteration=True)``
+    redraws per pass), applied by one gather over the whole training set and cut into batches
+    by a reshape, so no per-batch work is left. The dataset's length is declared, so ``fit``
+    knows the epoch's end and ``steps_per_execution`` never runs into the next epoch. Keras builds a pipeline from NumPy arrays that
     gathers every batch in a parallel ``map``; on a 2-core CPU that made the TensorFlow
     epoch about 1.3-1.6x slower than this (README, "The recommender benchmark"). Batches hold
     the same examples in the same roles as ``fit(x, y, shuffle=True)``: ``batch_size`` rows,
@@ -812,7 +814,11 @@ def _tensorflow_batches(inputs: dict[str, np.ndarray], targets: np.ndarray, batc
             epoch = epoch.concatenate(tf.data.Dataset.from_tensors(tf.nest.map_structure(lambda t: t[full * batch_size:], shuffled)))
         return epoch
 
-    return tf.data.Dataset.random(seed=seed).flat_map(one_epoch).prefetch(2), full + (rest > 0)
+    steps = full + (rest > 0)
+    # One epoch per pass; each new pass (Keras starts one per epoch) draws a new epoch seed.
+    epoch_seed = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
+    batches = epoch_seed.flat_map(one_epoch).apply(tf.data.experimental.assert_cardinality(steps))
+    return batches.prefetch(2), steps
 
 
 def train_rating_model(
@@ -873,8 +879,8 @@ def train_rating_model(
                                                            patience=1, min_delta=1e-4))  # fmt: skip
     train_x, train_y = model_inputs(split.train), split.train["rating"].to_numpy(np.float32)
     if keras.backend.backend() == "tensorflow":  # same batches, fed without a gather per batch
-        batches, steps = _tensorflow_batches(train_x, train_y, config.batch_size, seed=int(np.random.randint(2**31)))
-        data = {"x": batches, "steps_per_epoch": steps, "shuffle": False}  # shuffled already
+        batches, _ = _tensorflow_batches(train_x, train_y, config.batch_size, seed=int(np.random.randint(2**31)))
+        data = {"x": batches, "shuffle": False}  # shuffled already
     else:
         data = {"x": train_x, "y": train_y, "batch_size": config.batch_size, "shuffle": True}
     fitted = model.fit(

@@ -56,10 +56,10 @@ def test_tensorflow_batches_cover_each_example_once_per_epoch_in_a_new_order():
     inputs = {"user_id": np.arange(1, 11, dtype=np.int32), "movie_id": np.arange(1, 11, dtype=np.int32) * 10}
     targets = np.arange(1, 11, dtype=np.float32)
     batches, steps = rec._tensorflow_batches(inputs, targets, 4, seed=3)
-    assert steps == 3
-    stream, orders = iter(batches), []
-    for _ in range(3):
-        epoch = [next(stream) for _ in range(steps)]
+    assert steps == 3 and int(batches.cardinality()) == 3  # fit knows where an epoch ends
+    orders = []
+    for _ in range(3):  # one pass per epoch, as fit makes them
+        epoch = list(batches)
         assert [len(y) for _, y in epoch] == [4, 4, 2]
         for x, y in epoch:  # rows stay together
             assert np.array_equal(x["movie_id"].numpy(), x["user_id"].numpy() * 10)
@@ -242,6 +242,18 @@ def test_training_beats_the_global_mean_and_saves(tmp_path):
     model.save(path)
     reloaded = keras.saving.load_model(path)
     assert np.allclose(rec.predict_ratings(reloaded, split.test), predicted, atol=1e-5)
+
+
+def test_an_epoch_is_one_pass_over_the_training_part_whatever_steps_per_execution():
+    """With 32 steps per call and 5 batches per epoch, fit still takes exactly 5 steps per epoch."""
+    keras.utils.set_random_seed(0)
+    split = rec.split_ratings(synthetic_ratings(n_users=60, n_movies=30, per_user=20), seed=0)
+    config = rec.TrainConfig(dim=4, batch_size=200, epochs=3, patience=3, steps_per_execution=32)
+    model = rec.build_model_for(split, config, seed=0)
+    history, _ = rec.train_rating_model(model, split, config)
+    batches_per_epoch = -(-len(split.train) // config.batch_size)
+    assert batches_per_epoch < config.steps_per_execution
+    assert int(model.optimizer.iterations) == batches_per_epoch * len(history["loss"])
 
 
 def test_ids_outside_the_tables_give_a_clear_error():
