@@ -786,41 +786,6 @@ class EpochTimer(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def _tensorflow_batches(inputs: dict[str, np.ndarray], targets: np.ndarray, batch_size: int, *, seed: int):
-    """TensorFlow only: one epoch of shuffled batches as ``tf.data``; returns ``(dataset, batches per epoch)``.
-
-    Every pass over the dataset (Keras starts one per epoch) is a fresh permutation
-    (``stateless_shuffle`` with a seed that ``Dataset.random(seed, rerandomize_each_iteration=True)``
-    redraws per pass), applied by one gather over the whole training set and cut into batches
-    by a reshape, so no per-batch work is left. The dataset's length is declared, so ``fit``
-    knows the epoch's end and ``steps_per_execution`` never runs into the next epoch. Keras builds a pipeline from NumPy arrays that
-    gathers every batch in a parallel ``map``; on a 2-core CPU that made the TensorFlow
-    epoch about 1.3-1.6x slower than this (README, "The recommender benchmark"). Batches hold
-    the same examples in the same roles as ``fit(x, y, shuffle=True)``: ``batch_size`` rows,
-    the last one shorter.
-    """
-    import tensorflow as tf
-
-    n = len(targets)
-    full, rest = divmod(n, batch_size)
-    tensors = ({name: tf.constant(values) for name, values in inputs.items()}, tf.constant(targets))
-
-    def one_epoch(epoch_seed):
-        order = tf.random.experimental.stateless_shuffle(tf.range(n), seed=tf.stack([epoch_seed, 0]))
-        shuffled = tf.nest.map_structure(lambda t: tf.gather(t, order), tensors)
-        epoch = tf.data.Dataset.from_tensor_slices(
-            tf.nest.map_structure(lambda t: tf.reshape(t[: full * batch_size], (full, batch_size)), shuffled))
-        if rest:
-            epoch = epoch.concatenate(tf.data.Dataset.from_tensors(tf.nest.map_structure(lambda t: t[full * batch_size:], shuffled)))
-        return epoch
-
-    steps = full + (rest > 0)
-    # One epoch per pass; each new pass (Keras starts one per epoch) draws a new epoch seed.
-    epoch_seed = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
-    batches = epoch_seed.flat_map(one_epoch).apply(tf.data.experimental.assert_cardinality(steps))
-    return batches.prefetch(2), steps
-
-
 def train_rating_model(
     model: keras.Model,
     split: Split,
@@ -831,12 +796,11 @@ def train_rating_model(
     """Compile and fit ``model`` on ``split.train`` with Adam and MSE, early-stopping on validation RMSE.
 
     Keeps the weights of the epoch with the lowest validation RMSE
-    (``EarlyStopping(restore_best_weights=True)``); reshuffles every epoch, seeded by
-    ``keras.utils.set_random_seed``. On JAX and PyTorch ``fit`` gets NumPy arrays; on
-    TensorFlow the same shuffled batches come from :func:`_tensorflow_batches`, without a
-    gather per batch (the TensorFlow epoch took half the time on a 2-core CPU). The step is
-    compiled with XLA when ``config.jit_compile`` and runs ``config.steps_per_execution``
-    steps per call.
+    (``EarlyStopping(restore_best_weights=True)``); shuffles with Keras's seeded generator.
+    The inputs are NumPy arrays (a hand-made ``tf.data`` pipeline that gathers once per epoch
+    instead of once per batch was measured only about 8% faster on TensorFlow, so Keras's own
+    adapter stays); the step is compiled with XLA when ``config.jit_compile`` and runs
+    ``config.steps_per_execution`` steps per call.
     Every id is checked against the tables *before* ``fit``: under XLA an out-of-range id
     would not raise but silently read the last row. Keras itself keeps XLA off (silently,
     here) when TensorFlow's op determinism is enabled, as ``setup_notebook()`` does by
@@ -877,17 +841,13 @@ def train_rating_model(
     if config.plateau_factor:
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_rmse", mode="min", factor=config.plateau_factor,
                                                            patience=1, min_delta=1e-4))  # fmt: skip
-    train_x, train_y = model_inputs(split.train), split.train["rating"].to_numpy(np.float32)
-    if keras.backend.backend() == "tensorflow":  # same batches, fed without a gather per batch
-        batches, _ = _tensorflow_batches(train_x, train_y, config.batch_size, seed=int(np.random.randint(2**31)))
-        data = {"x": batches, "shuffle": False}  # shuffled already
-    else:
-        data = {"x": train_x, "y": train_y, "batch_size": config.batch_size, "shuffle": True}
     fitted = model.fit(
-        **data,
+        model_inputs(split.train),
+        split.train["rating"].to_numpy(np.float32),
         validation_data=(model_inputs(split.validation), split.validation["rating"].to_numpy(np.float32)),
-        validation_batch_size=config.batch_size,
+        batch_size=config.batch_size,
         epochs=config.epochs,
+        shuffle=True,
         callbacks=callbacks,
         verbose=verbose,
     )
