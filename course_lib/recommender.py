@@ -42,11 +42,12 @@ import pandas as pd
 from keras import ops
 
 from course_lib import validation as v
+from course_lib.features import MaskedPooling
 
 __all__ = [
     "TrainConfig", "CONFIGS", "LESSON_CONFIGS", "FAST_CONFIG_100K", "Split", "split_ratings", "model_inputs", "rmse", "mae",
     "global_mean_baseline", "BiasBaseline", "fit_bias_baseline", "tune_bias_baseline", "RowDot", "AddBiases",
-    "rated_movies_table", "RatedMovies", "MaskedMean", "implicit_weights", "ImplicitMatmul", "build_rating_model", "build_model_for", "EpochTimer", "train_rating_model", "predict_ratings",
+    "rated_movies_table", "RatedMovies", "implicit_weights", "ImplicitMatmul", "build_rating_model", "build_model_for", "EpochTimer", "train_rating_model", "predict_ratings",
     "TwoTower", "in_batch_softmax_loss", "build_retrieval_model", "train_retrieval_model",
     "known_items_mask", "top_n", "popularity_scores", "ranking_metrics", "rating_scorer", "cosine_neighbours",
     "pca_2d", "export_projector_tsv",
@@ -79,7 +80,7 @@ class TrainConfig:
         plateau_factor: when > 0, multiply the learning rate by this factor after each epoch
             without a better validation RMSE (``ReduceLROnPlateau``, patience 1).
         history_length: 0 for plain biased matrix factorisation; ``L > 0`` adds the implicit
-            feedback term (:func:`rated_movies_table`, :class:`MaskedMean`): each user is also
+            feedback term (:func:`rated_movies_table`, :class:`~course_lib.features.MaskedPooling`): each user is also
             the mean of the vectors of up to ``L`` movies they rated in training (all of them
             when ``L`` is at least the longest training history).
         implicit_l2: per-example L2 penalty on the implicit-feedback movie vectors (``"gather"``
@@ -541,47 +542,13 @@ class RatedMovies(keras.layers.Layer):
         return {**super().get_config(), "n_users": self.n_users, "history_length": self.history_length}
 
 
-@keras.saving.register_keras_serializable(package="course_lib")
-class MaskedMean(keras.layers.Layer):
-    """Mean over axis 1 of the unmasked steps: (batch, L, dim) with mask (batch, L) -> (batch, dim).
-
-    Like ``GlobalAveragePooling1D`` with a padding mask, except that a row whose steps are
-    all masked gives zeros instead of 0/0 = NaN. With ``normalization="sqrt"`` the sum of the
-    ``n`` unmasked steps is divided by ``sqrt(n)`` instead of ``n`` (SVD++'s ``|N(u)|**-0.5``).
-    ValueError for another ``normalization``.
-    """
-
-    def __init__(self, normalization: str = "mean", **kwargs):
-        super().__init__(**kwargs)
-        self.normalization = v.check_choice(normalization, "normalization", IMPLICIT_NORMALIZATIONS)
-        self.supports_masking = True
-
-    def call(self, inputs, mask=None):
-        if mask is None:
-            weights = ops.ones_like(inputs[:, :, :1])
-        else:
-            weights = ops.cast(mask, inputs.dtype)[:, :, None]
-        total = ops.sum(inputs * weights, axis=1)
-        count = ops.maximum(ops.sum(weights, axis=1), 1.0)
-        return total / (count if self.normalization == "mean" else ops.sqrt(count))
-
-    def compute_mask(self, inputs, mask=None):
-        return None
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], input_shape[2])
-
-    def get_config(self):
-        return {**super().get_config(), "normalization": self.normalization}
-
-
 def implicit_weights(rated_movies, n_movies: int, normalization: str = "mean") -> np.ndarray:
     """float32 (n_users + 1, n_movies + 1): row ``u`` spreads weight ``1/n`` (or ``1/sqrt(n)``) over the ``n`` movies of row ``u``.
 
     ``rated_movies`` is the int32 (n_users + 1, L) table of :func:`rated_movies_table` (0 =
     padding, ignored). ``implicit_weights(...) @ Y`` is then, row by row, the masked mean (or
     the ``sqrt``-normalised sum) of the listed rows of ``Y``: the same numbers as looking the
-    rows up and applying :class:`MaskedMean`. A row without movies is all zeros.
+    rows up and pooling them with ``MaskedPooling`` (``"mean"``/``"sqrtn"``). A row without movies is all zeros.
 
     Raises ValueError for a table that is not 2-D integer ids in 0..n_movies, or an unknown
     ``normalization`` (``"mean"`` or ``"sqrt"``).
@@ -608,7 +575,7 @@ class ImplicitMatmul(keras.layers.Layer):
     Holds the implicit movie table ``embeddings`` (trainable, float32 (n_movies + 1, dim)) and
     a fixed weight matrix ``weights`` (non-trainable, float32 (n_users + 1, n_movies + 1), from
     :func:`implicit_weights`). ``call`` returns rows ``user_ids`` of ``weights @ embeddings``:
-    the same numbers as :class:`RatedMovies` + ``Embedding(mask_zero=True)`` + :class:`MaskedMean`,
+    the same numbers as :class:`RatedMovies` + ``Embedding(mask_zero=True)`` + ``MaskedPooling``,
     but each step costs one dense product of ``(n_users + 1) x (n_movies + 1) x dim``
     multiply-adds instead of a (batch, L, dim) gather and its scattered gradient. That is
     cheap for ml-100k (944 x 1,683) and the history length then costs nothing. For ml-1m
@@ -663,7 +630,8 @@ def build_rating_model(
     With ``rated_movies`` (the int32 (n_users + 1, L) table of :func:`rated_movies_table`),
     the user side becomes ``p_u + mean(y_j for j rated by u)``: a second movie table ``Y``
     (``Embedding(mask_zero=True)``, so the padding 0 is masked) looked up at the movies the
-    user rated in training and averaged by :class:`MaskedMean`. This is the implicit-feedback
+    user rated in training and averaged by ``course_lib.features.MaskedPooling`` (lesson 06's
+    combiner layer). This is the implicit-feedback
     idea of SVD++ (Koren, "Factorization Meets the Neighborhood", KDD 2008, which normalises
     by ``|N(u)|**-0.5``: ``implicit_normalization="sqrt"``; the default ``"mean"`` divides by
     the count): users with few ratings are described by the movies they chose, not just by
@@ -726,7 +694,8 @@ def build_rating_model(
     elif rated_movies is not None:
         history = RatedMovies(n_users, rated_movies.shape[1], rated_movies, name="rated_movies")(user)
         implicit_vectors = table(n_movies + 1, dim, "implicit_embedding", implicit_l2, normal(2), mask_zero=True)(history)
-        implicit = MaskedMean(implicit_normalization, name="implicit_mean")(implicit_vectors)
+        combiner = {"mean": "mean", "sqrt": "sqrtn"}[implicit_normalization]
+        implicit = MaskedPooling(combiner, name="implicit_mean")(implicit_vectors)
         user_vector = keras.layers.Add(name="user_total")([user_vector, implicit])
     user_bias = table(n_users + 1, 1, "user_bias", bias_l2, "zeros")(user)
     movie_bias = table(n_movies + 1, 1, "movie_bias", bias_l2, "zeros")(movie)
@@ -1226,7 +1195,7 @@ def rating_scorer(model: keras.Model):
         y = keras.ops.convert_to_numpy(model.get_layer("implicit_embedding").embeddings).astype(np.float64)
         mask = (rated != 0)[:, :, None]
         count = np.maximum(mask.sum(axis=1), 1)
-        sqrt = model.get_layer("implicit_mean").normalization == "sqrt"
+        sqrt = model.get_layer("implicit_mean").combiner == "sqrtn"
         p = p + (y[rated] * mask).sum(axis=1) / (np.sqrt(count) if sqrt else count)
     elif "implicit_matmul" in names:  # the same term as one product
         layer = model.get_layer("implicit_matmul")

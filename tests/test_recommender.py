@@ -13,6 +13,7 @@ import pytest
 
 from course_lib import benchmark
 from course_lib import recommender as rec
+from course_lib.features import MaskedPooling
 
 
 def synthetic_ratings(n_users=30, n_movies=20, per_user=12, seed=0) -> pd.DataFrame:
@@ -42,7 +43,7 @@ def test_module_uses_keras_ops_only_never_tensorflow():
             imported.add((node.module or "").split(".")[0])
     assert not imported & {"tensorflow", "tf_keras", "jax", "torch"}, imported
     assert imported <= {"__future__", "os", "tempfile", "time", "warnings", "dataclasses", "pathlib", "keras", "numpy", "pandas",
-                        "course_lib"}, imported  # course_lib: the shared validation layer only
+                        "course_lib"}, imported  # course_lib: validation, and features.MaskedPooling (Keras only)
     names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
     assert "tf" not in names
 
@@ -634,11 +635,11 @@ def test_build_model_for_takes_the_history_from_train_only():
 def test_masked_mean_ignores_padding_and_gives_zeros_for_an_empty_row():
     vectors = np.array([[[1.0, 2.0], [3.0, 4.0], [9.0, 9.0]], [[5.0, 5.0], [7.0, 7.0], [1.0, 1.0]]], "float32")
     mask = np.array([[True, True, False], [False, False, False]])
-    out = keras.ops.convert_to_numpy(rec.MaskedMean()(vectors, mask=mask))
+    out = keras.ops.convert_to_numpy(MaskedPooling()(vectors, mask=mask))
     np.testing.assert_allclose(out, [[2.0, 3.0], [0.0, 0.0]])
     # inside a model, Embedding(mask_zero=True) supplies the mask
     ids = keras.Input(shape=(3,), dtype="int32")
-    pooled = rec.MaskedMean()(keras.layers.Embedding(4, 2, mask_zero=True, embeddings_initializer="ones")(ids))
+    pooled = MaskedPooling()(keras.layers.Embedding(4, 2, mask_zero=True, embeddings_initializer="ones")(ids))
     result = keras.Model(ids, pooled).predict(np.array([[1, 0, 0], [0, 0, 0]]), verbose=0)
     np.testing.assert_allclose(result, [[1.0, 1.0], [0.0, 0.0]])
 
@@ -700,10 +701,10 @@ def test_implicit_weights_spread_one_over_n_or_one_over_sqrt_n(normalization):
 def test_masked_mean_with_sqrt_normalization_divides_the_sum_by_sqrt_n():
     vectors = np.array([[[1.0, 2.0], [3.0, 4.0], [9.0, 9.0]], [[5.0, 5.0], [7.0, 7.0], [1.0, 1.0]]], "float32")
     mask = np.array([[True, True, False], [False, False, False]])
-    out = keras.ops.convert_to_numpy(rec.MaskedMean("sqrt")(vectors, mask=mask))
+    out = keras.ops.convert_to_numpy(MaskedPooling("sqrtn")(vectors, mask=mask))
     np.testing.assert_allclose(out, [[4.0 / np.sqrt(2), 6.0 / np.sqrt(2)], [0.0, 0.0]], rtol=1e-6)
-    with pytest.raises(ValueError, match="normalization"):
-        rec.MaskedMean("max")
+    with pytest.raises(ValueError, match="combiner"):
+        MaskedPooling("max")
 
 
 @pytest.mark.parametrize("normalization", ["mean", "sqrt"])
