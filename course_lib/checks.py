@@ -1,4 +1,4 @@
-"""Self-checked exercises, in the style of Kaggle's *learntools*.
+"""Self-checked exercises, in the style of Kaggle's *learntools*, and the one toolkit every check uses.
 
 Each exercise is an :class:`Exercise` with three methods a learner calls in a notebook::
 
@@ -15,37 +15,61 @@ runs top to bottom with its exercises undone. ``None`` is a mistake with a hint 
 ``KeyboardInterrupt`` (the learner's interrupt button must still work); a ``SystemExit`` from
 the learner's code (``exit()``, ``sys.exit()``) is reported as a failure.
 
+The toolkit (AUTHORING.md shows it at work)
+-------------------------------------------
+
 Exercise authors write a *checker*: a function that takes the learner's answer and raises
-:class:`Mistake` with a message in the learner's terms when it is wrong. To test a function,
-a checker runs it on several :class:`Case` objects (the prompt's example first, then generated
-edge cases) with :func:`run_case`, which
+:class:`Mistake` with a message in the learner's terms when it is wrong. The toolkit:
 
-- hands the function fresh, read-only copies of every input (NumPy arrays get
-  ``flags.writeable = False``; lists and dicts are deep copies compared before and after), so
-  an answer cannot corrupt the check's data, and an answer that changes its input is told so:
-  "your function changed its input `scores`: work on a copy";
-- turns any exception of the learner's code into a :class:`Mistake` that names the case and the
-  learner's own error, first line only, without TensorFlow's wrappers
-  (``{{function_node __wrapped__...}}``, "Exception encountered when calling ...");
-- never re-runs the answer on other inputs to hide an error.
+- **A mistake catalogue.** Each exercise lists the mistakes learners make as :class:`Pitfall`
+  objects (a key, a detector run on the facts of this answer, a message naming the mistake) and
+  passes them to :class:`Exercise` as ``mistakes=``. A checker gathers facts (the value read,
+  the case, the expected value...) and calls :func:`diagnose`, which raises the first pitfall
+  whose detector fires. The result names it (:attr:`Result.mistake`), so tests check that each
+  catalogued mistake is caught by its own detector and message. A generic message
+  (:func:`fallback`) is the last resort, and says where to look.
+- **Cases.** To test a function, a checker runs it on several :class:`Case` objects (the
+  prompt's example first, then generated edge cases) with :func:`run_case`, which
 
-:func:`tensor_cases` turns NumPy cases into TensorFlow-tensor cases, and :func:`fit_in_model`
-uses a learner's layer inside a functional model and one ``fit`` step.
+  - hands the function fresh, read-only copies of every input (:func:`fresh`), so an answer
+    cannot corrupt the check's data, and an answer that changes its input is told so, with a
+    way to copy that the input really has (never ``.copy()`` on an object without one);
+  - turns any exception of the learner's code into a :class:`Mistake` that names the call, the
+    case's inputs and the learner's own error (first line, TensorFlow's wrappers stripped), and
+    explains it in the lesson's terms: first by the exercise's own pitfalls (``explain=``), else
+    by :func:`explain_error`, which knows the usual TensorFlow, Keras and NumPy errors;
+  - never re-runs the answer on other inputs to hide an error.
+
+  :func:`cases` joins case lists, :func:`tensor_cases` turns NumPy cases into tensor cases.
+- **Graph mode and fit.** :func:`run_in_graph` runs a function inside ``tf.function`` (as Keras
+  runs a layer's ``call``); :func:`fit_in_model` uses a learner's layer, and
+  :func:`fit_function_in_model` a learner's function, inside a functional model and a real
+  ``fit`` whose last batch is partial (code that only works for one batch size fails there).
+- **Reading answers.** :func:`read_number` (one number: Python, NumPy, 0-d array or tensor;
+  refuses booleans, strings, pandas objects and one-element arrays, naming each),
+  :func:`expect_int`, :func:`to_numpy`, :func:`expect_shape`, :func:`expect_close`,
+  :func:`describe` (how to name what the learner gave), :func:`show` (a value in the learner's
+  terms), :func:`raised` (whether a call raises: use an answer the way the lesson's next cell
+  does, e.g. ``keras.layers.Embedding(answer, 4)``).
 
 When an answer is correct, :meth:`Exercise.check` records the pass in a small local progress
-file (see :mod:`course_lib.progress`); recording never breaks a check.
+file (see :mod:`course_lib.progress`) when this is a learner's own kernel; recording never
+breaks a check, and tests and tools never record.
 """
 
 from __future__ import annotations
 
 import copy
 import dis
+import math
+import numbers
 import re
 import sys
 import textwrap
 import traceback
+import types
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -53,6 +77,14 @@ import numpy as np
 MARK_CORRECT = "[correct]"
 MARK_NOT_YET = "[not yet]"
 MARK_NOT_ATTEMPTED = "[not attempted]"
+
+#: :attr:`Mistake.key` of the mistakes the toolkit itself names (an exercise's own keys are its own).
+RAISED = "raised"  # the learner's code raised an error no pitfall of the exercise explains
+CHANGED_INPUT = "changed-input"  # the function changed one of its inputs
+RETURNED_NONE = "returned-none"  # a forgotten `return`
+NOT_A_FUNCTION = "not-a-function"
+NOT_IN_GRAPH = "not-graph-compatible"  # works eagerly, fails inside tf.function / a model / fit
+TOOLKIT_KEYS = (RAISED, CHANGED_INPUT, RETURNED_NONE, NOT_A_FUNCTION, NOT_IN_GRAPH)
 
 
 class _Placeholder:
@@ -67,7 +99,25 @@ ____ = _Placeholder()
 
 
 class Mistake(Exception):
-    """Raised by a checker: the answer is wrong; the message says how, in the learner's terms."""
+    """Raised by a checker: the answer is wrong; the message says how, in the learner's terms.
+
+    Args:
+        message: the text the learner reads.
+        key: the catalogued mistake (:class:`Pitfall` key, or one of :data:`TOOLKIT_KEYS`) this
+            message names; ``None`` for a generic message.
+        error: the learner's own exception text when the message reports one (``"KeyError: 'int8'"``).
+        objects: the learner-visible objects a message may name (``{"glove": ..., "x": ...}``):
+            tests check that every ``name.attribute`` a message suggests exists on them.
+        detected: keys of every pitfall whose detector fired on this answer (the first is ``key``).
+    """
+
+    def __init__(self, message: str = "", *, key: str | None = None, error: str | None = None,
+                 objects: dict | None = None, detected: Sequence[str] = ()):  # fmt: skip
+        super().__init__(message)
+        self.key = key
+        self.error = error
+        self.objects = dict(objects or {})
+        self.detected = tuple(detected) or ((key,) if key else ())
 
 
 class NotAttempted(Exception):
@@ -107,13 +157,22 @@ def error_text(exc: BaseException) -> str:
     """The learner's exception as ``"TypeName: first line of the real cause"``.
 
     TensorFlow and Keras wrap errors: ``{{function_node __wrapped__...}}`` prefixes, ``[Op:...]``
-    suffixes, and Keras's "Exception encountered when calling X.call()." header followed by the
-    cause and an "Arguments received by" list. All of that is stripped down to the cause's first
-    line, at most 200 characters.
+    suffixes, Keras's "Exception encountered when calling X.call()." header followed by the
+    cause and an "Arguments received by" list, and autograph's "in user code:" stack. All of that
+    is stripped down to the cause's first line, at most 200 characters.
     """
     lines = []
     skipping = False
-    for raw in _ANSI.sub("", str(exc)).splitlines():
+    raw_lines = _ANSI.sub("", str(exc)).splitlines()
+    if raw_lines and raw_lines[0].strip().startswith("in user code"):  # autograph: the cause is last
+        last = next((line.strip() for line in reversed(raw_lines) if line.strip()), "")
+        head = last.split(":", 1)[0]
+        if head.isidentifier() and head[:1].isupper() and ":" in last:
+            raw_lines = [last.split(":", 1)[1]]
+            exc = type(head, (Exception,), {})()  # only its name is used below
+        else:
+            raw_lines = [last]
+    for raw in raw_lines:
         line = _FUNCTION_NODE.sub("", raw).strip()
         if line.startswith("Arguments received by"):
             skipping = True
@@ -141,6 +200,70 @@ _READ_ONLY = ("read-only", "not writeable", "is not writable", "read only")
 
 def _is_read_only_error(exc: BaseException) -> bool:
     return isinstance(exc, (ValueError, TypeError)) and any(word in str(exc) for word in _READ_ONLY)
+
+
+#: The usual library errors, explained in the course's terms: (pattern on "Type: text", explanation).
+#: The explanation says what the error means here and what to check; it never repeats the text.
+_LIBRARY_ERRORS: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
+    (re.compile(r"indices\[[^\]]*\] = (-?\d+) is not in \[0, (\d+)\)"),
+     lambda m: f"a lookup (tf.gather, tf.one_hot or an Embedding) got id {m[1]}, but the table has only {m[2]} rows "
+               f"(0 to {int(m[2]) - 1}): check the table size or the depth you used"),
+    (re.compile(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)"),
+     lambda m: f"an index {m[1]} went past the end of axis {m[2]}, which has {m[3]} entries: check which numbers "
+               "you index with (a row number, not an id or a word's position elsewhere?)"),
+    (re.compile(r"(Incompatible shapes: \[[\d,]*\] vs\. \[[\d,]*\]|operands could not be broadcast together|must be broadcastable)"),
+     lambda m: "two arrays were combined element by element but their shapes do not line up: a reduction dropped an "
+               "axis the next step needs (keep it with keepdims=True) or an axis is missing (add one with [..., None])"),
+    (re.compile(r"Matrix size-incompatible: In\[0\]: \[([\d,]+)\], In\[1\]: \[([\d,]+)\]"),
+     lambda m: f"a matrix product got shapes [{m[1]}] and [{m[2]}]: the last size of the first must equal the first "
+               "size of the second"),
+    (re.compile(r"object does not support item assignment|'tensorflow.python.framework.ops.EagerTensor' object .*assign"),
+     lambda m: "a TensorFlow tensor cannot be changed in place (x[i] = ...): build a new tensor instead, e.g. "
+               "tf.where(condition, new_values, x)"),
+    (re.compile(r"'[\w.]*(EagerTensor|Tensor|ResourceVariable|KerasTensor)' object has no attribute '(\w+)'"),
+     lambda m: f"a TensorFlow tensor has no .{m[2]} (NumPy arrays do): use the TensorFlow function "
+               "(tf.reduce_sum, tf.reduce_mean, tf.where, tf.cast, ...) or keras.ops, which work on tensors"),
+    (re.compile(r"(Cannot convert a symbolic|numpy\(\) is only available when eager|as a Python `bool` is not allowed|"
+                r"symbolic [`']?tf\.Tensor|iterating over `tf\.Tensor` is not allowed|KerasTensor cannot be used as input to a TensorFlow function)"),
+     lambda m: "inside a graph (tf.function, or a Keras layer during fit) tensors have no values yet: NumPy calls, "
+               ".numpy(), Python if/for on tensor values and fixed sizes fail there; use tf or keras.ops functions only"),
+    (re.compile(r"(expected to be a (\w+) tensor but is a (\w+) tensor|must be the same type|cannot compute \w+ as input)"),
+     lambda m: "an operation mixed two dtypes (a float and a bool or int tensor, say): tf.cast one of them to the "
+               "other's dtype first"),
+    (re.compile(r"DataType (\w+) not in list of allowed values|of (bool) is not in the list of allowed values"),
+     lambda m: f"a TensorFlow operation does not accept {m[1] or m[2]} tensors (a bool mask cannot be summed or "
+               "multiplied): tf.cast it to a float dtype first"),
+    (re.compile(r"^KeyError: (.*)$"),
+     lambda m: f"your code looked up the key {m[1]} in a dict or table that does not hold it: check which keys "
+               "exist before looking one up (`key in table`), or compute the value instead of listing it"),
+    (re.compile(r"^ZeroDivisionError"),
+     lambda m: "a division by zero: which divisor is 0 for these inputs (an empty list, a row with no real steps)?"),
+    (re.compile(r"^NameError: name '(\w+)' is not defined"),
+     lambda m: f"your function uses the name {m[1]}, which is not defined where it runs: a typo, a missing import, "
+               "or a notebook variable the function should take as an argument"),
+    (re.compile(r"^AttributeError: '(\w+)' object has no attribute '(\w+)'"),
+     lambda m: f"a {m[1]} has no .{m[2]}: check what type that value is at that line"),
+    (re.compile(r"setting an array element with a sequence|could not broadcast input array from shape"),
+     lambda m: "a row was assigned values of another shape: check that the right side has the shape of the row"),
+    (re.compile(r"^SystemExit"),
+     lambda m: "a check cannot run code that exits: remove exit() / sys.exit() from your function"),
+    (re.compile(r"^RecursionError"),
+     lambda m: "your function calls itself without end: check the name it calls"),
+]
+
+
+def explain_error(text: str) -> str:
+    """What a library error means in the course's terms and what to check (never the error itself).
+
+    ``text`` is :func:`error_text` of the learner's exception. Known TensorFlow, Keras and NumPy
+    errors get their own explanation; anything else: where to look.
+    """
+    for pattern, explain in _LIBRARY_ERRORS:
+        match = pattern.search(text)
+        if match:
+            return explain(match)
+    return ("look at the line of your function that raised it: call the function yourself on the inputs "
+            "shown to see the whole traceback")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- showing values
@@ -177,6 +300,8 @@ def _show(value: Any) -> str:
     if isinstance(value, (list, tuple)) and any(isinstance(v, (np.ndarray, np.generic)) for v in value):
         inner = ", ".join(_show(v) for v in value)
         return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+    if type(value).__name__ == "WordVectors":
+        return f"a WordVectors table of {len(value)} words"
     return repr(value)
 
 
@@ -206,8 +331,40 @@ def _show_item(x: Any) -> str:
     return repr(x)
 
 
-def _is_tensor(value: Any) -> bool:
-    return type(value).__module__.startswith(("tensorflow", "keras")) and hasattr(value, "dtype") and hasattr(value, "shape")
+def is_tensor(value: Any) -> bool:
+    """True for TensorFlow / Keras tensors and variables (eager or symbolic), not for NumPy arrays."""
+    return type(value).__module__.startswith(("tensorflow", "keras", "tf_keras")) and hasattr(value, "dtype") and hasattr(value, "shape")
+
+
+_is_tensor = is_tensor  # the name other modules used before it was public
+
+
+def describe(value: Any) -> str:
+    """How to name what a learner gave: "a float (2.5)", "the class Masking", "a Dense object", ...
+
+    Tensors are named with dtype and shape, NumPy scalars with their type, pandas objects as such.
+    """
+    if isinstance(value, type):
+        return f"the class {value.__name__}"
+    if is_tensor(value):
+        kind = "variable" if "Variable" in type(value).__name__ else "tensor"
+        dtype = getattr(value.dtype, "name", str(value.dtype))
+        return f"{_article(dtype)} {dtype} {kind} of shape {tuple(value.shape)}"
+    module = type(value).__module__
+    if module.startswith(("keras", "tensorflow", "tf_keras")):
+        return f"a {type(value).__name__} object"
+    if module.startswith("pandas"):
+        return f"a pandas {type(value).__name__}"
+    if isinstance(value, np.generic):
+        return f"a NumPy {type(value).__name__} ({show(value, 40)})"
+    if isinstance(value, np.ndarray):
+        return f"a NumPy array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, types.FunctionType):
+        return f"the function {value.__name__}"
+    return f"{_article(type(value).__name__)} {type(value).__name__} ({show(value, 40)})"
+
+
+_kind = describe  # the private name five modules imported before the toolkit was public
 
 
 # --------------------------------------------------------------------------- inputs
@@ -224,7 +381,7 @@ def fresh(value: Any) -> Any:
         array = np.array(value, copy=True)
         array.flags.writeable = False
         return array
-    if _is_tensor(value):
+    if is_tensor(value):
         if type(value).__name__.endswith("Variable") or "Variable" in type(value).__name__:
             import tensorflow as tf
 
@@ -247,7 +404,7 @@ def fresh(value: Any) -> Any:
 
 
 def _snapshot(value: Any) -> Any:
-    if _is_tensor(value):
+    if is_tensor(value):
         try:
             return ("tensor", np.array(value.numpy(), copy=True))
         except Exception:  # noqa: BLE001
@@ -290,6 +447,25 @@ def _same(a: Any, b: Any) -> bool:
         return True
 
 
+def copy_advice(name: str, value: Any) -> str:
+    """How to work on a copy of input ``name``, using only what ``value`` really has.
+
+    An array gets ``name = name.copy()``, a list ``name = list(name)``; an object holding arrays
+    (a GloVe ``WordVectors``) gets a copy of the array attribute it holds, never a ``.copy()``
+    method it lacks.
+    """
+    if isinstance(value, np.ndarray):
+        return f"`{name} = {name}.copy()` first, or use operations that return a new array"
+    if isinstance(value, list):
+        return f"`{name} = list({name})` first, or build a new list"
+    if isinstance(value, dict):
+        return f"`{name} = dict({name})` first, or build a new dict"
+    arrays = [attribute for attribute, inner in getattr(value, "__dict__", {}).items() if isinstance(inner, np.ndarray)]
+    if arrays:
+        return f"`{arrays[0]} = {name}.{arrays[0]}.copy()` and change that copy, never {name} itself"
+    return "build new values instead of changing the inputs"
+
+
 # --------------------------------------------------------------------------- cases
 
 
@@ -301,7 +477,8 @@ class Case:
         inputs: the arguments, by the names the prompt uses (``{"ids": ..., "k": 3}``), in call order.
         expected: what a correct answer returns (the checker decides how to compare).
         about: a few words on what this case tests, e.g. ``"ids that do not start at 1"``;
-            used in messages. The first case of a check should be the prompt's own example.
+            used in messages. Messages show the inputs themselves: say "the prompt's example"
+            only for values the prompt shows.
         extra: anything else the checker wants to keep with the case.
     """
 
@@ -323,9 +500,10 @@ class Case:
             args = args[:156] + "..."
         return f"for {self.about} ({args})" if self.about else f"for {args}"
 
-    def fail(self, message: str, name: str = "your function") -> Mistake:
-        """A :class:`Mistake` whose message starts by naming this case."""
-        return Mistake(f"{self.where(name)}: {message}")
+    def fail(self, message: str, name: str = "your function", *, key: str | None = None, **details) -> Mistake:
+        """A :class:`Mistake` whose message starts by naming this case (its inputs are the message's objects)."""
+        objects = {**self.inputs, **details.pop("objects", {})}
+        return Mistake(f"{self.where(name)}: {message}", key=key, objects=objects, **details)
 
 
 def cases(*items: Case | Iterable[Case]) -> list[Case]:
@@ -354,17 +532,88 @@ def tensor_cases(items: Iterable[Case], names: Iterable[str] | None = None) -> l
     return out
 
 
-def run_case(function: Callable, case: Case, name: str = "your function") -> Any:
+# --------------------------------------------------------------------------- the mistake catalogue
+
+
+@dataclass(frozen=True)
+class Pitfall:
+    """One catalogued mistake of an exercise: a key, a detector and the message that names it.
+
+    Args:
+        key: a short stable name, e.g. ``"size-is-largest-id"`` (tests refer to it).
+        detect: ``detect(facts) -> bool``, run on the facts a checker gathered about this answer
+            (a :class:`types.SimpleNamespace`). A detector that raises counts as not firing.
+        message: the text, or ``message(facts) -> str`` to show this answer's values. It names
+            this mistake and how to fix it, and nothing a detector did not find.
+    """
+
+    key: str
+    detect: Callable[[Any], bool]
+    message: str | Callable[[Any], str]
+
+    def fires(self, facts: Any) -> bool:
+        try:
+            return bool(self.detect(facts))
+        except Exception:  # noqa: BLE001 - a detector that cannot decide did not detect
+            return False
+
+    def text(self, facts: Any) -> str:
+        return self.message(facts) if callable(self.message) else self.message
+
+
+def facts(**values) -> types.SimpleNamespace:
+    """The facts a checker gathered about one answer, for :func:`diagnose` (attribute access)."""
+    return types.SimpleNamespace(**values)
+
+
+def diagnose(pitfalls: Iterable[Pitfall], found: Any, *, case: Case | None = None, name: str = "your function",
+             objects: dict | None = None) -> None:  # fmt: skip
+    """Raise :class:`Mistake` for the first pitfall whose detector fires on ``found``; else return.
+
+    Every detector runs (so tests see which ones fire together); the message is the first one's,
+    opened by ``case.where()`` when a case is given. ``objects`` (and the case's inputs) are the
+    objects the message may name.
+    """
+    fired = [pitfall for pitfall in pitfalls if pitfall.fires(found)]
+    if not fired:
+        return
+    first = fired[0]
+    text = first.text(found)
+    detected = tuple(p.key for p in fired)
+    if case is not None:
+        raise case.fail(text, name, key=first.key, detected=detected, objects=dict(objects or {}))
+    raise Mistake(text, key=first.key, detected=detected, objects=objects)
+
+
+def fallback(text: str, look: str, *, case: Case | None = None, name: str = "your function",
+             objects: dict | None = None) -> Mistake:  # fmt: skip
+    """The last-resort message when no pitfall matched: what differs, and where to look."""
+    message = f"{tidy(text)}: {look}"
+    return case.fail(message, name, objects=objects or {}) if case is not None else Mistake(message, objects=objects)
+
+
+# --------------------------------------------------------------------------- running the learner's code
+
+
+def run_case(function: Callable, case: Case, name: str = "your function", *, explain: Iterable[Pitfall] = ()) -> Any:
     """Call ``function`` on fresh read-only copies of ``case.inputs``; return what it returns.
+
+    Args:
+        function: the learner's function.
+        case: its inputs (passed positionally, in order).
+        name: how messages call the function (``"safe_ids"``).
+        explain: pitfalls for the learner's own exceptions: their facts are ``error`` (the
+            exception), ``text`` (:func:`error_text`), ``case`` and ``inputs``.
 
     Raises:
         NotAttempted: the function is still the stub, or returns ``...``.
-        Mistake: it is not callable; it raised (the message names the case and the learner's
-            own error, TensorFlow's wrappers stripped); it changed one of its inputs; it
-            returned ``None`` (a forgotten ``return``).
+        Mistake: it is not callable; it raised (the message names the call and the case's inputs,
+            gives the learner's own error, and explains it: by a pitfall of ``explain``, else by
+            :func:`explain_error`); it changed one of its inputs; it returned ``None``.
     """
-    if not callable(function):
-        raise Mistake(f"expected a function, got {_kind(function)}")
+    if not callable(function) or isinstance(function, type):
+        raise Mistake(f"expected a function, got {describe(function)}: pass the function itself, without parentheses",
+                      key=NOT_A_FUNCTION)  # fmt: skip
     if is_stub_function(function):
         raise NotAttempted
     inputs = {key: fresh(value) for key, value in case.inputs.items()}
@@ -374,24 +623,35 @@ def run_case(function: Callable, case: Case, name: str = "your function") -> Any
     except (KeyboardInterrupt, NotAttempted, Mistake):
         raise
     except BaseException as exc:  # noqa: BLE001 - the learner's code failed: say how, in one line
-        if _is_read_only_error(exc):
-            changed = _written_input(exc, [key for key, value in inputs.items() if _holds_array(value)])
-            which = f"`{changed}`" if changed else "one of its inputs"
-            first = changed or "x"
-            raise case.fail(
-                f"your function changed its input {which} in place (NumPy refused: {error_text(exc)}): work on a copy, "
-                f"e.g. `{first} = {first}.copy()` first, or use operations that return a new array",
-                name,
-            ) from None
-        raise case.fail(f"your function raised {error_text(exc)}", name) from None
+        raise _learner_error(exc, case, name, inputs, explain) from None
     for key, value in inputs.items():
         if not _same(before[key], _snapshot(value)):
-            raise case.fail(f"your function changed its input `{key}`: work on a copy", name)
+            raise case.fail(f"your function changed its input `{key}`: work on a copy, {copy_advice(key, value)}",
+                            name, key=CHANGED_INPUT)  # fmt: skip
     if result is None:
-        raise case.fail("your function returned None: did you forget the `return` statement?", name)
+        raise case.fail("your function returned None: did you forget the `return` statement?", name, key=RETURNED_NONE)
     if is_blank(result):
         raise NotAttempted
     return result
+
+
+def _learner_error(exc: BaseException, case: Case, name: str, inputs: dict, explain: Iterable[Pitfall]) -> Mistake:
+    text = error_text(exc)
+    if _is_read_only_error(exc):
+        changed = _written_input(exc, [key for key, value in inputs.items() if _holds_array(value)])
+        which = f"`{changed}`" if changed else "one of its inputs"
+        advice = copy_advice(changed, inputs[changed]) if changed else "copy the input you change first"
+        return case.fail(f"your function changed its input {which} in place (NumPy refused: {text}): work on a copy, "
+                         f"{advice}", name, key=CHANGED_INPUT, error=text)  # fmt: skip
+    found = facts(error=exc, text=text, case=case, inputs=inputs)
+    explain = tuple(explain)
+    caller = "your function" if name == "your function" else name
+    for pitfall in explain:
+        if pitfall.fires(found):
+            detected = tuple(p.key for p in explain if p.fires(found))
+            return case.fail(f"{caller} raised {text}. {capitalised(pitfall.text(found))}", name, key=pitfall.key, error=text,
+                             detected=detected)  # fmt: skip
+    return case.fail(f"{caller} raised {text}. {capitalised(explain_error(text))}", name, key=RAISED, error=text)
 
 
 def _holds_array(value: Any) -> bool:
@@ -419,16 +679,6 @@ def _written_input(exc: BaseException, candidates: list[str]) -> str | None:
     return named[0] if len(named) == 1 else None
 
 
-def _kind(value: Any) -> str:
-    """How to name what a learner gave: "a float", "the class X", "a Dense layer", ..."""
-    if isinstance(value, type):
-        return f"the class {value.__name__}"
-    module = type(value).__module__
-    if module.startswith(("keras", "tensorflow", "tf_keras")):
-        return f"a {type(value).__name__} object"
-    return f"{_article(type(value).__name__)} {type(value).__name__} ({show(value, 40)})"
-
-
 def call_learner(function: Callable, *args, **kwargs):
     """Call the learner's function on exactly these arguments and return what it returns.
 
@@ -437,13 +687,68 @@ def call_learner(function: Callable, *args, **kwargs):
     forgotten ``return``). Prefer :func:`run_case`, which also protects the inputs.
     """
     if not callable(function):
-        raise Mistake(f"expected a function, got {_kind(function)}")
+        raise Mistake(f"expected a function, got {describe(function)}", key=NOT_A_FUNCTION)
     result = function(*args, **kwargs)
     if result is None and not is_stub_function(function):
-        raise Mistake("your function returned None: did you forget the `return` statement?")
+        raise Mistake("your function returned None: did you forget the `return` statement?", key=RETURNED_NONE)
     if is_blank(result):
         raise NotAttempted
     return result
+
+
+_GRAPH_ADVICE = ("Keras runs a layer's call as a graph (tf.function) during fit, where tensors have no values: "
+                 "use tf or keras.ops functions only, no NumPy calls, .numpy(), Python loops over a tensor or fixed sizes")
+
+
+def run_in_graph(function: Callable, case: Case, name: str = "your function") -> Any:
+    """Run ``function`` on ``case`` inside ``tf.function``, its array inputs as tensors, as Keras runs ``call``.
+
+    Returns the result as a NumPy array (or what the graph returned). The trace uses an unknown
+    batch size (``None`` first axis), so code written for one batch size fails here as it would
+    in ``fit``.
+
+    Raises:
+        NotAttempted: the stub.
+        Mistake: the function fails in graph mode (key :data:`NOT_IN_GRAPH`): the message names
+            the call and the learner's own error, and says what graph mode allows.
+    """
+    import tensorflow as tf
+
+    if is_stub_function(function):
+        raise NotAttempted
+    tensors = {key: tf.constant(value) if isinstance(value, np.ndarray) else value for key, value in case.inputs.items()}
+    specs = [tf.TensorSpec((None, *value.shape[1:]), value.dtype) for value in tensors.values() if is_tensor(value)]
+    names = [key for key, value in tensors.items() if is_tensor(value)]
+    others = {key: value for key, value in tensors.items() if not is_tensor(value)}
+
+    def call(*args):
+        values = dict(others, **dict(zip(names, args)))
+        return call_learner(function, *(values[key] for key in case.inputs))
+
+    try:
+        traced = tf.function(call, input_signature=specs, reduce_retracing=True)
+        result = traced(*(tensors[key] for key in names))
+    except (KeyboardInterrupt, NotAttempted):
+        raise
+    except Mistake as mistake:
+        raise case.fail(tidy(str(mistake)), name, key=mistake.key) from None
+    except Exception as exc:  # noqa: BLE001
+        text = error_text(exc)
+        raise case.fail(f"{name} works on eager tensors, but inside a tf.function graph it raised {text}. {_GRAPH_ADVICE}",
+                        name, key=NOT_IN_GRAPH, error=text) from None  # fmt: skip
+    return result
+
+
+def _fit_model(symbolic, output, inputs: np.ndarray, head_units: int, batch_size: int | None):
+    import keras
+
+    if len(output.shape) > 2:
+        output = keras.layers.Flatten()(output)
+    output = keras.layers.Dense(head_units)(output)
+    model = keras.Model(symbolic, output)
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+    size = batch_size or max(1, len(inputs) - 1)  # a partial last batch whenever there are 2 rows or more
+    return model, size
 
 
 def fit_in_model(
@@ -453,18 +758,21 @@ def fit_in_model(
     before: Iterable[Any] = (),
     what: str = "your layer",
     head_units: int = 1,
+    batch_size: int | None = None,
 ) -> np.ndarray:
-    """Use ``layer`` inside a Keras functional model and run one ``fit`` step on ``inputs``.
+    """Use ``layer`` inside a Keras functional model and train it for one epoch on ``inputs``.
 
-    The model is ``keras.Input(like inputs) -> *before -> layer -> Flatten -> Dense(head_units)``
-    (``before``: layers of the check's own, e.g. an ``Embedding(mask_zero=True)`` that feeds the
-    learner's pooling layer a mask), compiled with SGD and mean squared error and fitted for one
-    epoch on zero targets. Returns the model's output for ``inputs`` after that step, shape
-    ``(batch, head_units)``. ``inputs`` is one NumPy array, batch first.
+    The model is ``keras.Input(like inputs, batch size unknown) -> *before -> layer -> Flatten ->
+    Dense(head_units)`` (``before``: layers of the check's own, e.g. an
+    ``Embedding(mask_zero=True)`` that feeds the learner's pooling layer a mask), compiled with
+    SGD and mean squared error and fitted for one epoch on zero targets, with ``batch_size``
+    (default ``len(inputs) - 1``, so the last batch is partial: code written for one batch size
+    fails as it would in a learner's ``fit``). Returns the model's output for ``inputs`` after that
+    epoch, shape ``(batch, head_units)``. ``inputs`` is one NumPy array, batch first.
 
     Raises:
         Mistake: the layer cannot be used on a ``keras.Input``, in ``fit`` or in ``predict``; the
-            message says where it failed and gives the learner's own error.
+            message says where it failed, gives the learner's own error and what graph mode allows.
     """
     import keras
 
@@ -477,23 +785,63 @@ def fit_in_model(
         for own in before:
             hidden = own(hidden)
         hidden = layer(hidden)
-        if len(hidden.shape) > 2:
-            hidden = keras.layers.Flatten()(hidden)
-        output = keras.layers.Dense(head_units)(hidden)
-        model = keras.Model(symbolic, output)
-        stage = "during model.fit (one training step)"
-        model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+        model, size = _fit_model(symbolic, hidden, inputs, head_units, batch_size)
+        stage = f"during model.fit (batches of {size}, the last one smaller)" if len(inputs) % size else "during model.fit"
         targets = np.zeros((len(inputs), head_units), np.float32)
-        model.fit(inputs, targets, epochs=1, batch_size=len(inputs), verbose=0)
+        model.fit(inputs, targets, epochs=1, batch_size=size, verbose=0, shuffle=False)
         stage = "in model.predict"
-        return np.asarray(model.predict(inputs, batch_size=len(inputs), verbose=0))
+        return np.asarray(model.predict(inputs, batch_size=size, verbose=0))
     except (KeyboardInterrupt, Mistake, NotAttempted):
         raise
     except Exception as exc:  # noqa: BLE001
-        raise Mistake(f"{what} works when called directly, but {stage} it raised {error_text(exc)}") from None
+        text = error_text(exc)
+        raise Mistake(f"{what} works when called directly, but {stage} it raised {text}. {_GRAPH_ADVICE}",
+                      key=NOT_IN_GRAPH, error=text) from None  # fmt: skip
 
 
-# --------------------------------------------------------------------------- comparisons
+def fit_function_in_model(function: Callable, inputs: Any, *, before: Iterable[Any] = (), what: str = "your function",
+                          takes_mask: bool = True, batch_size: int | None = None) -> np.ndarray:  # fmt: skip
+    """Call a learner's ``function(x, mask)`` (or ``function(x)``) as a layer's ``call`` inside :func:`fit_in_model`.
+
+    This is how a lesson uses such a function: in a custom layer, in a model, trained with
+    ``fit`` (partial last batch included). ``before`` must produce the mask when ``takes_mask``.
+    """
+    import keras
+
+    class LearnerFunction(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.supports_masking = True
+
+        def call(self, x, mask=None):
+            return call_learner(function, x, mask) if takes_mask else call_learner(function, x)
+
+        def compute_mask(self, x, mask=None):
+            return None
+
+    return fit_in_model(LearnerFunction(), inputs, before=before, what=what, batch_size=batch_size)
+
+
+def raised(call: Callable[[], Any]) -> BaseException | None:
+    """The exception ``call()`` raises, or ``None``: use an answer the way the lesson's next cell does.
+
+    Example: ``raised(lambda: keras.layers.Embedding(answer, 4))`` is a ``ValueError`` for
+    ``np.int64(1683)`` on Keras 3.15, so a check can say the value is right but the type is not.
+    """
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            call()
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001
+        return exc
+    return None
+
+
+# --------------------------------------------------------------------------- reading answers
 
 
 def to_numpy(value: Any, what: str = "your answer") -> np.ndarray:
@@ -502,16 +850,108 @@ def to_numpy(value: Any, what: str = "your answer") -> np.ndarray:
         try:
             value = value.numpy()
         except Exception as exc:  # noqa: BLE001 - e.g. a symbolic KerasTensor
-            raise Mistake(f"{what} should hold numbers, got {_kind(value)}") from exc
+            raise Mistake(f"{what} should hold numbers, got {describe(value)}") from exc
     if isinstance(value, type) or callable(value) and not isinstance(value, np.ndarray):
-        raise Mistake(f"{what} should be an array or tensor, got {_kind(value)}")
+        raise Mistake(f"{what} should be an array or tensor, got {describe(value)}")
     try:
         array = np.asarray(value)
     except (TypeError, ValueError) as exc:
-        raise Mistake(f"{what} should be an array or tensor, got {_kind(value)}") from exc
+        raise Mistake(f"{what} should be an array or tensor, got {describe(value)}") from exc
     if array.dtype == object:
-        raise Mistake(f"{what} should be an array or tensor of numbers, got {_kind(value)}")
+        raise Mistake(f"{what} should be an array or tensor of numbers, got {describe(value)}")
     return array
+
+
+@dataclass(frozen=True)
+class Number:
+    """One number read from an answer by :func:`read_number`.
+
+    Attributes:
+        value: the number as a Python ``float`` (or ``int`` when it is an integer type).
+        is_integer_type: the answer had an integer type (Python/NumPy int, integer tensor).
+        is_python: the answer was a plain Python ``int``/``float`` (what ``keras`` and ``range`` accept).
+        original: the answer itself.
+    """
+
+    value: float | int
+    is_integer_type: bool
+    is_python: bool
+    original: Any
+
+
+def _number_array(answer: Any) -> np.ndarray | None:
+    """``answer`` as an array of numbers if it is array-like (tensor, array, list), else None."""
+    if isinstance(answer, (str, bytes, bool, np.bool_, type)) or type(answer).__module__.startswith("pandas"):
+        return None
+    if isinstance(answer, numbers.Real) and not isinstance(answer, np.generic):  # a Python number: read as it is
+        return None
+    if callable(answer) and not is_tensor(answer):
+        return None
+    try:
+        array = to_numpy(answer)
+    except Mistake:
+        return None
+    return array if array.dtype.kind in "biuf" else None
+
+
+def _scalar_of(found: Any) -> float:
+    return float(np.asarray(found.array).reshape(-1)[0]) if found.array is not None else float(found.answer)
+
+
+#: How an answer fails to be one number; :func:`read_number` runs them. An exercise that asks for
+#: a number lists them in its catalogue (``mistakes=[*NUMBER_PITFALLS, ...]``).
+NUMBER_PITFALLS: tuple[Pitfall, ...] = (
+    Pitfall("boolean", lambda f: isinstance(f.answer, (bool, np.bool_)) or f.array is not None and f.array.dtype == bool,
+            lambda f: f"{f.what} should be a number, got {describe(f.answer)}"),
+    Pitfall("string", lambda f: isinstance(f.answer, (str, bytes)),
+            lambda f: f"{f.what} should be a number, got the string {f.answer!r}: drop the quotes and the formatting "
+                      "(f-strings and round(..., n) inside str(...) make text)"),
+    Pitfall("pandas-object", lambda f: type(f.answer).__module__.startswith("pandas"),
+            lambda f: f"{f.what} should be one number, got {describe(f.answer)}: reduce it to one value "
+                      "(.mean(), .sum(), or .item() for a single cell)"),
+    Pitfall("one-element-array", lambda f: f.array is not None and f.array.dtype != bool and f.array.size == 1 and f.array.ndim >= 1,
+            lambda f: f"{f.what} should be one number, got {describe(f.answer)} holding it: take the number out "
+                      "with .item()"),
+    Pitfall("several-numbers", lambda f: f.array is not None and f.array.dtype != bool and f.array.size != 1,
+            lambda f: f"{f.what} should be one number, got {describe(f.answer)} with {f.array.size} values"),
+    Pitfall("not-finite", lambda f: not math.isfinite(_scalar_of(f)),
+            lambda f: f"{f.what} is {_scalar_of(f)}: a division by zero or a missing value made it"),
+    Pitfall("not-a-number",
+            lambda f: f.array is None and not isinstance(f.answer, (numbers.Real, str, bytes, bool, np.bool_))
+            and not type(f.answer).__module__.startswith("pandas"),
+            lambda f: f"{f.what} should be a number, got {describe(f.answer)}"),
+)
+
+
+def read_number(value: Any, what: str = "your answer") -> Number:
+    """One real number from an answer: a Python number, NumPy scalar, 0-d array or 0-d tensor.
+
+    Raises:
+        Mistake: one of :data:`NUMBER_PITFALLS`, each with its own key: a boolean, a string, a
+            pandas Series/DataFrame (reduce it), a one-element array (``.item()``), several
+            numbers, NaN or infinity, or anything else.
+    """
+    array = _number_array(value)
+    diagnose(NUMBER_PITFALLS, facts(answer=value, array=array, what=what), objects={})
+    if array is None:  # a Python number (int, float, Fraction, Decimal...)
+        integer = isinstance(value, numbers.Integral)
+        return Number(int(value) if integer else float(value), integer, type(value) in (int, float), value)
+    number = array.item()
+    integer = array.dtype.kind in "iu"
+    return Number(int(number) if integer else float(number), integer, False, value)
+
+
+def is_rounding_of(value: float, expected: float, *, decimals: int, rtol: float = 1e-6) -> bool:
+    """True if ``value`` is ``expected`` (within ``rtol``, e.g. float32) or ``expected`` rounded to ``decimals`` or more.
+
+    Tighter than a tolerance: 943 users instead of 944 moves a density from 0.063046 to 0.062941,
+    which a tolerance wide enough for "0.063" would accept; a rounding check refuses it.
+    """
+    if rtol < 0 or decimals < 0:
+        raise ValueError(f"rtol={rtol!r} and decimals={decimals!r} must be >= 0")
+    if math.isclose(value, expected, rel_tol=rtol, abs_tol=0.0):
+        return True
+    return any(math.isclose(value, round(expected, digits), rel_tol=1e-9, abs_tol=1e-12) for digits in range(decimals, 16))
 
 
 def expect_shape(value: Any, expected: tuple, what: str = "your answer") -> np.ndarray:
@@ -527,7 +967,13 @@ def expect_close(value: Any, expected: Any, what: str = "your answer", *, atol: 
 
     Numbers are compared with ``np.allclose(value, expected, atol=atol, rtol=1e-5)``; NaN equals
     NaN and infinities must match.
+
+    Raises:
+        ValueError: ``atol`` is negative or not a finite number (an author's error, not the learner's).
+        Mistake: the shapes or numbers differ, or ``value`` holds no numbers.
     """
+    if isinstance(atol, bool) or not isinstance(atol, numbers.Real) or not math.isfinite(atol) or atol < 0:
+        raise ValueError(f"atol={atol!r}: a tolerance is a finite number >= 0")
     expected = to_numpy(expected, "the expected value")
     array = expect_shape(value, expected.shape, what)
     if array.dtype.kind not in "biuf":
@@ -543,21 +989,16 @@ def expect_close(value: Any, expected: Any, what: str = "your answer", *, atol: 
 
 
 def expect_int(value: Any, what: str = "your answer") -> int:
-    """Return ``value`` as a Python int; :class:`Mistake` if it is a float, string, array..."""
-    if isinstance(value, (bool, np.bool_)):
-        raise Mistake(f"{what} should be a whole number, got a boolean")
-    if hasattr(value, "numpy") and callable(value.numpy) and not isinstance(value, type):
-        try:
-            value = value.numpy()
-        except Exception:  # noqa: BLE001
-            pass
-    if isinstance(value, np.ndarray) and value.shape == ():
-        value = value.item()
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return int(value)
-    raise Mistake(f"{what} should be a whole number, got {_kind(value)}")
+    """Return ``value`` as a Python int; :class:`Mistake` if it is a float (even ``3.0``), string, array...
+
+    Accepted: Python and NumPy integers, 0-d integer arrays and tensors.
+    """
+    number = read_number(value, what)
+    if not number.is_integer_type:
+        whole = float(number.value).is_integer()
+        advice = f": write {int(number.value)}, or wrap it in int(...)" if whole else ""
+        raise Mistake(f"{what} should be a whole number (an int), got {describe(value)}{advice}", key="float-for-int")
+    return int(number.value)
 
 
 # --------------------------------------------------------------------------- messages
@@ -574,6 +1015,14 @@ def tidy(message: str) -> str:
     return text
 
 
+def capitalised(text: str) -> str:
+    """``text`` with its first letter upper case when its first word is a plain word (never ``tf.where``)."""
+    first = text.split(" ", 1)[0]
+    if first.isalpha() and first.islower():
+        return text[:1].upper() + text[1:]
+    return text
+
+
 def _sentence(text: str) -> str:
     """``text`` ending with exactly one full stop (or its own ``!``, ``?`` or ``...``)."""
     text = tidy(text)
@@ -584,10 +1033,22 @@ def _sentence(text: str) -> str:
 
 @dataclass(frozen=True)
 class Result:
-    """Outcome of checking one answer: ``status`` is ``"correct"``, ``"incorrect"`` or ``"not attempted"``."""
+    """Outcome of checking one answer: ``status`` is ``"correct"``, ``"incorrect"`` or ``"not attempted"``.
+
+    Attributes:
+        message: what the learner reads.
+        mistake: the key of the catalogued mistake the message names (``None``: a generic message).
+        detected: keys of every pitfall whose detector fired at the stage that rejected the answer.
+        error: the learner's own exception text when the message reports one.
+        objects: the learner-visible objects the message may name (for tests of its wording).
+    """
 
     status: str
     message: str
+    mistake: str | None = None
+    detected: tuple = ()
+    error: str | None = None
+    objects: dict | None = field(default=None, compare=False, hash=False)
 
     @property
     def correct(self) -> bool:
@@ -603,6 +1064,20 @@ def _caller_lesson(depth: int = 2) -> str:
     return module.rsplit(".", 1)[-1] if module.startswith("course_lib.exercises.") else module
 
 
+def _mistake_details(mistake: Mistake) -> tuple[str | None, tuple, str | None, dict]:
+    """Key, detected keys, error and objects of ``mistake`` or of the Mistake it was raised from."""
+    key, detected = mistake.key, mistake.detected
+    error, objects = mistake.error, dict(mistake.objects)
+    inner = mistake.__context__
+    while isinstance(inner, Mistake) and (error is None or not objects):  # `raise Mistake(f"{m}...") from None`
+        error = error or inner.error
+        objects = objects or dict(inner.objects)
+        if key is None and str(inner) in str(mistake):
+            key, detected = inner.key, inner.detected
+        inner = inner.__context__
+    return key, detected, error, objects
+
+
 class Exercise:
     """One self-checked exercise.
 
@@ -615,6 +1090,7 @@ class Exercise:
         solution: code (or text) printed by :meth:`solution`.
         lesson: the key under which passes are recorded (default: the defining module's last
             name part, e.g. ``"lesson01"``).
+        mistakes: the exercise's mistake catalogue (:class:`Pitfall` objects; keys unique).
     """
 
     def __init__(
@@ -625,6 +1101,7 @@ class Exercise:
         hint: str,
         solution: str,
         lesson: str | None = None,
+        mistakes: Iterable[Pitfall] = (),
     ):
         self.name = name
         self.title = title
@@ -632,6 +1109,11 @@ class Exercise:
         self._checker = checker
         self._hint = textwrap.dedent(hint).strip()
         self._solution = textwrap.dedent(solution).strip()
+        self.mistakes: tuple[Pitfall, ...] = tuple(mistakes)
+        keys = [p.key for p in self.mistakes]
+        duplicates = sorted({k for k in keys if keys.count(k) > 1})
+        if duplicates:
+            raise ValueError(f"{self.lesson}.{name}: pitfall keys must be unique, repeated: {duplicates}")
         self.last_result: Result | None = None
 
     def evaluate(self, answer: Any = ____) -> Result:
@@ -645,6 +1127,7 @@ class Exercise:
                 "incorrect",
                 "your answer is None: did you store the result of something that returns nothing "
                 "(a function without `return`, list.sort(), a pandas method with inplace=True)?",
+                mistake=RETURNED_NONE,
             )
         if is_blank(answer):
             return Result("not attempted", "")
@@ -655,15 +1138,19 @@ class Exercise:
         except NotAttempted:
             return Result("not attempted", "")
         except Mistake as mistake:
-            return Result("incorrect", tidy(str(mistake)))
+            key, detected, error, objects = _mistake_details(mistake)
+            return Result("incorrect", tidy(str(mistake)), key, detected, error, objects)
         except BaseException as exc:  # noqa: BLE001 - the learner's code failed while being checked
-            return Result("incorrect", f"running your answer raised {error_text(exc)}")
+            text = error_text(exc)
+            return Result("incorrect", f"running your answer raised {text}. {capitalised(explain_error(text))}", RAISED,
+                          (RAISED,), text)
         return Result("correct", tidy(note) if isinstance(note, str) else "")
 
     def check(self, answer: Any = ____) -> None:
         """Print whether ``answer`` is correct, what is wrong with it, or that it is not attempted yet.
 
-        A correct answer is recorded in the local progress file (:mod:`course_lib.progress`).
+        A correct answer is recorded in the local progress file (:mod:`course_lib.progress`) when
+        this kernel is a learner's own (never under pytest or the course's tools).
         """
         result = self.last_result = self.evaluate(answer)
         label = f"{self.name} ({self.title})"
@@ -689,6 +1176,11 @@ class Exercise:
     def solution_text(self) -> str:
         """The reference solution as printed by :meth:`solution` (tests execute it where it is code)."""
         return self._solution
+
+    @property
+    def hint_text(self) -> str:
+        """The hint as printed by :meth:`hint` (tests check that its approach is accepted)."""
+        return self._hint
 
     def hint(self) -> None:
         """Print the hint."""

@@ -15,6 +15,17 @@ by a file lock (``filelock`` when installed, else ``fcntl`` on POSIX) so that se
 checking at once never lose a pass or leave a half-written file. A record that cannot be read
 (corrupted by hand, say) is set aside as ``progress.json.bad`` and started afresh.
 
+Only a learner's own kernel records a pass. Tests and tools never write to the learner's
+record (:func:`recording_enabled`): ``$COURSE_PROGRESS`` says so explicitly,
+
+    COURSE_PROGRESS unset or ""   automatic: off under pytest (nbval kernels included, which
+                                  inherit pytest's PYTEST_VERSION), on otherwise
+    COURSE_PROGRESS=off           never record (tools/run_notebooks.py and tools/browser_test.py
+                                  set it for the kernels they start)
+    COURSE_PROGRESS=on            always record (the tests of this module use it, with their own file)
+
+Any other value is an error naming the variable (``COURSE_PROGRESS=maybe`` is never ignored).
+
 Run ``python -m course_lib.progress`` to list, per lesson, the exercises passed and those not
 yet passed; ``--file PATH`` reads another record (an instructor collecting them, say).
 """
@@ -32,8 +43,32 @@ import tempfile
 from pathlib import Path
 
 ENV_VAR = "COURSE_PROGRESS_FILE"
+#: Whether checks record passes: unset/"" (automatic), "on" or "off".
+SWITCH_VAR = "COURSE_PROGRESS"
+#: Set by pytest for its whole run (inherited by every kernel nbval starts), and per test phase.
+_PYTEST_VARS = ("PYTEST_VERSION", "PYTEST_CURRENT_TEST")
 APP_NAME = "embeddings-course"
 _VERSION = 1
+
+
+def recording_enabled() -> bool:
+    """Whether :meth:`Exercise.check <course_lib.checks.Exercise.check>` records passes in this process.
+
+    ``$COURSE_PROGRESS``: ``"on"`` always, ``"off"`` never; unset or empty: never under pytest
+    (``$PYTEST_VERSION`` or ``$PYTEST_CURRENT_TEST`` set, which nbval's kernels inherit), else yes.
+
+    Raises:
+        ValueError: ``$COURSE_PROGRESS`` holds another value (named, with the values allowed).
+    """
+    value = os.environ.get(SWITCH_VAR, "").strip().lower()
+    if value == "on":
+        return True
+    if value == "off":
+        return False
+    if value:
+        raise ValueError(f"{SWITCH_VAR}={os.environ[SWITCH_VAR]!r}: set it to 'on', 'off' or leave it unset "
+                         "(automatic: off under pytest)")
+    return not any(os.environ.get(name) for name in _PYTEST_VARS)
 
 
 def progress_file() -> Path:
@@ -110,15 +145,22 @@ def _write(path: Path, passed: dict) -> None:
         raise
 
 
-def record_pass(lesson: str, exercise: str, path: Path | None = None) -> None:
+def record_pass(lesson: str, exercise: str, path: Path | None = None) -> bool:
     """Record that ``exercise`` (e.g. ``"q2"``) of ``lesson`` (e.g. ``"lesson01"``) was passed.
 
-    The first pass's time is kept. Creates the folder and file if needed.
+    The first pass's time is kept. Creates the folder and file if needed. Without an explicit
+    ``path``, nothing is written unless :func:`recording_enabled` (a learner's own kernel).
+
+    Returns:
+        True if the pass is in the record now, False if recording is off in this process.
 
     Raises:
         OSError: the file cannot be written (read-only home, full disk). :meth:`Exercise.check`
             catches it and prints one line.
+        ValueError: ``$COURSE_PROGRESS`` holds a value other than on/off/unset.
     """
+    if path is None and not recording_enabled():
+        return False
     path = Path(path) if path is not None else progress_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     with _locked(path):
@@ -127,6 +169,7 @@ def record_pass(lesson: str, exercise: str, path: Path | None = None) -> None:
         if str(exercise) not in lesson_record:
             lesson_record[str(exercise)] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
             _write(path, passed)
+    return True
 
 
 def passed_exercises(path: Path | None = None) -> dict[str, dict[str, str]]:

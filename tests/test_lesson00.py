@@ -1,19 +1,30 @@
-"""The warm-up exercises of lesson 00 accept correct answers and reject realistic mistakes.
+"""The warm-up exercises of lesson 00 accept correct answers and name each catalogued mistake.
 
 Numbering follows the notebook: q1 = warm-up 1 (tensor of ids), q2 = warm-up 2 (title of id 50),
 q3 = warm-up 3 (ratings per user), q4 = warm-up 4 (density).
 """
 
+from fractions import Fraction
+
+import keras
 import numpy as np
 import pandas as pd
 import pytest
 import tensorflow as tf
-from exercise_helpers import message, status
+from exercise_helpers import check_catalogue, message, rejected, status
 
+from course_lib.datasets import load_movielens
 from course_lib.exercises.lesson00 import make_density_exercise, q1, q2, q3, q4
 
 DENSITY = 100_000 / (943 * 1_682)
 PER_USER = 100_000 / 943
+
+
+@pytest.fixture(scope="module")
+def names():
+    ml = load_movielens("100k")
+    return {"ml": ml}
+
 
 CORRECT = {
     q1: [
@@ -24,60 +35,86 @@ CORRECT = {
         tf.Variable([1, 50, 181]),  # a variable holding the ids works wherever the tensor does
     ],
     q2: ["Star Wars", np.str_("Star Wars"), pd.Series(["Star Wars"]).item()],
-    q3: [PER_USER, np.float64(PER_USER), tf.constant(PER_USER), round(PER_USER, 1), round(PER_USER, 2), np.float32(PER_USER)],
+    q3: [PER_USER, np.float64(PER_USER), tf.constant(PER_USER), round(PER_USER, 1), round(PER_USER, 2), np.float32(PER_USER),
+         Fraction(100_000, 943), 106.0],
     q4: [DENSITY, np.float32(DENSITY), tf.constant(DENSITY), round(DENSITY, 5), round(DENSITY, 3), np.array(DENSITY)],
 }
 
-WRONG = {
-    q1: [
-        (tf.constant([1, 50, 181], dtype=tf.int64), "dtype is int64"),
-        (tf.constant([1.0, 50.0, 181.0]), "dtype is float32"),
-        ([1, 50, 181], "tf.constant"),
-        (np.array([1, 50, 181], dtype=np.int32), "NumPy array"),
-        (tf.constant([181, 50, 1]), "another order"),
-        (tf.constant([[1, 50, 181]]), "shape (1, 3)"),
-        (tf.constant([2, 51, 182]), "one more than each id"),
-        (tf.constant([1, 2, 3], dtype=tf.int64), "expected [1, 50, 181]"),
-        (tf.constant(["1", "50", "181"]), "not numbers"),
-        (tf.keras.layers.Embedding(182, 2), "Embedding object"),
-    ],
-    q2: [
-        ("Legends of the Fall", "row* 50"),
-        ("I.Q.", "id 49"),
-        ("Star Wars (1977)", "no year"),
-        ("star wars", "exactly"),
-        (" Star Wars", "extra spaces"),
-        ("50", "the id"),
-        (50, "string"),
-        (pd.Series(["Star Wars"]), ".item()"),
-        (np.array(["Star Wars"]), ".item()"),
-        ("Toy Story", "movie_id equals 50"),
-    ],
-    q3: [
-        (100_000 / 1_682, "per *movie*"),
-        (100_000 // 943, "fraction was dropped"),
-        (round(PER_USER), "fraction was dropped"),
-        (np.int64(106), "fraction was dropped"),
-        (65.0, "median"),
-        (943 / 100_000, "upside down"),
-        (100_000, "number of ratings"),
-        (105.0, "rounded too far"),
-        (f"{PER_USER:.1f}", "string"),
-        (pd.Series([PER_USER, PER_USER]), "pandas Series"),
-        (12.0, "not the mean"),
-    ],
-    q4: [
-        (100 * DENSITY, "percentage"),
-        (1 - DENSITY, "empty"),
-        (100_000 // (943 * 1_682), "floor division"),
-        (100_000 / (943 + 1_682), "added users and movies"),
-        ((943 * 1_682) / 100_000, "upside down"),
-        (0.06, "rounded too far"),
-        (100_000 / (943 * 100_000), "which counts"),
-        (np.array([DENSITY, DENSITY]), "one number"),
-        ("0.063", "string"),
-        (float("nan"), "division by zero"),
-    ],
+#: Every catalogued mistake, with answers that make it (and no other).
+MISTAKES = {
+    q1: {
+        "python-list": [[1, 50, 181], (1, 50, 181)],
+        "numpy-array": [np.array([1, 50, 181], dtype=np.int32)],
+        "a-layer": [keras.layers.Embedding(182, 2)],
+        "not-a-tensor": [{"ids": [1, 50, 181]}, "1, 50, 181"],
+        "symbolic-tensor": [keras.Input(shape=(3,), dtype="int32")],
+        "strings": [tf.constant(["1", "50", "181"])],
+        "extra-axis": [tf.constant([[1, 50, 181]])],
+        "another-order": [tf.constant([181, 50, 1])],
+        "plus-one": [tf.constant([2, 51, 182])],
+        "minus-one": [tf.constant([0, 49, 180])],
+        "ids-missing-or-extra": [tf.constant([1, 50]), tf.constant([1, 50, 181, 258])],
+        "float-ids": [tf.constant([1.0, 50.0, 181.0])],
+        "int64": [tf.constant([1, 50, 181], dtype=tf.int64)],
+    },
+    q2: {
+        "pandas-object": [pd.Series(["Star Wars"]), pd.DataFrame({"title": ["Star Wars"]})],
+        "numpy-array": [np.array(["Star Wars"])],
+        "list-of-title": [["Star Wars"]],
+        "bytes": [b"Star Wars"],
+        "not-a-string": [50, None.__class__],
+        "row-50": ["Legends of the Fall"],
+        "id-49": ["I.Q."],
+        "extra-spaces": [" Star Wars", "Star Wars\n"],
+        "with-year": ["Star Wars (1977)"],
+        "other-case": ["star wars", "STAR WARS"],
+        "the-id": ["50"],
+    },
+    q3: {
+        "boolean": [True],
+        "string": [f"{PER_USER:.1f}"],
+        "pandas-object": [pd.Series([PER_USER, PER_USER]), pd.DataFrame({"n": [PER_USER]})],
+        "one-element-array": [np.array([PER_USER])],
+        "several-numbers": [np.array([PER_USER, 1.0]), [PER_USER, 2.0]],
+        "not-finite": [float("nan"), np.float64("inf")],
+        "not-a-number": [len, object()],
+        "integer-division": [100_000 // 943, round(PER_USER), np.int64(106)],
+        "table-size-users": [100_000 / 944],
+        "per-movie": [100_000 / 1_682],
+        "upside-down": [943 / 100_000],
+        "median": [65.0, 65],
+        "number-of-ratings": [100_000],
+        "averaged-stars": [3.52986, 3.588191],
+        "summed-stars": [374.3224],
+        "rounded-too-far": [110.0, 100.0],
+    },
+    q4: {
+        "boolean": [np.True_],
+        "string": ["0.063"],
+        "pandas-object": [pd.Series([DENSITY])],
+        "one-element-array": [np.array([DENSITY])],
+        "several-numbers": [np.array([DENSITY, DENSITY])],
+        "not-finite": [float("nan")],
+        "not-a-number": [{"density": DENSITY}],
+        "integer-division": [100_000 // (943 * 1_682)],
+        "percentage": [100 * DENSITY],
+        "empty-cells": [1 - DENSITY],
+        "added-sizes": [100_000 / (943 + 1_682)],
+        "upside-down": [(943 * 1_682) / 100_000],
+        "missing-brackets": [100_000 / 943 * 1_682],
+        "table-sizes": [100_000 / (944 * 1_683), 100_000 / (944 * 1_682)],
+        "per-user": [PER_USER],
+        "per-movie": [100_000 / 1_682],
+        "rounded-too-far": [0.06, 0.1],
+    },
+}
+
+#: Wrong answers no pitfall names: the last-resort message says where to look.
+UNCATALOGUED = {
+    q1: [(tf.constant([1, 2, 3]), "look at the three ids")],
+    q2: [("Toy Story", "movie_id equals 50")],
+    q3: [(12.0, "count the ratings"), (105.0, "count the ratings")],
+    q4: [(100_000 / (943 * 100_000), "which counts"), (2.5, "not between 0 and 1")],
 }
 
 
@@ -87,14 +124,23 @@ def test_correct_answers_are_accepted(exercise, answer):
     assert result.status == "correct", (exercise, answer, result)
 
 
-@pytest.mark.parametrize("exercise, answer, clue", [(e, a, c) for e, pairs in WRONG.items() for a, c in pairs])
-def test_wrong_answers_are_rejected_with_a_diagnosis(exercise, answer, clue):
-    assert clue in message(exercise, answer)
+@pytest.mark.parametrize("exercise", [q1, q2, q3, q4], ids=["q1", "q2", "q3", "q4"])
+def test_every_catalogued_mistake_is_named_by_its_own_detector(exercise, names):
+    messages = check_catalogue(exercise, MISTAKES[exercise], names)
+    assert len(set(messages.values())) == len(messages)  # each mistake has its own message
 
 
-def test_every_exercise_has_enough_wrong_and_correct_answers():
-    for exercise in (q1, q2, q3, q4):
-        assert len(WRONG[exercise]) >= 8 and len(CORRECT[exercise]) >= 2, exercise
+@pytest.mark.parametrize("exercise, answer, clue", [(e, a, c) for e, pairs in UNCATALOGUED.items() for a, c in pairs])
+def test_other_wrong_answers_get_a_message_that_says_where_to_look(exercise, answer, clue, names):
+    result = rejected(exercise, answer, names)
+    assert result.mistake is None and clue in result.message
+
+
+def test_the_issue_examples_name_the_actual_mistake():
+    assert "average of the stars" in message(q3, 3.588)  # was: "3.588 is not the mean number of ratings per user"
+    assert "brackets" in message(q4, 100_000 / 943 * 1_682)  # was: "not between 0 and 1"
+    assert "944" in message(q3, 100_000 / 944)  # the classic off-by-one: was accepted by a wide tolerance
+    assert "one user or movie too many" in message(q4, 100_000 / (944 * 1_683))
 
 
 def test_numbering_follows_the_notebook():
@@ -121,3 +167,13 @@ def test_density_exercise_is_parameterised_by_dataset_size():
 
 def test_mean_rounded_to_one_decimal_is_not_called_integer_division():
     assert status(q3, 106.0) == "correct"
+
+
+def test_the_solutions_are_accepted(names):
+    ml = names["ml"]
+    n_ratings, n_users, n_movies = len(ml.ratings), ml.ratings.user_id.nunique(), ml.ratings.movie_id.nunique()
+    assert status(q1, tf.constant([1, 50, 181], dtype=tf.int32)) == "correct"
+    assert status(q2, ml.movies.loc[ml.movies.movie_id == 50, "title"].item()) == "correct"
+    assert status(q3, ml.ratings.groupby("user_id").size().mean()) == "correct"
+    assert status(q4, n_ratings / (n_users * n_movies)) == "correct"
+    assert "average of the stars" in message(q3, ml.ratings.groupby("user_id").rating.mean().mean())

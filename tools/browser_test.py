@@ -86,6 +86,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def lab_environment(tmp: Path) -> dict:
+    """The environment of the ``make lab`` this test starts (and of every kernel it runs).
+
+    Temporary JupyterLab settings and workspaces, and ``COURSE_PROGRESS=off``: a test's kernels
+    never write to the learner's progress record (course_lib.progress).
+    """
+    return dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
+                JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"), COURSE_PROGRESS="off")
+
+
 class LabServer:
     """``make lab`` in its own process group, with a temporary settings folder."""
 
@@ -97,8 +107,7 @@ class LabServer:
             path = self.tmp / "settings" / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(value), encoding="utf-8")
-        env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(self.tmp / "settings"),
-                   JUPYTERLAB_WORKSPACES_DIR=str(self.tmp / "workspaces"))
+        env = lab_environment(self.tmp)
         lab_args = f"--no-browser --port {port} --IdentityProvider.token={token}"
         self.command = ["make", *make_args, "lab", f"LAB_ARGS={lab_args}"]
         self.log = open(log, "w", encoding="utf-8")

@@ -17,6 +17,7 @@ status is 1 and that file is left as it was.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -69,6 +70,9 @@ def execute(path: Path, timeout: int = 300) -> float:
     if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0:
         raise ValueError(f"timeout must be a positive whole number of seconds per cell, got {timeout!r}")
     notebook = read_notebook(path)
+    # The kernel inherits this environment: a tool's run of the solutions is no learner's pass
+    # (course_lib.progress records only in a learner's own kernel).
+    os.environ["COURSE_PROGRESS"] = "off"
     client = NotebookClient(
         notebook,
         timeout=timeout,

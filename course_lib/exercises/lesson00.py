@@ -6,55 +6,100 @@
 - ``q4``: warm-up 4, the density of the user-movie rating matrix (:func:`make_density_exercise`).
 
 The checks compare with ml-100k's own numbers, so they never read the notebook's variables.
+Each exercise's mistakes are catalogued (``qN.mistakes``): a detector and a message for each.
 """
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from course_lib.checks import Exercise, Mistake, show, to_numpy
-from course_lib.checks import _kind as kind_of
+from course_lib.checks import (
+    NUMBER_PITFALLS,
+    Exercise,
+    Pitfall,
+    describe,
+    diagnose,
+    facts,
+    fallback,
+    is_rounding_of,
+    is_tensor,
+    read_number,
+    show,
+)
 
 WANTED_IDS = [1, 50, 181]
 
 #: ml-100k's size: ratings, users, movies.
 ML100K_RATINGS, ML100K_USERS, ML100K_MOVIES = 100_000, 943, 1_682
-
-
-def _is_tensor(value) -> bool:
-    return type(value).__module__.startswith("tensorflow") and hasattr(value, "dtype") and hasattr(value, "numpy")
+#: ml-100k's mean rating (stars) and the mean of the users' mean ratings (what averaging stars gives).
+ML100K_MEAN_STARS, ML100K_MEAN_OF_USER_MEANS = 3.52986, 3.588191
+#: ml-100k's median number of ratings per user.
+ML100K_MEDIAN_PER_USER = 65
 
 
 # --------------------------------------------------------------------------- q1
 
 
-def _check_movie_ids(answer) -> str | None:
-    if isinstance(answer, (list, tuple)):
-        raise Mistake(f"expected a TensorFlow tensor, got a {type(answer).__name__}: wrap it in tf.constant(...)")
-    if isinstance(answer, np.ndarray):
-        raise Mistake("expected a TensorFlow tensor, got a NumPy array: build it with tf.constant(...)")
-    if not _is_tensor(answer):
-        raise Mistake(f"expected a TensorFlow tensor, got {kind_of(answer)}: use tf.constant(...)")
+def _tensor_values(answer) -> np.ndarray | None:
     try:
-        values = np.asarray(answer.numpy())
-    except Exception as exc:  # noqa: BLE001 - a symbolic tensor
-        raise Mistake("expected a tensor that holds numbers (tf.constant), not a symbolic one") from exc
-    if values.dtype.kind not in "iuf":
-        raise Mistake(f"the tensor holds {values.dtype.name if values.dtype.kind != 'O' else 'strings'}, not numbers: ids are whole numbers")
-    if values.shape != (3,):
-        if values.size == 3 and sorted(values.ravel().tolist()) == WANTED_IDS:
-            raise Mistake(f"the tensor has shape {values.shape}; a flat list of three ids has shape (3,)")
-        raise Mistake(f"the tensor has shape {values.shape} and holds {show(values)}, expected the three ids {WANTED_IDS}")
+        return np.asarray(answer.numpy())
+    except Exception:  # noqa: BLE001 - a symbolic tensor or no tensor at all
+        return None
+
+
+def _ids_are(f, values) -> bool:
+    return f.values is not None and f.values.dtype.kind in "iuf" and f.values.ravel().tolist() == list(values)
+
+
+_Q1_TYPE = [
+    Pitfall("python-list", lambda f: isinstance(f.answer, (list, tuple)),
+            lambda f: f"expected a TensorFlow tensor, got a Python {type(f.answer).__name__}: wrap it in tf.constant(...)"),
+    Pitfall("numpy-array", lambda f: isinstance(f.answer, np.ndarray),
+            "expected a TensorFlow tensor, got a NumPy array: build it with tf.constant(...)"),
+    Pitfall("a-layer", lambda f: type(f.answer).__module__.startswith(("keras", "tf_keras")) and not is_tensor(f.answer),
+            lambda f: f"expected the tensor of ids, got {describe(f.answer)}: the ids go into tf.constant(...), "
+                      "not into a layer"),
+    Pitfall("not-a-tensor", lambda f: not is_tensor(f.answer) and not isinstance(f.answer, (list, tuple, np.ndarray))
+            and not type(f.answer).__module__.startswith(("keras", "tf_keras")),
+            lambda f: f"expected a TensorFlow tensor, got {describe(f.answer)}: use tf.constant(...)"),
+    Pitfall("symbolic-tensor", lambda f: is_tensor(f.answer) and f.values is None,
+            "expected a tensor that holds numbers (tf.constant), not a symbolic one such as keras.Input"),
+]
+
+_Q1_VALUE = [
+    Pitfall("strings", lambda f: f.values.dtype.kind in "OSU",
+            "the tensor holds strings, not numbers: write the ids without quotes, tf.constant([1, 50, 181], ...)"),
+    Pitfall("extra-axis", lambda f: f.values.shape != (3,) and _ids_are(f, WANTED_IDS),
+            lambda f: f"the tensor has shape {f.values.shape}: a flat list of three ids has shape (3,); "
+                      "drop the extra brackets"),
+    Pitfall("another-order", lambda f: f.values.shape == (3,) and f.values.tolist() != WANTED_IDS
+            and sorted(f.values.tolist()) == WANTED_IDS,
+            lambda f: f"the tensor holds {f.values.tolist()}: the right ids in another order; expected {WANTED_IDS}"),
+    Pitfall("plus-one", lambda f: _ids_are(f, [i + 1 for i in WANTED_IDS]),
+            lambda f: f"the tensor holds {f.values.tolist()}: one more than each id. Ids are labels: use them as they are"),
+    Pitfall("minus-one", lambda f: _ids_are(f, [i - 1 for i in WANTED_IDS]),
+            lambda f: f"the tensor holds {f.values.tolist()}: one less than each id (row positions of ml.movies?). "
+                      "The ids themselves are 1, 50 and 181"),
+    Pitfall("ids-missing-or-extra", lambda f: f.values.ndim == 1 and f.values.size != 3
+            and set(f.values.tolist()) & set(WANTED_IDS),
+            lambda f: f"the tensor holds {f.values.size} ids ({show(f.values)}); the prompt asks for exactly three: "
+                      "1, 50 and 181"),
+    Pitfall("float-ids", lambda f: _ids_are(f, WANTED_IDS) and f.values.dtype.kind == "f",
+            lambda f: f"the ids are right but the tensor is {f.answer.dtype.name}: ids are whole numbers, pass "
+                      "dtype=tf.int32 (or write them without a decimal point)"),
+    Pitfall("int64", lambda f: _ids_are(f, WANTED_IDS) and f.answer.dtype.name != "int32" and f.values.dtype.kind in "iu",
+            lambda f: f"the ids are right but the dtype is {f.answer.dtype.name}: pass dtype=tf.int32"),
+]
+
+
+def _check_movie_ids(answer) -> str | None:
+    values = _tensor_values(answer) if is_tensor(answer) else None
+    found = facts(answer=answer, values=values)
+    diagnose(_Q1_TYPE, found)
+    diagnose(_Q1_VALUE, found)
     if values.tolist() != WANTED_IDS:
-        if sorted(values.tolist()) == WANTED_IDS:
-            raise Mistake(f"the tensor holds {values.tolist()}: the right ids in another order; expected {WANTED_IDS}")
-        if (values - 1).tolist() == WANTED_IDS:
-            raise Mistake(f"the tensor holds {values.tolist()}: one more than each id. Ids are labels: use them as they are")
-        raise Mistake(f"the tensor holds {show(values)}, expected {WANTED_IDS} in that order")
-    if answer.dtype.name != "int32":
-        raise Mistake(f"the ids are right but the dtype is {answer.dtype.name}: pass dtype=tf.int32")
+        raise fallback(f"the tensor holds {show(values)}, expected {WANTED_IDS} in that order",
+                       "look at the three ids the prompt names (Toy Story, Star Wars, Return of the Jedi)")
     return None
 
 
@@ -64,37 +109,48 @@ q1 = Exercise(
     _check_movie_ids,
     hint="tf.constant(list_of_numbers, dtype=...) builds a tensor; ids are whole numbers.",
     solution="movie_ids = tf.constant([1, 50, 181], dtype=tf.int32)",
+    mistakes=[*_Q1_TYPE, *_Q1_VALUE],
 )
 
 
 # --------------------------------------------------------------------------- q2
 
+_STAR_WARS = "Star Wars"
+
+_Q2 = [
+    Pitfall("pandas-object", lambda f: type(f.answer).__name__ in ("Series", "DataFrame"),
+            lambda f: f"expected the title as a string, got a pandas {type(f.answer).__name__}: take the one cell "
+                      "out of it with .item() (or .iloc[0])"),
+    Pitfall("numpy-array", lambda f: isinstance(f.answer, np.ndarray),
+            "expected the title as a string, got a NumPy array: take its one element with .item()"),
+    Pitfall("list-of-title", lambda f: isinstance(f.answer, (list, tuple)) and len(f.answer) == 1,
+            lambda f: f"expected the title as a string, got a {type(f.answer).__name__} holding it: take its element "
+                      "([0]), or select with .item()"),
+    Pitfall("bytes", lambda f: isinstance(f.answer, bytes), "that is bytes (b'...'), not a string: decode it or store the str cell"),
+    Pitfall("not-a-string", lambda f: not isinstance(f.answer, (str, bytes, np.ndarray, list, tuple))
+            and type(f.answer).__name__ not in ("Series", "DataFrame"),
+            lambda f: f"expected the title as a string, got {describe(f.answer)}: select the title cell, e.g. with .item()"),
+    Pitfall("row-50", lambda f: f.answer == "Legends of the Fall",
+            "that is the movie in *row* 50, whose id is 51: ids start at 1, rows at 0. Select by the movie_id column"),
+    Pitfall("id-49", lambda f: f.answer == "I.Q.",
+            "that is movie id 49, in row 48: select the row whose movie_id equals 50 instead of counting positions"),
+    Pitfall("extra-spaces", lambda f: f.answer != _STAR_WARS and f.answer.strip() == _STAR_WARS,
+            lambda f: f"{f.answer!r} has extra spaces around the title: store the cell as it is"),
+    Pitfall("with-year", lambda f: f.answer.strip().startswith(_STAR_WARS) and f.answer.strip() != _STAR_WARS,
+            "right movie, but the title in ml.movies has no year: the year is in its own column"),
+    Pitfall("other-case", lambda f: f.answer.lower() == _STAR_WARS.lower() and f.answer != _STAR_WARS,
+            lambda f: f"{f.answer!r}: right movie, but store the title exactly as ml.movies spells it"),
+    Pitfall("the-id", lambda f: f.answer.strip() == "50",
+            lambda f: f"{f.answer!r} is the id; the question asks for the title of that movie"),
+]
+
 
 def _check_title_of_50(answer) -> str:
-    if type(answer).__name__ == "Series" or type(answer).__name__ == "DataFrame":
-        raise Mistake(
-            f"expected the title as a string, got a pandas {type(answer).__name__}: take the one cell out of it "
-            "with .item() (or .iloc[0])"
-        )
-    if isinstance(answer, np.ndarray) and answer.size == 1:
-        raise Mistake("expected the title as a string, got a NumPy array: take its one element with .item()")
-    if not isinstance(answer, str):
-        raise Mistake(f"expected the title as a string, got {kind_of(answer)}: take one cell, e.g. with .item()")
-    if answer == "Star Wars":
+    diagnose(_Q2, facts(answer=answer))
+    if answer == _STAR_WARS:
         return "Ids are labels, not positions: lesson 01 makes them row numbers of an embedding table on purpose."
-    if answer == "Legends of the Fall":
-        raise Mistake("that is the movie in *row* 50, whose id is 51: ids start at 1, rows at 0. Select by the movie_id column")
-    if answer == "I.Q.":
-        raise Mistake("that is movie id 49 (row 48 and 49 mixed up?): select the row whose movie_id equals 50")
-    if answer.strip() == "Star Wars":
-        raise Mistake(f"{answer!r} has extra spaces around the title: store the cell as it is")
-    if answer.startswith("Star Wars"):
-        raise Mistake("right movie, but the title in ml.movies has no year: the year is in its own column")
-    if answer.lower() == "star wars":
-        raise Mistake(f"{answer!r}: right movie, but store the title exactly as ml.movies spells it")
-    if answer.isdigit() or answer.strip() == "50":
-        raise Mistake(f"{answer!r} is the id; the question asks for the title of that movie")
-    raise Mistake(f"{answer!r} is not the title of movie 50: select the row whose movie_id equals 50")
+    raise fallback(f"{answer!r} is not the title of movie 50", "select the row whose movie_id equals 50 "
+                   "(ml.movies.movie_id == 50), then its title column")
 
 
 q2 = Exercise(
@@ -103,50 +159,58 @@ q2 = Exercise(
     _check_title_of_50,
     hint="ml.movies.loc[ml.movies.movie_id == 50, 'title'] selects by id; .iloc[50] selects by position.",
     solution="title_50 = ml.movies.loc[ml.movies.movie_id == 50, 'title'].item()",
+    mistakes=_Q2,
 )
 
 
 # --------------------------------------------------------------------------- q3 and q4: one number
 
 
-def _one_number(answer, what: str) -> tuple[float, bool]:
-    """``(value, is_integer_type)``; :class:`Mistake` for anything that is not one real number."""
-    if isinstance(answer, (bool, np.bool_)):
-        raise Mistake(f"{what} should be a number, got a boolean")
-    if isinstance(answer, str):
-        raise Mistake(f"{what} should be a number, got the string {answer!r}: drop the quotes or the formatting")
-    if type(answer).__name__ in ("Series", "DataFrame"):
-        raise Mistake(f"{what} should be one number, got a pandas {type(answer).__name__}: reduce it (e.g. .mean()) to one value")
-    value = to_numpy(answer, what)
-    if value.size != 1 or value.ndim > 1:
-        raise Mistake(f"{what} should be one number, got an array of shape {value.shape}")
-    if value.dtype.kind not in "iuf":
-        raise Mistake(f"{what} should be a number, got {kind_of(answer)}")
-    number = float(value.reshape(()))
-    if not np.isfinite(number):
-        raise Mistake(f"{what} is {number}: check for a division by zero")
-    integer = value.dtype.kind in "iu" or isinstance(answer, numbers.Integral)
-    return number, integer
+def _close(value: float, target: float, rtol: float = 1e-3) -> bool:
+    return bool(np.isclose(value, target, rtol=rtol, atol=0.0))
+
+
+def _rounded_coarser(value: float, expected: float, decimals: int) -> bool:
+    """``value`` is ``expected`` rounded to fewer than ``decimals`` decimals (and is not 0)."""
+    return value != 0 and any(value == round(expected, d) and round(expected, d) != round(expected, decimals)
+                               for d in range(-3, decimals))
+
+
+PER_USER = ML100K_RATINGS / ML100K_USERS
+
+_Q3 = [
+    Pitfall("integer-division", lambda f: f.number.is_integer_type and f.value == int(PER_USER),
+            lambda f: f"{f.value} is a whole number: the fraction was dropped (// or int() or round() without "
+                      "digits). Use / for the mean"),
+    Pitfall("table-size-users", lambda f: any(_close(f.value, ML100K_RATINGS / n, 1e-4) for n in (ML100K_USERS + 1, ML100K_USERS - 1)),
+            lambda f: f"{f.value:.4g} divides by {round(ML100K_RATINGS / f.value)} users; ml-100k has {ML100K_USERS}: "
+                      "count the distinct users (nunique()), not the largest id + 1"),
+    Pitfall("per-movie", lambda f: _close(f.value, ML100K_RATINGS / ML100K_MOVIES),
+            lambda f: f"{f.value:.2f} is ratings per *movie*: divide by the number of users"),
+    Pitfall("upside-down", lambda f: _close(f.value, ML100K_USERS / ML100K_RATINGS),
+            lambda f: f"{f.value:.4g} is users per rating: the division is upside down"),
+    Pitfall("median", lambda f: abs(f.value - ML100K_MEDIAN_PER_USER) <= 0.5,
+            "that is the median number of ratings per user; the question asks for the mean"),
+    Pitfall("number-of-ratings", lambda f: f.value == ML100K_RATINGS,
+            "100000 is the number of ratings: divide it by the number of users"),
+    Pitfall("averaged-stars", lambda f: any(_close(f.value, s, 2e-3) for s in (ML100K_MEAN_STARS, ML100K_MEAN_OF_USER_MEANS)),
+            lambda f: f"{f.value:.3f} is an average of the stars (the rating column's values); the question counts "
+                      "ratings: count each user's ratings (groupby('user_id').size()), then average those counts"),
+    Pitfall("summed-stars", lambda f: _close(f.value, ML100K_MEAN_STARS * PER_USER),
+            lambda f: f"{f.value:.4g} sums the stars of each user; count the ratings instead (.size() or len, not .sum())"),
+    Pitfall("rounded-too-far", lambda f: _rounded_coarser(f.value, PER_USER, 1),
+            lambda f: f"{f.value:g} is the mean rounded too far; keep at least one decimal ({round(PER_USER, 1)})"),
+]
 
 
 def _check_ratings_per_user(answer) -> str:
-    value, integer = _one_number(answer, "your answer")
-    per_user, per_movie = ML100K_RATINGS / ML100K_USERS, ML100K_RATINGS / ML100K_MOVIES
-    if integer and value == int(per_user):
-        raise Mistake(f"{value:.0f} is a whole number: the fraction was dropped (// or int() or round() without digits). Use / for the mean")
-    if np.isclose(value, per_user, rtol=1e-3, atol=0.05):  # 106.045..., also 106.0 or 106.05 rounded
+    number = read_number(answer, "your answer")
+    value = number.value
+    if not number.is_integer_type and is_rounding_of(value, PER_USER, decimals=1):  # 106.045..., 106.0, 106.04
         return "The mean (106) is far above the median (65): a few users rate hundreds of movies."
-    if np.isclose(value, per_movie, rtol=1e-3, atol=0.05):
-        raise Mistake(f"{value:.2f} is ratings per *movie*: divide by the number of users")
-    if np.isclose(value, ML100K_USERS / ML100K_RATINGS, rtol=1e-3):
-        raise Mistake(f"{value:.4g} is users per rating: the division is upside down")
-    if np.isclose(value, 65, atol=0.5):
-        raise Mistake("that is the median number of ratings per user; the question asks for the mean")
-    if value == ML100K_RATINGS:
-        raise Mistake("100000 is the number of ratings: divide it by the number of users")
-    if np.isclose(value, per_user, rtol=0.05):
-        raise Mistake(f"{value:g} is close but rounded too far; keep at least one decimal (106.0)")
-    raise Mistake(f"{value:.4g} is not the mean number of ratings per user (ratings divided by distinct users)")
+    diagnose(_Q3, facts(number=number, value=value))
+    raise fallback(f"{value:.4g} is not the mean number of ratings per user",
+                   "count the ratings (len(ml.ratings)), count the distinct users (ml.ratings.user_id.nunique()) and divide")
 
 
 q3 = Exercise(
@@ -155,44 +219,68 @@ q3 = Exercise(
     _check_ratings_per_user,
     hint="Count the ratings, count the distinct users, divide; or use ml.ratings.groupby('user_id').size().mean().",
     solution="ratings_per_user = ml.ratings.groupby('user_id').size().mean()  # = n_ratings / n_users",
+    mistakes=[*NUMBER_PITFALLS, *_Q3],
 )
 
 
-def _density_checker(n_ratings: int, n_users: int, n_movies: int):
+def _density_pitfalls(n_ratings: int, n_users: int, n_movies: int) -> list[Pitfall]:
+    expected = n_ratings / (n_users * n_movies)
+    cells = n_users * n_movies
+    return [
+        Pitfall("integer-division", lambda f: f.number.is_integer_type and f.value == 0,
+                "0 is a whole number: floor division (//) drops the fraction. Use / for a fraction"),
+        Pitfall("percentage", lambda f: _close(f.value, 100 * expected, 1e-2),
+                lambda f: f"{f.value:.2f} looks like a percentage: give the fraction (between 0 and 1)"),
+        Pitfall("empty-cells", lambda f: _close(f.value, 1 - expected),
+                "that is the fraction of *empty* cells: divide the ratings by the number of cells"),
+        Pitfall("added-sizes", lambda f: _close(f.value, n_ratings / (n_users + n_movies)),
+                "you added users and movies; the matrix has users x movies cells"),
+        Pitfall("upside-down", lambda f: _close(f.value, cells / n_ratings),
+                lambda f: f"{f.value:.4g} is cells per rating: the division is upside down"),
+        Pitfall("missing-brackets", lambda f: _close(f.value, n_ratings / n_users * n_movies),
+                lambda f: f"{f.value:.4g} is n_ratings / n_users * n_movies: Python divides by n_users and then "
+                          "*multiplies* by n_movies. Put the cells in brackets: n_ratings / (n_users * n_movies)"),
+        Pitfall("table-sizes", lambda f: any(_close(f.value, n_ratings / (u * m), 1e-4) for u, m in
+                                             ((n_users + 1, n_movies + 1), (n_users + 1, n_movies), (n_users, n_movies + 1))),
+                lambda f: f"{f.value:.6f} counts one user or movie too many (the largest id + 1, a table size): the "
+                          f"matrix has {n_users} x {n_movies} cells, one per real user and movie"),
+        Pitfall("per-user", lambda f: _close(f.value, n_ratings / n_users),
+                lambda f: f"{f.value:.4g} is ratings per user; the fraction of cells also divides by the number of movies"),
+        Pitfall("per-movie", lambda f: _close(f.value, n_ratings / n_movies),
+                lambda f: f"{f.value:.4g} is ratings per movie; the fraction of cells also divides by the number of users"),
+        Pitfall("rounded-too-far", lambda f: _rounded_coarser(f.value, expected, 3),
+                lambda f: f"{f.value:g} is the density rounded too far; keep at least three decimals ({round(expected, 3)})"),
+    ]
+
+
+def _density_checker(n_ratings: int, n_users: int, n_movies: int, pitfalls: list[Pitfall]):
     expected = n_ratings / (n_users * n_movies)
 
     def check(answer):
-        value, integer = _one_number(answer, "your density")
-        if integer and value == 0:
-            raise Mistake("0 is a whole number: floor division (//) drops the fraction. Use / for a fraction")
-        if np.isclose(value, expected, rtol=1e-3, atol=5e-4):  # full precision or rounded to 3 decimals
+        number = read_number(answer, "your density")
+        value = number.value
+        if not number.is_integer_type and is_rounding_of(value, expected, decimals=3):  # full precision or rounded
             return f"Only {100 * expected:.1f}% of the user-movie matrix is filled: ratings are sparse."
-        if np.isclose(value, 100 * expected, rtol=1e-2):
-            raise Mistake(f"{value:.2f} looks like a percentage: give the fraction (between 0 and 1)")
-        if np.isclose(value, 1 - expected, rtol=1e-3):
-            raise Mistake("that is the fraction of *empty* cells: divide the ratings by the number of cells")
-        if np.isclose(value, n_ratings / (n_users + n_movies), rtol=1e-3):
-            raise Mistake("you added users and movies; the matrix has users x movies cells")
-        if np.isclose(value, (n_users * n_movies) / n_ratings, rtol=1e-3):
-            raise Mistake(f"{value:.4g} is cells per rating: the division is upside down")
-        if value > 1 or value < 0:
-            raise Mistake(f"{value:.4g} is not between 0 and 1: a fraction of cells is")
-        if np.isclose(value, expected, rtol=0.2):
-            raise Mistake(f"{value:g} is close but rounded too far; keep at least three decimals")
-        raise Mistake(f"{value:.4g} is not ratings / (users x movies); check which counts you multiplied")
+        diagnose(pitfalls, facts(number=number, value=value))
+        if not 0 <= value <= 1:
+            raise fallback(f"{value:.4g} is not between 0 and 1, so it is not a fraction of cells",
+                           "divide the number of ratings by the number of cells, n_users * n_movies")
+        raise fallback(f"{value:.4g} is not ratings / (users x movies)", "check which counts you divided and multiplied")
 
     return check
 
 
 def make_density_exercise(n_ratings: int = ML100K_RATINGS, n_users: int = ML100K_USERS, n_movies: int = ML100K_MOVIES) -> Exercise:
     """Warm-up 4 (``q4``), the density exercise, for a dataset of the given size (defaults: ml-100k)."""
+    pitfalls = _density_pitfalls(n_ratings, n_users, n_movies)
     return Exercise(
         "q4",
         "how full is the rating matrix?",
-        _density_checker(n_ratings, n_users, n_movies),
+        _density_checker(n_ratings, n_users, n_movies, pitfalls),
         hint="A full matrix would hold one rating for every (user, movie) pair: users x movies cells.",
         solution="density = n_ratings / (n_users * n_movies)",
         lesson="lesson00",
+        mistakes=[*NUMBER_PITFALLS, *pitfalls],
     )
 
 
