@@ -227,6 +227,9 @@ _LIBRARY_ERRORS: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
                 r"symbolic [`']?tf\.Tensor|iterating over `tf\.Tensor` is not allowed|KerasTensor cannot be used as input to a TensorFlow function)"),
      lambda m: "inside a graph (tf.function, or a Keras layer during fit) tensors have no values yet: NumPy calls, "
                ".numpy(), Python if/for on tensor values and fixed sizes fail there; use tf or keras.ops functions only"),
+    (re.compile(r"Cannot interpret 'tf\.(\w+)' as a data type"),
+     lambda m: f"a NumPy function got a TensorFlow dtype (tf.{m[1]}, a tensor's .dtype): on tensors use tf "
+               "functions, or turn the tensor into an array first with np.asarray(...)"),
     (re.compile(r"(expected to be a (\w+) tensor but is a (\w+) tensor|must be the same type|cannot compute \w+ as input)"),
      lambda m: "an operation mixed two dtypes (a float and a bool or int tensor, say): tf.cast one of them to the "
                "other's dtype first"),
@@ -641,8 +644,8 @@ def _learner_error(exc: BaseException, case: Case, name: str, inputs: dict, expl
         changed = _written_input(exc, [key for key, value in inputs.items() if _holds_array(value)])
         which = f"`{changed}`" if changed else "one of its inputs"
         advice = copy_advice(changed, inputs[changed]) if changed else "copy the input you change first"
-        return case.fail(f"your function changed its input {which} in place (NumPy refused: {text}): work on a copy, "
-                         f"{advice}", name, key=CHANGED_INPUT, error=text)  # fmt: skip
+        return case.fail(f"your function changed its input {which} in place, and NumPy raised {text} (the check passes "
+                         f"read-only copies): work on a copy, {advice}", name, key=CHANGED_INPUT, error=text)  # fmt: skip
     found = facts(error=exc, text=text, case=case, inputs=inputs)
     explain = tuple(explain)
     caller = "your function" if name == "your function" else name

@@ -6,18 +6,35 @@
 - ``q4``: ``table_bytes(input_dim, output_dim, dtype)``: the memory of an embedding table;
 - ``q5``: ``safe_ids(ids, vocabulary_size)``: send out-of-range ids to an OOV row.
 
+Each exercise's mistakes are catalogued (``qN.mistakes``): a detector and a message for each.
 TensorFlow is imported only when a check needs it.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 from typing import Any
 
 import numpy as np
 
-from course_lib.checks import Case, Exercise, Mistake, run_case, show, to_numpy
-from course_lib.checks import _kind as kind_of
+from course_lib.checks import (
+    NUMBER_PITFALLS,
+    Case,
+    Exercise,
+    Mistake,
+    Pitfall,
+    describe,
+    diagnose,
+    facts,
+    fallback,
+    is_tensor,
+    raised,
+    read_number,
+    run_case,
+    show,
+    to_numpy,
+)
 
 #: Movie ids in MovieLens 100k run from 1 to this number (``u.item`` has one line per id).
 ML100K_MAX_MOVIE_ID = 1682
@@ -28,44 +45,66 @@ ML100K_RATINGS = 100_000
 
 # --------------------------------------------------------------------------- q1
 
+_Q1_NEEDED = ML100K_MAX_MOVIE_ID + 1
+
+
+def _embedding_refuses(answer: Any) -> bool:
+    """What the lesson's next cell does with the size: keras.layers.Embedding(vocabulary_size, ...)."""
+    import keras
+
+    return raised(lambda: keras.layers.Embedding(answer, 4)) is not None
+
+
+def _whole(f) -> bool:
+    return float(f.value).is_integer()
+
+
+_Q1_VALUE = [
+    Pitfall("fractional", lambda f: not float(f.value).is_integer(),
+            lambda f: f"{show(f.answer)} is not a whole number; input_dim counts rows: the largest id + 1"),
+    Pitfall("largest-id", lambda f: _whole(f) and f.value == ML100K_MAX_MOVIE_ID,
+            lambda f: f"{int(f.value)} is the number of movies and also the largest id. A table with {int(f.value)} rows "
+                      f"has rows 0 to {int(f.value) - 1}, so looking up id {int(f.value)} would fail: off by one"),
+    Pitfall("users", lambda f: _whole(f) and f.value in (ML100K_USERS, ML100K_USERS + 1),
+            lambda f: f"{int(f.value)} is about the number of users; this table holds one row per movie id"),
+    Pitfall("ratings", lambda f: f.value == ML100K_RATINGS,
+            "100000 is the number of ratings, not of movies; the table needs one row per movie id"),
+    Pitfall("not-positive", lambda f: _whole(f) and f.value <= 0,
+            lambda f: f"{show(f.answer)} rows: a table needs a positive number of rows"),
+    Pitfall("too-few", lambda f: _whole(f) and 0 < f.value < _Q1_NEEDED and f.value not in (ML100K_USERS, ML100K_USERS + 1, ML100K_MAX_MOVIE_ID),
+            lambda f: f"{show(f.answer)} rows are too few: the largest movie id ({ML100K_MAX_MOVIE_ID}) must be a "
+                      "valid row number"),
+    Pitfall("one-row-too-many", lambda f: f.value == _Q1_NEEDED + 1,
+            lambda f: f"{int(f.value)} rows: one more than needed (+1 twice?). Rows 0 to {ML100K_MAX_MOVIE_ID} are "
+                      f"{_Q1_NEEDED} rows"),
+    Pitfall("too-many", lambda f: _whole(f) and f.value > _Q1_NEEDED + 1 and f.value != ML100K_RATINGS,
+            lambda f: f"{show(f.answer)} rows would work but waste memory: the smallest table has the largest id as "
+                      "its last row"),
+]
+
+_Q1_TYPE = [  # the value is right: does the next cell's Embedding accept it?
+    Pitfall("float-size", lambda f: not f.number.is_integer_type and _embedding_refuses(f.answer),
+            lambda f: f"{show(f.answer)} is the right number of rows, but a float: keras.layers.Embedding refuses a "
+                      "float input_dim (it counts rows). Wrap it in int(...)"),
+    Pitfall("numpy-integer", lambda f: f.number.is_integer_type and isinstance(f.answer, np.generic) and _embedding_refuses(f.answer),
+            lambda f: f"{_Q1_NEEDED} is right, but it is {describe(f.answer)}, and the next cell's "
+                      f"keras.layers.Embedding({_Q1_NEEDED}, ...) refuses a NumPy integer as input_dim on this Keras "
+                      "version. Wrap it in int(...): vocabulary_size = int(movies.movie_id.max()) + 1"),
+    Pitfall("tensor-size", lambda f: f.number.is_integer_type and is_tensor(f.answer) and _embedding_refuses(f.answer),
+            lambda f: f"{_Q1_NEEDED} is right, but it is {describe(f.answer)}: keras.layers.Embedding needs a Python "
+                      "int as input_dim. Wrap it in int(...)"),
+    Pitfall("zero-d-array", lambda f: f.number.is_integer_type and isinstance(f.answer, np.ndarray) and _embedding_refuses(f.answer),
+            lambda f: f"{_Q1_NEEDED} is right, but it is {describe(f.answer)}: keras.layers.Embedding needs a Python "
+                      "int as input_dim. Take it out with int(...) or .item()"),
+]
+
 
 def _check_vocabulary_size(answer: Any) -> str:
-    raw = answer
-    if hasattr(raw, "numpy") and callable(raw.numpy) and _is_value_tensor(raw):
-        raw = raw.numpy()
-    if isinstance(raw, np.ndarray) and raw.size == 1:
-        raw = raw.reshape(()).item() if raw.dtype.kind in "iuf" else raw
-    if isinstance(raw, (float, np.floating)):
-        raise Mistake(f"{show(raw)} is a float; input_dim counts rows, so it must be an int. Wrap it in int(...)")
-    if isinstance(raw, str):
-        raise Mistake(f"{raw!r} is a string; input_dim is a whole number (an int)")
-    if not isinstance(raw, (int, np.integer)) or isinstance(raw, (bool, np.bool_)):
-        raise Mistake(
-            f"expected a whole number (the table's number of rows), got {kind_of(answer)}. Store the number itself, "
-            "e.g. int(movies.movie_id.max()) + 1"
-        )
-    size = int(raw)
-    needed = ML100K_MAX_MOVIE_ID + 1
-    if size == needed:
-        return "Ids 1 to 1682 are row numbers, so the table needs rows 0 to 1682; row 0 is never looked up."
-    if size == ML100K_MAX_MOVIE_ID:
-        raise Mistake(
-            f"{size} is the number of movies and also the largest id. A table with {size} rows has rows "
-            f"0 to {size - 1}, so looking up id {size} would fail: off by one"
-        )
-    if size in (ML100K_USERS, ML100K_USERS + 1):
-        raise Mistake(f"{size} is about the number of users; this table holds one row per movie id")
-    if size == ML100K_RATINGS:
-        raise Mistake("100000 is the number of ratings, not of movies; the table needs one row per movie id")
-    if size <= 0:
-        raise Mistake(f"{size} rows: a table needs a positive number of rows")
-    if size < needed:
-        raise Mistake(f"{size} rows are too few: the largest movie id ({ML100K_MAX_MOVIE_ID}) must be a valid row number")
-    raise Mistake(f"{size} rows would work but waste memory: the smallest table has the largest id as its last row")
-
-
-def _is_value_tensor(value: Any) -> bool:
-    return type(value).__module__.startswith("tensorflow") and hasattr(value, "dtype") and hasattr(value, "shape")
+    number = read_number(answer, "input_dim")
+    found = facts(answer=answer, number=number, value=number.value)
+    diagnose(_Q1_VALUE, found)
+    diagnose(_Q1_TYPE, found)
+    return "Ids 1 to 1682 are row numbers, so the table needs rows 0 to 1682; row 0 is never looked up."
 
 
 q1 = Exercise(
@@ -74,11 +113,13 @@ q1 = Exercise(
     _check_vocabulary_size,
     hint="""
     The id *is* the row number, and rows are numbered from 0. Which row does the largest movie id
-    need, and how many rows does a table have if its last row has that number?
+    need, and how many rows does a table have if its last row has that number? Keras wants a
+    Python int: int(...) turns a NumPy number into one.
     """,
     solution="""
     vocabulary_size = int(movies.movie_id.max()) + 1   # 1683: rows 0..1682, row 0 unused
     """,
+    mistakes=[*NUMBER_PITFALLS, *_Q1_VALUE, *_Q1_TYPE],
 )
 
 
@@ -117,27 +158,89 @@ def _poisoned_case() -> Case:
     return Case({"table": tf.constant(table), "ids": ids}, about=f"a table whose row {_POISON_ROW} (never looked up) holds inf")
 
 
+def _rows_of(found) -> int:
+    return int(np.shape(found.inputs["table"])[0])
+
+
+def _largest_id(found) -> int:
+    ids = np.asarray(found.inputs["ids"])
+    return int(ids.max()) if ids.size else -1
+
+
+def _matmul_shapes(found) -> tuple[list[int], list[int]] | None:
+    match = re.search(r"In\[0\]: \[([\d,]+)\], In\[1\]: \[([\d,]+)\]", found.text)
+    return ([int(x) for x in match[1].split(",")], [int(x) for x in match[2].split(",")]) if match else None
+
+
+def _product_mismatch(found) -> bool:
+    return "Matrix size-incompatible" in found.text or "Incompatible shapes" in found.text or \
+        "not aligned" in found.text or "mismatch in its core dimension" in found.text
+
+
+_Q2_ERRORS = [  # explain=: the learner's function raised
+    Pitfall("dtype-mismatch", lambda f: re.search(r"expected to be a \w+ tensor but is a \w+ tensor|must be the same type|"
+                                                  r"cannot compute|not in list of allowed values", f.text) is not None,
+            "tf.one_hot makes float32 by default, and a product needs both sides in one dtype: pass "
+            "dtype=table.dtype to tf.one_hot"),
+    Pitfall("depth-from-ids", lambda f: _product_mismatch(f) and _largest_id(f) + 1 < _rows_of(f)
+            and _matmul_shapes(f) is not None and _matmul_shapes(f)[0][-1] == _largest_id(f) + 1,
+            lambda f: f"the one-hot depth must be the table's number of rows (table.shape[0] = {_rows_of(f)}), not "
+                      "the largest id + 1: ids below the last row still need one-hot vectors as long as the table"),
+    Pitfall("one-hot-axis", lambda f: _product_mismatch(f) and _matmul_shapes(f) is not None
+            and _matmul_shapes(f)[0][0] == _rows_of(f) and np.ndim(f.inputs["ids"]) == 1,
+            "the one-hot axis looks wrong: keep tf.one_hot's default axis=-1, so each id becomes a row of length "
+            "table.shape[0] that multiplies the table"),
+    Pitfall("depth-too-large", lambda f: _product_mismatch(f) and _matmul_shapes(f) is not None
+            and _matmul_shapes(f)[0][-1] > _rows_of(f),
+            lambda f: f"the one-hot vectors are longer than the table has rows ({_rows_of(f)}): use "
+                      "depth=table.shape[0]"),
+    Pitfall("numpy-on-tensors", lambda f: re.search(r"'[\w.]*Tensor' object has no attribute '(astype|copy|reshape|dot)'|"
+                                                    r"Cannot interpret 'tf\.\w+' as a data type", f.text) is not None,
+            "your function uses a NumPy method on the tensors the lesson passes (ids and table may be tensors): "
+            "use tf functions (tf.one_hot, tf.tensordot, @), or np.asarray(...) first"),
+]
+
+
+def _q2_value(found) -> np.ndarray:
+    return found.array
+
+
+_Q2_RESULT = [
+    Pitfall("returned-one-hot", lambda f: f.array.shape == tuple(np.shape(f.inputs["ids"])) + (_rows_of(f),)
+            and f.array.shape != f.expected.shape,
+            lambda f: f"you returned the one-hot matrix itself (shape {f.array.shape}); multiply it by the table to "
+                      "select the rows"),
+    Pitfall("one-hot-axis-result", lambda f: f.array.shape != f.expected.shape and f.array.ndim >= 2
+            and f.array.shape[0] == _rows_of(f) and np.size(f.inputs["ids"]) in f.array.shape,
+            lambda f: f"the result has shape {f.array.shape}: the one-hot axis looks wrong. Keep the default axis=-1 "
+                      "so each id becomes a row of length table.shape[0]"),
+    Pitfall("summed-over-ids", lambda f: f.array.shape == f.expected.shape[-1:] and f.expected.ndim > 1
+            and np.allclose(f.array, f.expected.reshape(-1, f.expected.shape[-1]).sum(axis=0), atol=1e-3),
+            lambda f: f"the result has shape {f.array.shape}: the rows of all ids were added up. The product one_hot "
+                      "@ table keeps one row per id"),
+    Pitfall("integer-result", lambda f: f.array.shape == f.expected.shape and f.array.dtype.kind != "f",
+            lambda f: f"the result has dtype {f.array.dtype}; the looked-up rows are the table's floats"),
+    Pitfall("wrong-rows", lambda f: f.array.shape == f.expected.shape and f.array.dtype.kind == "f"
+            and not np.allclose(f.array.astype(np.float64), f.expected.astype(np.float64), atol=f.atol),
+            "the shape is right but the numbers are not the looked-up rows of the table: one_hot(ids) @ table"),
+]
+
+
 def _call_quietly(function: Any, case: Case):
     import tensorflow as tf
 
     with np.errstate(all="ignore"), warnings.catch_warnings(), tf.device("/CPU:0"):  # exact float32 products on CPU
         warnings.simplefilter("ignore", RuntimeWarning)
-        return run_case(function, case, "onehot_lookup")
+        return run_case(function, case, "onehot_lookup", explain=_Q2_ERRORS)
 
 
-def _diagnose_q2_error(case: Case, mistake: Mistake) -> Mistake:
-    text = str(mistake)
-    error = text.split("your function raised", 1)[-1]
-    rows = int(np.shape(case.inputs["table"])[0])
-    largest = int(np.max(np.asarray(case.inputs["ids"]))) if np.size(case.inputs["ids"]) else -1
-    if "raised" not in text:
-        return mistake
-    if ("expected to be a" in error or "must be the same type" in error or "cannot compute" in error.lower()
-            or "double" in error or "dtype" in error.lower()):
-        return Mistake(f"{text}. The one-hot matrix must have the table's dtype: pass dtype=table.dtype to tf.one_hot")
-    if largest + 1 < rows and ("Matrix size-incompatible" in error or "shape" in error.lower() or "Incompatible" in error):
-        return Mistake(f"{text}. The one-hot depth must be the table's number of rows (table.shape[0] = {rows}), not the largest id + 1")
-    return Mistake(f"{text}. Check that the depth is table.shape[0] and that the one-hot axis is the last one (the default)")
+_Q2_GATHER = Pitfall(
+    "row-selection", lambda f: not np.isnan(f.array[..., _POISON_COLUMN]).all(),
+    "you returned the looked-up rows exactly, with no NaN. A one-hot *product* multiplies the 0s of each one-hot "
+    f"vector by row {_POISON_ROW} too, and 0 x inf = nan, so column {_POISON_COLUMN} must come out NaN. Your function "
+    "selects rows instead (tf.gather, indexing, embedding_lookup...). This exercise asks for "
+    "tf.one_hot(ids, depth=table.shape[0], dtype=table.dtype) multiplied by the table",
+)
 
 
 def _check_onehot_lookup(function: Any) -> str:
@@ -145,43 +248,21 @@ def _check_onehot_lookup(function: Any) -> str:
 
     for case in _q2_cases():
         table, ids = case.inputs["table"], case.inputs["ids"]
-        rows = int(np.shape(table)[0])
         expected = tf.gather(tf.convert_to_tensor(table), ids).numpy()
-        try:
-            result = _call_quietly(function, case)
-        except Mistake as mistake:
-            raise _diagnose_q2_error(case, mistake) from None
-        array = to_numpy(result, "the result of onehot_lookup")
+        array = to_numpy(_call_quietly(function, case), "the result of onehot_lookup")
+        found = facts(array=array, expected=expected, inputs=case.inputs, atol=1e-2 if expected.dtype == np.float16 else 1e-5)
+        diagnose(_Q2_RESULT, found, case=case, name="onehot_lookup")
         if array.shape != expected.shape:
-            if array.shape == tuple(np.shape(ids)) + (rows,):
-                raise case.fail(f"you returned the one-hot matrix itself (shape {array.shape}); multiply it by the table to select the rows")
-            if array.ndim >= 2 and array.shape[0] == rows and np.size(ids) in array.shape:
-                raise case.fail(
-                    f"the result has shape {array.shape}: the one-hot axis looks wrong. Keep the default axis=-1 so each id "
-                    "becomes a row of length vocabulary size"
-                )
-            raise case.fail(f"the result has shape {array.shape}, expected {expected.shape} (the ids' shape plus the embedding dimension)")
-        if array.dtype.kind != "f":
-            raise case.fail(f"the result has dtype {array.dtype}; the looked-up rows are the table's floats")
-        if not np.allclose(array.astype(np.float64), expected.astype(np.float64), atol=1e-2 if expected.dtype == np.float16 else 1e-5):
-            raise case.fail("the shape is right but the rows are not the looked-up rows of the table")
+            raise fallback(f"the result has shape {array.shape}, expected {expected.shape}",
+                           "the ids' shape plus the embedding dimension, as tf.gather(table, ids) gives", case=case)
     case = _poisoned_case()
-    try:
-        result = _call_quietly(function, case)
-    except Mistake as mistake:
-        raise _diagnose_q2_error(case, mistake) from None
-    array = to_numpy(result, "the result of onehot_lookup").astype(np.float64)
+    array = to_numpy(_call_quietly(function, case), "the result of onehot_lookup").astype(np.float64)
     expected = tf.gather(case.inputs["table"], case.inputs["ids"]).numpy().astype(np.float64)
     others = [c for c in range(expected.shape[-1]) if c != _POISON_COLUMN]
     if array.shape != expected.shape or not np.allclose(array[..., others], expected[..., others]):
-        raise case.fail("the rows of the other columns are not the looked-up rows")
-    if not np.isnan(array[..., _POISON_COLUMN]).all():
-        raise case.fail(
-            "you returned the looked-up rows exactly, with no NaN. A one-hot *product* multiplies the 0s of each "
-            f"one-hot vector by row {_POISON_ROW} too, and 0 x inf = nan, so column {_POISON_COLUMN} must come out NaN. "
-            "Your function selects rows instead (tf.gather, indexing, embedding_lookup...). This exercise asks for "
-            "tf.one_hot(ids, depth=table.shape[0], dtype=table.dtype) multiplied by the table"
-        )
+        raise fallback("the rows of the columns without inf are not the looked-up rows",
+                       "multiply tf.one_hot(ids, table.shape[0], dtype=table.dtype) by the table", case=case)
+    diagnose([_Q2_GATHER], facts(array=array), case=case, name="onehot_lookup")
     return "one_hot(ids) @ table selects exactly the rows tf.gather returns, for 1-D and 2-D ids and any float dtype."
 
 
@@ -200,6 +281,7 @@ q2 = Exercise(
         onehot = tf.one_hot(ids, depth=table.shape[0], dtype=table.dtype)   # ids.shape + (rows,)
         return tf.tensordot(onehot, table, axes=1)                          # ids.shape + (dim,)
     """,
+    mistakes=[*_Q2_ERRORS, *_Q2_RESULT, _Q2_GATHER],
 )
 
 
@@ -225,32 +307,57 @@ def _as_dense_gradient(answer: Any) -> np.ndarray:
     return to_numpy(answer, "the gradient")
 
 
+_N_IDS = int(np.size(Q3_IDS))
+
+
+def _scale(f) -> float | None:
+    """k if the answer is k times the gradient (k != 0), else None."""
+    expected = _q3_expected()
+    k = float(f.values[expected > 0].ravel()[0]) / float(expected[expected > 0].ravel()[0])
+    return k if k != 0 and np.allclose(f.values, k * expected, rtol=1e-5, atol=1e-7) else None
+
+
+_Q3 = [
+    Pitfall("not-numbers", lambda f: not np.issubdtype(f.array.dtype, np.number) and f.array.dtype != bool,
+            lambda f: f"the gradient should hold numbers, got dtype {f.array.dtype}"),
+    Pitfall("slices-values", lambda f: f.array.shape == (_N_IDS, Q3_DIM),
+            lambda f: f"shape {f.array.shape} has one row per looked-up id (the .values of the IndexedSlices). The "
+                      f"gradient of the table has the table's shape ({Q3_ROWS}, {Q3_DIM}): add each value row into the "
+                      "row of its id, for example with tf.convert_to_tensor(grad)"),
+    Pitfall("slices-indices", lambda f: f.array.shape in ((_N_IDS,), np.shape(Q3_IDS)) and np.array_equal(
+            np.sort(f.array.ravel()), np.sort(np.ravel(Q3_IDS))),
+            "those are the looked-up ids (the .indices of the IndexedSlices), not the gradient: turn the whole "
+            "IndexedSlices into a dense tensor with tf.convert_to_tensor"),
+    Pitfall("transposed", lambda f: f.array.shape == (Q3_DIM, Q3_ROWS),
+            lambda f: f"shape {f.array.shape} is transposed: the table has one row per id, shape ({Q3_ROWS}, {Q3_DIM})"),
+    Pitfall("wrong-shape", lambda f: f.array.shape not in ((Q3_ROWS, Q3_DIM), (_N_IDS, Q3_DIM), (Q3_DIM, Q3_ROWS),
+                                                            (_N_IDS,), np.shape(Q3_IDS)),
+            lambda f: f"the gradient has shape {f.array.shape}; it should have the table's shape ({Q3_ROWS}, {Q3_DIM})"),
+    Pitfall("update-sign", lambda f: _scale(f) is not None and _scale(f) < 0,
+            "those are the signs of the update (minus the gradient, times the learning rate), not the gradient itself"),
+    Pitfall("mean-loss", lambda f: _scale(f) is not None and np.isclose(_scale(f), 1 / (_N_IDS * Q3_DIM)),
+            lambda f: f"that is the gradient of the *mean* of the looked-up numbers (divided by {_N_IDS * Q3_DIM}); "
+                      "the loss here is their sum (tf.reduce_sum)"),
+    Pitfall("scaled", lambda f: _scale(f) is not None and _scale(f) > 0 and not np.isclose(_scale(f), 1)
+            and not np.isclose(_scale(f), 1 / (_N_IDS * Q3_DIM)),
+            lambda f: f"every entry is {_scale(f):g} times the gradient: the loss is the plain sum of the looked-up "
+                      "numbers, so each lookup adds exactly 1"),
+    Pitfall("no-accumulation", lambda f: np.array_equal(f.values, (_q3_expected() > 0).astype(np.float64)),
+            "every looked-up row has the right place, but repeated ids accumulate: id 9 is looked up three times, "
+            "so each entry of its row gets 1 + 1 + 1"),
+    Pitfall("all-zeros", lambda f: f.values.shape == (Q3_ROWS, Q3_DIM) and not f.values.any(),
+            "the gradient is zero everywhere: compute the loss from the layer's output inside the GradientTape, "
+            "then take tape.gradient(loss, layer.embeddings)"),
+]
+
+
 def _check_dense_gradient(answer: Any) -> str:
     array = _as_dense_gradient(answer)
-    expected = _q3_expected()
-    n_ids = int(np.size(Q3_IDS))
-    if array.shape == (n_ids, Q3_DIM):
-        raise Mistake(
-            f"shape {array.shape} has one row per looked-up id (the .values of the IndexedSlices). The gradient "
-            f"of the table has the table's shape ({Q3_ROWS}, {Q3_DIM}): add each value row into the row of its id, "
-            "for example with tf.convert_to_tensor(grad)"
-        )
-    if array.shape == (Q3_DIM, Q3_ROWS):
-        raise Mistake(f"shape {array.shape} is transposed: the table has one row per id, shape ({Q3_ROWS}, {Q3_DIM})")
-    if array.shape != expected.shape:
-        raise Mistake(f"the gradient has shape {array.shape}; it should have the table's shape ({Q3_ROWS}, {Q3_DIM})")
-    if not np.issubdtype(array.dtype, np.number):
-        raise Mistake(f"the gradient should hold numbers, got dtype {array.dtype}")
-    values = array.astype(np.float64)
-    if np.allclose(values, -expected):
-        raise Mistake("those are the signs of the update (minus the gradient), not the gradient itself")
-    if np.allclose(values, (expected > 0).astype(np.float64)):
-        raise Mistake(
-            "every looked-up row has the right place, but repeated ids accumulate: id 9 is looked up three "
-            "times, so each entry of its row gets 1 + 1 + 1"
-        )
-    if not np.allclose(values, expected, atol=1e-5):
-        raise Mistake("the shape is right but some numbers are not: row i should be (number of times id i is looked up) in every column")
+    values = array.astype(np.float64) if np.issubdtype(array.dtype, np.number) else None
+    diagnose(_Q3, facts(array=array, values=values))
+    if not np.allclose(values, _q3_expected(), atol=1e-5):
+        raise fallback("the shape is right but some numbers are not",
+                       "row i should be (number of times id i is looked up) in every column: count the ids of q3_ids")
     return "Ids 9 (three times) and 5 (twice) accumulate; rows never looked up get exactly 0."
 
 
@@ -270,6 +377,7 @@ q3 = Exercise(
         loss = tf.reduce_sum(layer(tf.constant([[5, 9, 5], [9, 9, 2]])))
     dense_gradient = tf.convert_to_tensor(tape.gradient(loss, layer.embeddings))
     """,
+    mistakes=_Q3,
 )
 
 
@@ -278,7 +386,7 @@ q3 = Exercise(
 
 def _q4_cases() -> list[Case]:
     rows = [
-        (1683, 32, "float32", "the prompt's float32 table"),
+        (1683, 32, "float32", "the movie table of section 2 in float32"),
         (100_001, 300, "float16", "a float16 table"),
         (944, 8, "float64", "a float64 table"),
         (50_000, 64, "int8", "an int8 (quantised) table"),
@@ -294,38 +402,68 @@ def _q4_cases() -> list[Case]:
     return out
 
 
+_Q4_ERRORS = [
+    Pitfall("own-dtype-table", lambda f: isinstance(f.error, KeyError),
+            lambda f: f"your function looks the dtype up in a table of its own, which lacks {f.text.split(': ', 1)[-1]}: "
+                      "np.dtype(dtype).itemsize knows the size of every NumPy dtype"),
+    Pitfall("size-from-name", lambda f: isinstance(f.error, ValueError) and "invalid literal for int()" in f.text,
+            lambda f: f"reading the size from the dtype's name fails for {f.inputs.get('dtype', 'float32')!r} (int8, "
+                      "bool and complex64 do not end in their bits): np.dtype(dtype).itemsize gives the bytes of any dtype"),
+    Pitfall("no-default-dtype", lambda f: isinstance(f.error, TypeError) and "required positional argument" in f.text,
+            "the call gave no dtype: the exercise asks for table_bytes(input_dim, output_dim, dtype=\"float32\"), "
+            "with float32 as the default"),
+]
+
+
+def _q4_facts(case: Case, result: Any) -> Any:
+    n, d = case.inputs["input_dim"], case.inputs["output_dim"]
+    dtype = case.inputs.get("dtype", "float32")
+    try:
+        got = to_numpy(result).reshape(()).item()
+    except Exception:  # noqa: BLE001 - not one number: the type pitfalls name it
+        got = None
+    return facts(result=result, got=got, n=n, d=d, dtype=dtype, itemsize=np.dtype(dtype).itemsize, expected=case.expected)
+
+
+def _is_number_result(f) -> bool:
+    return f.got is not None and not isinstance(f.result, (bool, np.bool_, str)) and isinstance(f.got, (int, float))
+
+
+_Q4 = [
+    Pitfall("string-result", lambda f: isinstance(f.result, str),
+            lambda f: f"your function returned the string {f.result!r}; return the number itself (an int), not text"),
+    Pitfall("not-a-number-result", lambda f: not isinstance(f.result, str) and not _is_number_result(f),
+            lambda f: f"your function returned {describe(f.result)}; return the number of bytes, a whole number (an int)"),
+    Pitfall("megabytes", lambda f: _is_number_result(f) and f.got in (f.expected / 1e6, f.expected / 2**20,
+                                                                       f.expected / 1e9, f.expected / 2**30, f.expected / 1e3, f.expected / 2**10),
+            lambda f: f"your function returned {f.got:g}: return bytes, not kilobytes, megabytes or gigabytes"),
+    Pitfall("whole-megabytes", lambda f: _is_number_result(f) and f.got != f.expected and f.got in (f.expected // 10**6, f.expected // 2**20),
+            lambda f: f"your function returned {f.got}: that is whole megabytes; return bytes"),
+    Pitfall("float-bytes", lambda f: _is_number_result(f) and isinstance(f.got, float) and f.got == f.expected,
+            lambda f: f"your function returned the float {f.got:g}; the prompt asks for a whole number: return an int "
+                      "(/ always makes a float; multiply only, or wrap in int(...))"),
+    Pitfall("parameters", lambda f: _is_number_result(f) and f.got == f.n * f.d and f.itemsize != 1,
+            lambda f: f"your function returned {f.got:,}: that is the number of parameters; each {f.dtype} takes "
+                      f"{f.itemsize} bytes"),
+    Pitfall("bits", lambda f: _is_number_result(f) and f.got == f.expected * 8,
+            lambda f: f"your function returned {f.got:,}: that is bits; a byte is 8 bits"),
+    Pitfall("always-4-bytes", lambda f: _is_number_result(f) and f.got == f.n * f.d * 4 and f.itemsize != 4,
+            lambda f: f"your function returned {f.got:,}, which assumes 4 bytes per number; a {f.dtype} takes {f.itemsize}: "
+                      "np.dtype(dtype).itemsize"),
+    Pitfall("row-off-by-one", lambda f: _is_number_result(f) and f.got in ((f.n + 1) * f.d * f.itemsize, (f.n - 1) * f.d * f.itemsize),
+            lambda f: f"your function returned {f.got:,}: one row too many or too few. The table has exactly input_dim rows"),
+]
+
+
 def _check_table_bytes(function: Any) -> str:
     for case in _q4_cases():
-        result = run_case(function, case, "table_bytes")
-        expected = case.expected
-        dtype = case.inputs.get("dtype", "float32")
-        if isinstance(result, (bool, np.bool_)) or not isinstance(result, (int, np.integer, float, np.floating)) and not (
-            _is_value_tensor(result) or isinstance(result, np.ndarray) and result.size == 1
-        ):
-            raise case.fail(f"your function returned {kind_of(result)}; return the number of bytes, a whole number (an int)")
-        value = to_numpy(result, "the result").reshape(())
-        got = value.item()
-        params = case.inputs["input_dim"] * case.inputs["output_dim"]
-        itemsize = np.dtype(dtype).itemsize
-        if value.dtype.kind == "f":
-            if got in (expected / 1e6, expected / 2**20, expected / 1e9, expected / 2**30):
-                raise case.fail(f"your function returned {got:g}: return bytes, not megabytes or gigabytes")
-            if got == expected:
-                raise case.fail(f"your function returned the float {got:g}; the prompt asks for a whole number: return an int")
-        if got == expected:
+        result = run_case(function, case, "table_bytes", explain=_Q4_ERRORS)
+        found = _q4_facts(case, result)
+        if _is_number_result(found) and not isinstance(found.got, float) and found.got == case.expected:
             continue
-        if got == params:
-            raise case.fail(f"your function returned {got:,}: that is the number of parameters; each {dtype} takes {itemsize} bytes")
-        if got == expected * 8:
-            raise case.fail(f"your function returned {got:,}: that is bits; a byte is 8 bits")
-        if got == params * 4:
-            raise case.fail(f"your function returned {got:,}, which assumes 4 bytes per number; a {dtype} takes {itemsize}")
-        if got in ((case.inputs["input_dim"] + 1) * case.inputs["output_dim"] * itemsize,
-                   (case.inputs["input_dim"] - 1) * case.inputs["output_dim"] * itemsize):
-            raise case.fail(f"your function returned {got:,}: one row too many or too few. The table has exactly input_dim rows")
-        if got in (expected // 10**6, expected // 2**20):
-            raise case.fail(f"your function returned {got}: return bytes, not megabytes")
-        raise case.fail(f"your function returned {got:,}, expected {expected:,} (rows x dimension x bytes per number)")
+        diagnose(_Q4, found, case=case, name="table_bytes")
+        raise fallback(f"your function returned {found.got:,}, expected {case.expected:,}",
+                       "rows x dimension x bytes per number (np.dtype(dtype).itemsize)", case=case)
     return "Rows x dimension x bytes per number (np.dtype(dtype).itemsize), for any NumPy dtype."
 
 
@@ -341,6 +479,7 @@ q4 = Exercise(
     def table_bytes(input_dim, output_dim, dtype="float32"):
         return input_dim * output_dim * np.dtype(dtype).itemsize
     """,
+    mistakes=[*_Q4_ERRORS, *_Q4],
 )
 
 
@@ -353,7 +492,7 @@ def _q5_cases() -> list[Case]:
     rng = np.random.default_rng(5)
     random_ids = rng.integers(-20, 1200, size=(4, 6)).astype(np.int32)
     return [
-        Case({"ids": tf.constant([0, 5, 9, 10, -1, 12]), "vocabulary_size": 10}, about="the prompt's tensor"),
+        Case({"ids": tf.constant([0, 5, 9, 10, -1, 12]), "vocabulary_size": 10}, about="ids on both sides of a 10-id vocabulary"),
         Case({"ids": np.array([[3, 1683, -7], [1682, 0, 99_999]], dtype=np.int64), "vocabulary_size": 1683},
              about="a 2-D int64 NumPy array of movie ids"),
         Case({"ids": random_ids, "vocabulary_size": 1000}, about="an int32 NumPy array"),
@@ -367,46 +506,85 @@ def _expected_safe(ids: np.ndarray, vocabulary_size: int) -> np.ndarray:
     return np.where((ids >= 0) & (ids < vocabulary_size), ids, vocabulary_size)
 
 
+def _missing_attribute(text: str) -> str:
+    return re.search(r"attribute '(\w+)'", text)[1]
+
+
+_Q5_ERRORS = [
+    Pitfall("assigns-into-tensor", lambda f: is_tensor(f.inputs["ids"]) and isinstance(f.error, TypeError)
+            and ("item assignment" in f.text or "scalar index" in f.text),
+            "ids may be a TensorFlow tensor, and a tensor cannot be changed in place: build the result with "
+            "tf.where(valid, ids, vocabulary_size), which works for tensors and arrays"),
+    Pitfall("numpy-method-on-tensor", lambda f: re.search(r"'[\w.]*Tensor' object has no attribute '(\w+)'", f.text) is not None,
+            lambda f: f"ids may be a TensorFlow tensor, which has no .{_missing_attribute(f.text)}: "
+                      "convert first (tf.convert_to_tensor(ids), or np.array(ids) for a NumPy copy)"),
+]
+
+
+def _q5_facts(case: Case, array: np.ndarray) -> Any:
+    original = to_numpy(case.inputs["ids"])
+    size = case.inputs["vocabulary_size"]
+    out_of_range = (original < 0) | (original >= size)
+    return facts(array=array, original=original, size=size, expected=_expected_safe(original, size),
+                 out_of_range=out_of_range, negatives=original < 0, too_large=original >= size)
+
+
+def _same_except(f, where: np.ndarray, values) -> bool:
+    """The result equals the expected ids, except at ``where``, which hold ``values``."""
+    return bool(where.any()) and np.array_equal(f.array[~where], f.expected[~where]) and np.array_equal(
+        f.array[where], np.broadcast_to(values, f.array.shape)[where])
+
+
+_Q5 = [
+    Pitfall("wrong-shape", lambda f: f.array.shape != f.expected.shape,
+            lambda f: f"the result has shape {f.array.shape}; keep the shape of the ids, {f.expected.shape}"),
+    Pitfall("float-result", lambda f: not np.issubdtype(f.array.dtype, np.integer),
+            lambda f: f"the result has dtype {f.array.dtype}; ids must stay integers (an Embedding silently truncates "
+                      "float ids, and large float32 ids lose digits)"),
+    Pitfall("negatives-kept", lambda f: _same_except(f, f.negatives, f.original),
+            "negative ids were left as they are. Keras wraps them around to the last rows without any error, so "
+            "they need the OOV row too: test both ends, 0 <= id < vocabulary_size"),
+    Pitfall("too-large-kept", lambda f: _same_except(f, f.too_large, f.original),
+            "ids of vocabulary_size or more were left as they are: they have no row, so they need the OOV row too"),
+    Pitfall("clipped", lambda f: f.out_of_range.any() and (_same_except(f, f.out_of_range, f.size - 1) or _same_except(
+            f, f.out_of_range, np.clip(f.original, 0, f.size - 1))),
+            lambda f: f"out-of-range ids were clipped onto a real row (id {f.size - 1} or 0): the model would silently "
+                      f"treat them as that movie. Send them to the extra OOV row {f.size}"),
+    Pitfall("oov-row-zero", lambda f: _same_except(f, f.out_of_range, 0) and not _same_except(
+            f, f.out_of_range, np.clip(f.original, 0, f.size - 1)),
+            lambda f: f"out-of-range ids went to row 0; this exercise reserves row vocabulary_size ({f.size}) for them"),
+    Pitfall("oov-minus-one", lambda f: _same_except(f, f.out_of_range, -1),
+            "out-of-range ids became -1: a negative id is itself out of range (Keras wraps it to the last row). "
+            "The OOV row is vocabulary_size"),
+    Pitfall("oov-one-past", lambda f: _same_except(f, f.out_of_range, f.size + 1),
+            lambda f: f"out-of-range ids went to {f.size + 1}; the OOV row is the first row after the vocabulary, "
+                      f"vocabulary_size = {f.size}"),
+    Pitfall("last-valid-to-oov", lambda f: _same_except(f, f.out_of_range | (f.original == f.size - 1), f.size)
+            and (f.original == f.size - 1).any(),
+            lambda f: f"the valid id {f.size - 1} was sent to the OOV row: ids up to vocabulary_size - 1 are in range "
+                      "(< vocabulary_size, not < vocabulary_size - 1)"),
+    Pitfall("zero-to-oov", lambda f: _same_except(f, f.out_of_range | (f.original == 0), f.size) and (f.original == 0).any(),
+            "the valid id 0 was sent to the OOV row: ids from 0 up are in range (>= 0, not > 0)"),
+    Pitfall("valid-ids-changed", lambda f: not np.array_equal(f.array[~f.out_of_range], f.original[~f.out_of_range])
+            and not _same_except(f, f.out_of_range | (f.original == f.size - 1), f.size)
+            and not _same_except(f, f.out_of_range | (f.original == 0), f.size),
+            lambda f: f"some valid ids were changed ({show(f.original[~f.out_of_range])} became "
+                      f"{show(f.array[~f.out_of_range])}): ids in [0, vocabulary_size) must pass through unchanged; "
+                      "use the vocabulary_size argument, not a number of your own"),
+]
+
+
 def _check_safe_ids(function: Any) -> str:
     for case in _q5_cases():
-        original = to_numpy(case.inputs["ids"])
-        vocabulary_size = case.inputs["vocabulary_size"]
-        expected = _expected_safe(original, vocabulary_size)
-        result = run_case(function, case, "safe_ids")
+        result = run_case(function, case, "safe_ids", explain=_Q5_ERRORS)
         array = to_numpy(result, "the result of safe_ids")
-        if array.shape != expected.shape:
-            raise case.fail(f"the result has shape {array.shape}; keep the shape of the ids, {expected.shape}")
-        if not np.issubdtype(array.dtype, np.integer):
-            raise case.fail(
-                f"the result has dtype {array.dtype}; ids must stay integers (an Embedding "
-                "silently truncates float ids, and large float32 ids lose digits)"
-            )
-        if np.array_equal(array, expected):
+        found = _q5_facts(case, array)
+        if array.shape == found.expected.shape and np.issubdtype(array.dtype, np.integer) and np.array_equal(array, found.expected):
             continue
-        oov = vocabulary_size
-        negatives = original < 0
-        if np.array_equal(array[~negatives], expected[~negatives]) and np.array_equal(array[negatives], original[negatives]):
-            raise case.fail(
-                "negative ids were left as they are. Keras wraps them around to the last rows "
-                "without any error, so they need the OOV row too"
-            )
-        out_of_range = (original < 0) | (original >= vocabulary_size)
-        if out_of_range.any() and (np.all(array[out_of_range] == vocabulary_size - 1) or np.all(
-            array[out_of_range] == np.clip(original[out_of_range], 0, vocabulary_size - 1)
-        )):
-            raise case.fail(
-                f"out-of-range ids were clipped onto a real row (id {vocabulary_size - 1} or 0): "
-                f"the model would silently treat them as that movie. Send them to the extra OOV row {oov}"
-            )
-        if out_of_range.any() and np.all(array[out_of_range] == 0):
-            raise case.fail(f"out-of-range ids went to row 0; this exercise reserves row vocabulary_size ({oov}) for them")
-        in_range = ~out_of_range
-        if not np.array_equal(array[in_range], original[in_range]):
-            last_valid = in_range & (original == vocabulary_size - 1)
-            if last_valid.any() and np.all(array[last_valid] == oov):
-                raise case.fail(f"the valid id {vocabulary_size - 1} was sent to the OOV row: ids up to vocabulary_size - 1 are in range")
-            raise case.fail("some valid ids were changed; ids in [0, vocabulary_size) must pass through unchanged")
-        raise case.fail(f"some out-of-range ids did not go to the OOV row {oov}: expected {show(expected)}, got {show(array)}")
+        diagnose(_Q5, found, case=case, name="safe_ids")
+        raise fallback(f"some out-of-range ids did not go to the OOV row {found.size}: expected {show(found.expected)}, "
+                       f"got {show(array)}", "look at the ids below 0 and at or above vocabulary_size", case=case,
+                       name="safe_ids")  # fmt: skip
     return "Every id outside [0, vocabulary_size) now uses the OOV row; the table needs vocabulary_size + 1 rows."
 
 
@@ -425,6 +603,7 @@ q5 = Exercise(
         valid = (ids >= 0) & (ids < vocabulary_size)
         return tf.where(valid, ids, tf.cast(vocabulary_size, ids.dtype))
     """,
+    mistakes=[*_Q5_ERRORS, *_Q5],
 )
 
 __all__ = ["q1", "q2", "q3", "q4", "q5", "Q3_IDS", "Q3_ROWS", "Q3_DIM", "ML100K_MAX_MOVIE_ID"]
