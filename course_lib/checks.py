@@ -214,6 +214,9 @@ _LIBRARY_ERRORS: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
     (re.compile(r"(Incompatible shapes: \[[\d,]*\] vs\. \[[\d,]*\]|operands could not be broadcast together|must be broadcastable)"),
      lambda m: "two arrays were combined element by element but their shapes do not line up: a reduction dropped an "
                "axis the next step needs (keep it with keepdims=True) or an axis is missing (add one with [..., None])"),
+    (re.compile(r"Input to reshape is a tensor with (\d+) values, but the requested shape has (\d+)"),
+     lambda m: f"a reshape to a fixed shape: this input has {m[1]} values, the shape asked for {m[2]}. Take sizes from "
+               "the input itself (tf.shape(x), x.shape[-1]), never from one example batch"),
     (re.compile(r"Matrix size-incompatible: In\[0\]: \[([\d,]+)\], In\[1\]: \[([\d,]+)\]"),
      lambda m: f"a matrix product got shapes [{m[1]}] and [{m[2]}]: the last size of the first must equal the first "
                "size of the second"),
@@ -267,6 +270,21 @@ def explain_error(text: str) -> str:
             return explain(match)
     return ("look at the line of your function that raised it: call the function yourself on the inputs "
             "shown to see the whole traceback")  # fmt: skip
+
+
+_MISSING_ATTRIBUTE = re.compile(r"'([\w.]+)' object has no attribute '(\w+)'")
+
+
+def missing_attribute(text: str) -> str | None:
+    """The attribute an ``AttributeError`` text says is missing (``"sum"``), or None."""
+    match = _MISSING_ATTRIBUTE.search(text)
+    return match[2] if match else None
+
+
+def tensor_lacks(text: str) -> str | None:
+    """The attribute a TensorFlow tensor lacked, when ``text`` is such an ``AttributeError`` (a NumPy method on a tensor)."""
+    match = _MISSING_ATTRIBUTE.search(text)
+    return match[2] if match and match[1].endswith(("Tensor", "Variable")) else None
 
 
 # --------------------------------------------------------------------------- showing values
@@ -942,6 +960,46 @@ def read_number(value: Any, what: str = "your answer") -> Number:
     number = array.item()
     integer = array.dtype.kind in "iu"
     return Number(int(number) if integer else float(number), integer, False, value)
+
+
+def _embedding_refuses(size: Any) -> bool:
+    import keras
+
+    return raised(lambda: keras.layers.Embedding(size, 4)) is not None
+
+
+def table_size_pitfalls(right: int | Callable[[], int]) -> tuple[Pitfall, ...]:
+    """Pitfalls for a table size whose value is ``right`` but whose type the next cell's Embedding refuses.
+
+    Each uses the answer as the lessons do, ``keras.layers.Embedding(answer, ...)``: on Keras 3.15
+    a float, a NumPy integer (``df.movie_id.max() + 1``), a 0-d array or a tensor is refused with
+    "input_dim must be a positive integer". On a Keras that accepts the type, no pitfall fires.
+    ``right`` may be a function (computed when first needed, e.g. from data). Facts: ``answer``
+    and ``number`` (:func:`read_number`). Keys: ``"float-size"``, ``"numpy-integer"``,
+    ``"tensor-size"``, ``"zero-d-array"``.
+    """
+    def size() -> int:
+        return right() if callable(right) else right
+
+    def refused(f, kind: Callable[[Any], bool]) -> bool:
+        return float(f.number.value) == size() and kind(f) and _embedding_refuses(f.answer)
+
+    fix = "Wrap it in int(...)"
+    return (
+        Pitfall("float-size", lambda f: refused(f, lambda f: not f.number.is_integer_type),
+                lambda f: f"{show(f.answer)} is the right number of rows, but a float: keras.layers.Embedding refuses "
+                          f"a float input_dim (it counts rows). {fix}"),
+        Pitfall("numpy-integer", lambda f: refused(f, lambda f: f.number.is_integer_type and isinstance(f.answer, np.generic)),
+                lambda f: f"{size()} is right, but it is {describe(f.answer)}, and the next cell's keras.layers.Embedding"
+                          f"({size()}, ...) refuses a NumPy integer as input_dim on this Keras version. {fix} "
+                          "(NumPy and pandas give NumPy integers: df.column.max() + 1 is one)"),
+        Pitfall("tensor-size", lambda f: refused(f, lambda f: f.number.is_integer_type and is_tensor(f.answer)),
+                lambda f: f"{size()} is right, but it is {describe(f.answer)}: keras.layers.Embedding needs a Python int "
+                          f"as input_dim. {fix}"),
+        Pitfall("zero-d-array", lambda f: refused(f, lambda f: f.number.is_integer_type and isinstance(f.answer, np.ndarray)),
+                lambda f: f"{size()} is right, but it is {describe(f.answer)}: keras.layers.Embedding needs a Python int "
+                          "as input_dim. Take it out with int(...) or .item()"),
+    )
 
 
 def is_rounding_of(value: float, expected: float, *, decimals: int, rtol: float = 1e-6) -> bool:

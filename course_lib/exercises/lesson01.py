@@ -29,10 +29,11 @@ from course_lib.checks import (
     facts,
     fallback,
     is_tensor,
-    raised,
     read_number,
     run_case,
     show,
+    table_size_pitfalls,
+    tensor_lacks,
     to_numpy,
 )
 
@@ -46,13 +47,6 @@ ML100K_RATINGS = 100_000
 # --------------------------------------------------------------------------- q1
 
 _Q1_NEEDED = ML100K_MAX_MOVIE_ID + 1
-
-
-def _embedding_refuses(answer: Any) -> bool:
-    """What the lesson's next cell does with the size: keras.layers.Embedding(vocabulary_size, ...)."""
-    import keras
-
-    return raised(lambda: keras.layers.Embedding(answer, 4)) is not None
 
 
 def _whole(f) -> bool:
@@ -82,21 +76,7 @@ _Q1_VALUE = [
                       "its last row"),
 ]
 
-_Q1_TYPE = [  # the value is right: does the next cell's Embedding accept it?
-    Pitfall("float-size", lambda f: not f.number.is_integer_type and _embedding_refuses(f.answer),
-            lambda f: f"{show(f.answer)} is the right number of rows, but a float: keras.layers.Embedding refuses a "
-                      "float input_dim (it counts rows). Wrap it in int(...)"),
-    Pitfall("numpy-integer", lambda f: f.number.is_integer_type and isinstance(f.answer, np.generic) and _embedding_refuses(f.answer),
-            lambda f: f"{_Q1_NEEDED} is right, but it is {describe(f.answer)}, and the next cell's "
-                      f"keras.layers.Embedding({_Q1_NEEDED}, ...) refuses a NumPy integer as input_dim on this Keras "
-                      "version. Wrap it in int(...): vocabulary_size = int(movies.movie_id.max()) + 1"),
-    Pitfall("tensor-size", lambda f: f.number.is_integer_type and is_tensor(f.answer) and _embedding_refuses(f.answer),
-            lambda f: f"{_Q1_NEEDED} is right, but it is {describe(f.answer)}: keras.layers.Embedding needs a Python "
-                      "int as input_dim. Wrap it in int(...)"),
-    Pitfall("zero-d-array", lambda f: f.number.is_integer_type and isinstance(f.answer, np.ndarray) and _embedding_refuses(f.answer),
-            lambda f: f"{_Q1_NEEDED} is right, but it is {describe(f.answer)}: keras.layers.Embedding needs a Python "
-                      "int as input_dim. Take it out with int(...) or .item()"),
-]
+_Q1_TYPE = table_size_pitfalls(_Q1_NEEDED)  # the value is right: does the next cell's Embedding accept it?
 
 
 def _check_vocabulary_size(answer: Any) -> str:
@@ -506,17 +486,13 @@ def _expected_safe(ids: np.ndarray, vocabulary_size: int) -> np.ndarray:
     return np.where((ids >= 0) & (ids < vocabulary_size), ids, vocabulary_size)
 
 
-def _missing_attribute(text: str) -> str:
-    return re.search(r"attribute '(\w+)'", text)[1]
-
-
 _Q5_ERRORS = [
     Pitfall("assigns-into-tensor", lambda f: is_tensor(f.inputs["ids"]) and isinstance(f.error, TypeError)
             and ("item assignment" in f.text or "scalar index" in f.text),
             "ids may be a TensorFlow tensor, and a tensor cannot be changed in place: build the result with "
             "tf.where(valid, ids, vocabulary_size), which works for tensors and arrays"),
-    Pitfall("numpy-method-on-tensor", lambda f: re.search(r"'[\w.]*Tensor' object has no attribute '(\w+)'", f.text) is not None,
-            lambda f: f"ids may be a TensorFlow tensor, which has no .{_missing_attribute(f.text)}: "
+    Pitfall("numpy-method-on-tensor", lambda f: tensor_lacks(f.text) is not None,
+            lambda f: f"ids may be a TensorFlow tensor, which has no .{tensor_lacks(f.text)}: "
                       "convert first (tf.convert_to_tensor(ids), or np.array(ids) for a NumPy copy)"),
 ]
 

@@ -15,24 +15,35 @@ from __future__ import annotations
 import collections
 import functools
 import inspect
+import re
 import warnings
 
 import numpy as np
 
 from course_lib.checks import (
+    NUMBER_PITFALLS,
     Case,
     Exercise,
     Mistake,
     NotAttempted,
+    Pitfall,
+    describe,
+    diagnose,
     error_text,
-    expect_int,
+    explain_error,
+    facts,
+    fallback,
+    fit_function_in_model,
     fit_in_model,
     is_blank,
+    read_number,
     run_case,
+    run_in_graph,
     show,
+    table_size_pitfalls,
+    tensor_lacks,
     to_numpy,
 )
-from course_lib.checks import _kind as kind_of
 from course_lib.masking import padded_mean
 
 #: Value used to pad the centred rating sequences of q3 (ratings minus 3 stars lie in -2 .. 2).
@@ -67,43 +78,55 @@ def q1_expected() -> dict:
     }
 
 
+def _q1_pitfalls() -> list[Pitfall]:
+    def numbers():
+        return q1_expected()
+
+    def whole(f) -> bool:
+        return float(f.value).is_integer()
+
+    return [
+        Pitfall("fractional", lambda f: not whole(f),
+                lambda f: f"{show(f.answer)} is not a whole number; input_dim counts rows"),
+        Pitfall("no-special-rows", lambda f: f.value == numbers()["frequent"],
+                lambda f: f"{int(f.value)} gives every frequent word a row, but none is left for the padding id 0 or the "
+                          "OOV id 1. Ids run from 0 up to the largest id, and the table needs one row per id"),
+        Pitfall("one-row-short", lambda f: f.value == numbers()["frequent"] + 1,
+                lambda f: f"one row short: with {int(f.value)} rows the Embedding accepts ids 0 .. {int(f.value) - 1}, but "
+                          f"the largest id here is {numbers()['input_dim'] - 1} (the frequent words start after padding 0 "
+                          "and OOV 1)"),
+        Pitfall("one-row-too-many", lambda f: f.value == numbers()["frequent"] + 3,
+                "one row too many: padding (id 0) and OOV (id 1) are the only two extra rows"),
+        Pitfall("whole-vocabulary", lambda f: f.value in (numbers()["vocabulary"] + d for d in range(3)),
+                lambda f: f"{int(f.value)} counts all {numbers()['vocabulary']} distinct title words; only words that "
+                          f"occur at least {Q1_MIN_COUNT} times get their own id, the rare ones share the OOV id"),
+        Pitfall("more-than-twice", lambda f: f.value in (numbers()["more_than_twice"] + 2, numbers()["more_than_twice"] + 1,
+                                                         numbers()["more_than_twice"]),
+                f"words that occur exactly {Q1_MIN_COUNT} times count as frequent too (at least {Q1_MIN_COUNT}: n >= 2, "
+                "not n > 2)"),
+        Pitfall("rare-words", lambda f: f.value in (numbers()["vocabulary"] - numbers()["frequent"] + d for d in range(3)),
+                lambda f: f"{int(f.value)} counts the rare words (seen once); the words with their own id are the others, "
+                          f"those seen at least {Q1_MIN_COUNT} times"),
+        Pitfall("not-positive", lambda f: whole(f) and f.value <= 0, "a table needs a positive number of rows"),
+    ]
+
+
+_Q1_VALUE = _q1_pitfalls()
+_Q1_TYPE = table_size_pitfalls(lambda: q1_expected()["input_dim"])
+
+
 def _check_q1(answer) -> str:
-    raw = answer.numpy() if hasattr(answer, "numpy") else answer
-    if isinstance(raw, (float, np.floating)) or (isinstance(raw, np.ndarray) and raw.dtype.kind == "f"):
-        raise Mistake(
-            f"{show(answer)} is a float, and Keras refuses a float input_dim (it counts rows): "
-            "use int(...) or integer arithmetic (len(...) + 2)"
-        )
-    value = expect_int(answer, "input_dim")
+    number = read_number(answer, "input_dim")
+    found = facts(answer=answer, number=number, value=number.value)
+    diagnose(_Q1_VALUE, found)
     numbers = q1_expected()
-    expected, frequent, everything = numbers["input_dim"], numbers["frequent"], numbers["vocabulary"]
-    if value == expected:
-        return f"{frequent} frequent words + the padding row (id 0) + the OOV row (id 1) = {expected} rows."
-    if value == frequent:
-        raise Mistake(
-            f"{value} gives every frequent word a row, but none is left for the padding id 0 or the OOV id 1. "
-            "Ids run from 0 up to the largest id, and the table needs one row per id"
-        )
-    if value == frequent + 1:
-        raise Mistake(
-            f"one row short: with {value} rows the Embedding accepts ids 0 .. {value - 1}, "
-            f"but the largest id here is {expected - 1} (the frequent words start after padding 0 and OOV 1)"
-        )
-    if value == frequent + 3:
-        raise Mistake("one row too many: padding (id 0) and OOV (id 1) are the only two extra rows")
-    if value in (everything, everything + 1, everything + 2):
-        raise Mistake(
-            f"{value} counts all {everything} distinct title words; only words that occur at least "
-            f"{Q1_MIN_COUNT} times get their own id, the rare ones share the OOV id"
-        )
-    if value in (numbers["more_than_twice"] + 2, numbers["more_than_twice"] + 1):
-        raise Mistake(f"words that occur exactly {Q1_MIN_COUNT} times count as frequent too (at least {Q1_MIN_COUNT})")
-    if value <= 0:
-        raise Mistake("a table needs a positive number of rows")
-    raise Mistake(
-        f"{value} is not the number of rows this table needs. Count the words of `word_counts` that occur "
-        f"at least {Q1_MIN_COUNT} times, then add the rows of the special ids"
-    )
+    expected, frequent = numbers["input_dim"], numbers["frequent"]
+    if number.value != expected:
+        raise fallback(f"{show(answer)} is not the number of rows this table needs",
+                       f"count the words of `word_counts` that occur at least {Q1_MIN_COUNT} times, then add the rows "
+                       "of the two special ids")
+    diagnose(_Q1_TYPE, found)
+    return f"{frequent} frequent words + the padding row (id 0) + the OOV row (id 1) = {expected} rows."
 
 
 q1 = Exercise(
@@ -118,6 +141,7 @@ q1 = Exercise(
     frequent = [word for word, n in word_counts.items() if n >= 2]
     input_dim = len(frequent) + 2   # + padding row (id 0) + OOV row (id 1)
     """,
+    mistakes=[*NUMBER_PITFALLS, *_Q1_VALUE, *_Q1_TYPE],
 )
 
 
@@ -156,96 +180,109 @@ def _q2_cases() -> list[Case]:
     ]
 
 
-def _graph_mode(function):
-    """``function`` traced by tf.function, as Keras runs a layer's call inside fit()."""
-    import tensorflow as tf
+_Q2_ERRORS = [  # explain=: masked_mean raised
+    Pitfall("bool-arithmetic", lambda f: "bool" in f.text and re.search(
+            r"expected to be a \w+ tensor|allowed values|cannot compute|must be the same type|unsupported operand", f.text),
+            "a TensorFlow op received the bool mask: cast it to x.dtype (tf.cast(mask, x.dtype)) before multiplying or "
+            "summing"),
+    Pitfall("missing-keepdims", lambda f: re.search(r"Incompatible shapes: \[(\d+),(\d+)\] vs\. \[\1\]", f.text),
+            "the masked sum has shape (batch, dim) but the count of real steps (batch,): divide by a count that keeps "
+            "its axis, tf.reduce_sum(weights, axis=1, keepdims=True) (or count[:, None])"),
+    Pitfall("numpy-method-on-tensor", lambda f: tensor_lacks(f.text) is not None,
+            lambda f: f"x and mask are tensors, as Keras hands them to a layer, and a tensor has no .{tensor_lacks(f.text)}: "
+                      "use tf functions (tf.reduce_sum(x, axis=1), tf.cast) or keras.ops"),
+    Pitfall("fixed-sizes", lambda f: "Input to reshape" in f.text or "Incompatible shapes" in f.text and
+            not re.search(r"Incompatible shapes: \[(\d+),(\d+)\] vs\. \[\1\]", f.text),
+            lambda f: f"{explain_error(f.text)}: a layer sees batches of every size, including a smaller last one"),
+]
 
-    def call(x, mask):
-        return function(x, mask)
 
-    traced = tf.function(call, reduce_retracing=True)
+def _q2_facts(case: Case, array: np.ndarray) -> object:
+    x, mask = case.inputs["x"].numpy(), case.inputs["mask"].numpy()
+    batch, steps, dim = x.shape
+    expected, plain = padded_mean(x, mask)
+    weights = mask.astype(np.float64)[..., None]
+    masked_sum = (x * weights).sum(axis=1)
+    inverted = (~mask).astype(np.float64)[..., None]
+    with np.errstate(all="ignore"):
+        inverted_mean = (x * inverted).sum(axis=1) / inverted.sum(axis=1)
+    lengths = mask.sum(axis=1)
+    first_n = np.stack([x[r, : max(lengths[r], 1)].mean(axis=0) for r in range(batch)])
+    values = array.astype(np.float64) if array.dtype.kind in "biuf" else None
+    scale = max(1.0, float(np.abs(expected).max()))
+    return facts(array=array, values=values, x=x, mask=mask, batch=batch, steps=steps, dim=dim, expected=expected,
+                 plain=plain, masked_sum=masked_sum, inverted_mean=inverted_mean, first_n=first_n, scale=scale,
+                 rows_with_padding=[r for r in range(batch) if (~mask[r]).any()])
 
-    def run(x, mask):
-        return traced(x, mask)
 
-    return run
+def _near(f, candidate) -> bool:
+    return f.values is not None and f.values.shape == candidate.shape and bool(
+        np.allclose(f.values, candidate, atol=1e-5 * f.scale, rtol=1e-5))
+
+
+_Q2 = [
+    Pitfall("boolean-result", lambda f: f.array.dtype == bool,
+            "the result is boolean: cast the mask to x.dtype (tf.cast(mask, x.dtype)) before multiplying or summing"),
+    Pitfall("kept-time-axis", lambda f: f.array.shape == (f.batch, 1, f.dim),
+            lambda f: f"the shape is {f.array.shape}: drop the time axis you kept (expected {(f.batch, f.dim)})"),
+    Pitfall("reduced-features", lambda f: f.array.shape == (f.batch, f.steps) and f.steps != f.dim,
+            lambda f: f"wrong axis: the shape is {f.array.shape}, so you reduced the embedding axis; average over axis "
+                      "1 (time) instead"),
+    Pitfall("reduced-batch", lambda f: f.array.shape == (f.steps, f.dim) and f.steps != f.batch,
+            lambda f: f"wrong axis: the shape is {f.array.shape}, so you averaged over the batch (axis 0); average "
+                      "over axis 1 (time)"),
+    Pitfall("inverted-mask", lambda f: f.rows_with_padding and f.values is not None and f.values.shape == f.expected.shape
+            and np.allclose(f.values[f.rows_with_padding], f.inverted_mean[f.rows_with_padding], atol=1e-5 * f.scale),
+            "you averaged the padding steps and skipped the real ones: in a Keras mask, True marks a real step"),
+    Pitfall("plain-mean", lambda f: _near(f, f.plain),
+            lambda f: f"this is the plain mean over all {f.steps} steps: the padding steps were averaged in. Multiply by "
+                      "the mask first"),
+    Pitfall("padded-length", lambda f: _near(f, f.masked_sum / f.steps),
+            lambda f: f"you zeroed the padding but divided by the padded length ({f.steps}); divide each row by its own "
+                      "number of real steps (the mask summed over axis 1)"),
+    Pitfall("masked-sum", lambda f: _near(f, f.masked_sum),
+            "that is the masked sum; divide each row by its number of real steps"),
+    Pitfall("batch-count", lambda f: _near(f, f.masked_sum / f.mask.sum()),
+            "you divided by the number of real steps in the whole batch; count them per row "
+            "(tf.reduce_sum(weights, axis=1, keepdims=True))"),
+    Pitfall("first-n-steps", lambda f: _near(f, f.first_n),
+            "you averaged the first n steps of each row (n = its number of real steps); a row padded at the front has "
+            "its real steps at the end: use the mask itself, not the lengths"),
+]
 
 
 def _check_q2(masked_mean) -> str | None:
-    import tensorflow as tf
+    import keras
 
     if not callable(masked_mean) or inspect.isclass(masked_mean):
-        raise Mistake(f"answer with the function itself (masked_mean, no parentheses), not {kind_of(masked_mean)}")
-    for index, case in enumerate(_q2_cases()):
-        x, mask = case.inputs["x"].numpy(), case.inputs["mask"].numpy()
-        try:
-            result = run_case(masked_mean, case, "masked_mean")
-        except Mistake as mistake:
-            error = str(mistake).split("your function raised", 1)
-            if len(error) == 2 and "bool" in error[1]:
-                raise Mistake(
-                    f"{mistake}. A TF op received the bool mask: cast it to x.dtype (tf.cast(mask, x.dtype)) "
-                    "before multiplying or summing"
-                ) from None
-            raise
-        array = to_numpy(result, "the result")
-        batch, steps, dim = x.shape
-        if array.dtype == bool:
-            raise case.fail("the result is boolean: cast the mask to x.dtype (tf.cast(mask, x.dtype)) before multiplying or summing")
-        if array.shape == (batch, 1, dim):
-            raise case.fail(f"the shape is {array.shape}: drop the time axis you kept (expected {(batch, dim)})")
-        if array.shape == (batch, steps) and steps != dim:
-            raise case.fail(f"wrong axis: the shape is {array.shape}, so you reduced the embedding axis; average over axis 1 (time) instead")
-        if array.shape == (steps, dim) and steps != batch:
-            raise case.fail(f"wrong axis: the shape is {array.shape}, so you averaged over the batch (axis 0); average over axis 1 (time)")
-        if array.shape != (batch, dim):
-            raise case.fail(f"the result has shape {array.shape}, expected (batch, dim) = {(batch, dim)}")
-        expected, plain = padded_mean(x, mask)
-        values = array.astype(np.float64)
-        scale = max(1.0, float(np.abs(expected).max()))
-        close = lambda a, b: np.allclose(a, b, atol=1e-5 * scale, rtol=1e-5)  # noqa: E731
-        if close(values, expected):
+        raise Mistake(f"answer with the function itself (masked_mean, no parentheses), not {describe(masked_mean)}",
+                      key="not-a-function")  # fmt: skip
+    for case in _q2_cases():
+        result = run_case(masked_mean, case, "masked_mean", explain=_Q2_ERRORS)
+        found = _q2_facts(case, to_numpy(result, "the result"))
+        if found.array.shape == found.expected.shape and _near(found, found.expected):
             continue
-        weights = mask.astype(np.float64)[..., None]
-        masked_sum = (x * weights).sum(axis=1)
-        inverted = (~mask).astype(np.float64)[..., None]
-        with np.errstate(all="ignore"):
-            inverted_mean = (x * inverted).sum(axis=1) / inverted.sum(axis=1)
-        rows_ok = [r for r in range(batch) if (~mask[r]).any()]
-        if rows_ok and np.allclose(values[rows_ok], inverted_mean[rows_ok], atol=1e-5 * scale):
-            raise case.fail("you averaged the padding steps and skipped the real ones: in a Keras mask, True marks a real step")
-        if close(values, plain):
-            raise case.fail(f"this is the plain mean over all {steps} steps: the padding steps were averaged in. Multiply by the mask first")
-        if close(values, masked_sum / steps):
-            raise case.fail(
-                f"you zeroed the padding but divided by the padded length ({steps}); divide each row by its own "
-                "number of real steps (the mask summed over axis 1)"
-            )
-        if close(values, masked_sum):
-            raise case.fail("that is the masked sum; divide each row by its number of real steps")
-        if close(values, masked_sum / mask.sum()):
-            raise case.fail("you divided by the number of real steps in the whole batch; count them per row (keepdims=True)")
-        lengths = mask.sum(axis=1)
-        first_n = np.stack([x[r, : max(lengths[r], 1)].mean(axis=0) for r in range(batch)])
-        if close(values, first_n):
-            raise case.fail(
-                "you averaged the first n steps of each row (n = its number of real steps); a row padded at the front "
-                "has its real steps at the end: use the mask itself, not the lengths"
-            )
-        worst = float(np.max(np.abs(values - expected)))
-        raise case.fail(f"the shape is right but the numbers differ from the masked mean (largest difference {worst:.3g})")
-    case = _q2_cases()[0]
-    graph_case = Case(case.inputs, about="the test batch inside a Keras layer (graph mode, as in fit)")
-    try:
-        result = run_case(_graph_mode(masked_mean), graph_case, "masked_mean")
-    except Mistake as mistake:
-        raise Mistake(
-            f"{mistake}. Your function works on eager tensors, but Keras runs a layer's call as a graph: use tf (or "
-            "keras.ops) functions only, no .numpy() or NumPy calls"
-        ) from None
+        diagnose(_Q2, found, case=case, name="masked_mean")
+        if found.array.shape != found.expected.shape:
+            raise fallback(f"the result has shape {found.array.shape}, expected (batch, dim) = {found.expected.shape}",
+                           "average over axis 1, the time axis", case=case)
+        worst = float(np.max(np.abs(found.values - found.expected)))
+        raise fallback(f"the shape is right but the numbers differ from the masked mean (largest difference {worst:.3g})",
+                       "sum x * mask over axis 1, then divide by the number of real steps of each row", case=case)
+    # As the lesson uses it: inside a layer's call, as a graph, with batches of any size.
+    first = _q2_cases()[0]
+    graph_case = Case(first.inputs, about="the test batch inside tf.function (as Keras runs a layer's call)")
+    result = run_in_graph(masked_mean, graph_case, "masked_mean")
     expected, _ = padded_mean(*_q2_inputs())
     if not np.allclose(to_numpy(result, "the result").astype(np.float64), expected, atol=1e-5):
-        raise graph_case.fail("the numbers differ from the masked mean when run as a graph")
+        raise fallback("the numbers differ from the masked mean when run as a graph", "look for Python code that "
+                       "depends on tensor values (if, for, .numpy())", case=graph_case)
+    ids, table = _q4_inputs()
+    embedding = keras.layers.Embedding(len(table), table.shape[1], mask_zero=True,
+                                       embeddings_initializer=keras.initializers.Constant(table))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit_function_in_model(masked_mean, ids, before=[embedding], what="masked_mean in a layer's call")
     return None
 
 
@@ -254,15 +291,17 @@ q2 = Exercise(
     "masked mean by hand",
     _check_q2,
     hint="""
-    Turn the mask into numbers (tf.cast(mask, x.dtype)), give it a feature axis (mask[..., None])
-    so it multiplies every embedding dimension, sum over axis 1, and divide by the number of real
-    steps of each row: tf.reduce_sum(tf.cast(mask, x.dtype), axis=1, keepdims=True).
+    Use tf functions only (Keras runs a layer's call as a graph, where NumPy cannot run). Turn the
+    mask into numbers (tf.cast(mask, x.dtype)), give it a feature axis (mask[..., None]) so it
+    multiplies every embedding dimension, sum over axis 1, and divide by the number of real steps
+    of each row: tf.reduce_sum(tf.cast(mask, x.dtype), axis=1, keepdims=True).
     """,
     solution="""
     def masked_mean(x, mask):
         weights = tf.cast(mask, x.dtype)[:, :, None]          # (batch, time, 1)
         return tf.reduce_sum(x * weights, axis=1) / tf.reduce_sum(weights, axis=1)
     """,
+    mistakes=[*_Q2_ERRORS, *_Q2],
 )
 
 
@@ -295,7 +334,9 @@ def _mask_from_layer(layer, batch, case: Case):
             warnings.simplefilter("ignore")
             output = layer(tf.constant(batch))
     except Exception as exc:  # noqa: BLE001
-        raise case.fail(f"calling your layer raised {error_text(exc)}") from None
+        text = error_text(exc)
+        raise case.fail(f"calling your layer on the batch raised {text}. {explain_error(text)}", key="raised",
+                        error=text) from None  # fmt: skip
     mask = getattr(output, "_keras_mask", None)
     if mask is None and hasattr(layer, "compute_mask"):
         try:
@@ -305,37 +346,66 @@ def _mask_from_layer(layer, batch, case: Case):
     return mask
 
 
-def _check_q3(layer) -> str | None:
+def _is_keras_layer(value) -> bool:
     import keras
 
-    if inspect.isclass(layer):
-        raise Mistake(f"that is the class {layer.__name__}; make a layer by calling it: {layer.__name__}(mask_value=...)")
-    if not isinstance(layer, keras.layers.Layer):
-        raise Mistake(f"expected a Keras layer (e.g. keras.layers.Masking(...)), got {kind_of(layer)}")
+    return isinstance(value, keras.layers.Layer) or type(value).__module__.startswith("tf_keras") and hasattr(value, "compute_mask")
+
+
+_Q3_TYPE = [
+    Pitfall("the-class", lambda f: inspect.isclass(f.answer),
+            lambda f: f"that is the class {f.answer.__name__}; make a layer by calling it: {f.answer.__name__}(mask_value=...)"),
+    Pitfall("layer-method", lambda f: inspect.ismethod(f.answer) and _is_keras_layer(f.answer.__self__),
+            lambda f: f"that is the method {f.answer.__name__} of a layer; answer with the layer itself, "
+                      "e.g. keras.layers.Masking(mask_value=...)"),
+    Pitfall("not-a-layer", lambda f: not inspect.isclass(f.answer) and not inspect.ismethod(f.answer)
+            and not _is_keras_layer(f.answer),
+            lambda f: f"expected a Keras layer (e.g. keras.layers.Masking(...)), got {describe(f.answer)}"),
+]
+
+def _hidden_value(f) -> float | None:
+    """The real (non-zero) value a Masking layer with the wrong mask_value hides, if that is what the mask shows."""
+    for value in np.unique(f.values[f.expected]):
+        if value != 0.0 and (np.array_equal(f.mask, f.values != value) or np.array_equal(f.mask, f.expected & (f.values != value))):
+            return float(value)
+    return None
+
+
+_Q3 = [
+    Pitfall("no-mask", lambda f: f.mask is None,
+            "your layer attaches no mask to its output; keras.layers.Masking does"),
+    Pitfall("mask-shape", lambda f: f.mask.shape != f.expected.shape,
+            lambda f: f"the mask has shape {f.mask.shape}, expected (batch, time) = {f.expected.shape}: a Masking layer "
+                      "hides whole time steps"),
+    Pitfall("default-zero", lambda f: np.array_equal(f.mask, f.expected & (f.values != 0.0)) or np.array_equal(f.mask, f.values != 0.0),
+            lambda f: f"your mask hides the {int(np.sum(f.expected & (f.values == 0.0)))} real 3-star ratings (0.0 after "
+                      f"centring): 0.0 is a real value here. Mask the value the sequences were padded with ({Q3_PAD_VALUE})"),
+    Pitfall("hides-real-value", lambda f: _hidden_value(f) is not None,
+            lambda f: f"your mask hides the real ratings {show(_hidden_value(f))} (after centring) instead of the "
+                      f"padding: mask_value must be the padding value {Q3_PAD_VALUE}, a value no real rating takes"),
+    Pitfall("inverted", lambda f: np.array_equal(f.mask, ~f.expected),
+            "your mask is inverted: True must mark the real steps, False the padding"),
+    Pitfall("keeps-everything", lambda f: f.mask.all(),
+            f"your mask keeps every step, padding included: mask_value must equal the padding value {Q3_PAD_VALUE}"),
+]
+
+
+def _check_q3(layer) -> str | None:
+    diagnose(_Q3_TYPE, facts(answer=layer))
     first, first_mask = _q3_batch()
     second, second_mask = _q3_second_batch()
-    for batch, expected, about in ((first, first_mask, "the centred test batch"), (second, second_mask, "a batch padded at the front")):
+    for batch, expected, about in ((first, first_mask, "the centred batch padded with -9.0"),
+                                   (second, second_mask, "a batch padded at the front")):
         case = Case({"x": batch}, about=about)
         mask = _mask_from_layer(layer, batch, case)
-        if mask is None:
-            raise case.fail("your layer attaches no mask to its output; keras.layers.Masking does")
-        mask = to_numpy(mask, "the mask").astype(bool)
-        if mask.shape != expected.shape:
-            raise case.fail(f"the mask has shape {mask.shape}, expected (batch, time) = {expected.shape}")
-        if np.array_equal(mask, expected):
+        if mask is not None:
+            mask = to_numpy(mask, "the mask").astype(bool)
+        found = facts(mask=mask, expected=expected, values=batch[..., 0])
+        if mask is not None and np.array_equal(mask, expected):
             continue
-        values = batch[..., 0]
-        real_zeros = int(np.sum(expected & (values == 0.0)))
-        if np.array_equal(mask, expected & (values != 0.0)) or np.array_equal(mask, values != 0.0):
-            raise case.fail(
-                f"your mask hides the {real_zeros} real 3-star ratings (0.0 after centring): "
-                f"0.0 is a real value here. Mask the value the sequences were padded with ({Q3_PAD_VALUE})"
-            )
-        if np.array_equal(mask, ~expected):
-            raise case.fail("your mask is inverted: True must mark the real steps, False the padding")
-        if mask.all():
-            raise case.fail(f"your mask keeps every step, padding included: mask_value must equal the padding value {Q3_PAD_VALUE}")
-        raise case.fail(f"your mask differs from the padding pattern; the sequences were padded with {Q3_PAD_VALUE}")
+        diagnose(_Q3, found, case=case)
+        raise fallback("your mask differs from the padding pattern", f"the sequences were padded with {Q3_PAD_VALUE}: "
+                       "a step is padding exactly when all its features equal that value", case=case)
     return None
 
 
@@ -350,6 +420,7 @@ q3 = Exercise(
     solution=f"""
     masking = keras.layers.Masking(mask_value={Q3_PAD_VALUE})
     """,
+    mistakes=[*_Q3_TYPE, *_Q3],
 )
 
 
@@ -388,19 +459,31 @@ def _embedding_for(table: np.ndarray):
     )
 
 
-def _make_layer(answer):
+_Q4_TYPE = [
+    Pitfall("not-layer-subclass", lambda f: inspect.isclass(f.answer) and not _is_layer_class(f.answer),
+            lambda f: f"{f.answer.__name__} should subclass keras.layers.Layer: class MaskedMaxPooling(keras.layers.Layer)"),
+    Pitfall("not-a-layer", lambda f: not inspect.isclass(f.answer) and not _is_keras_layer(f.answer),
+            lambda f: f"expected your layer class (MaskedMaxPooling), got {describe(f.answer)}"),
+]
+
+
+def _is_layer_class(value) -> bool:
     import keras
 
+    return issubclass(value, keras.layers.Layer)
+
+
+def _make_layer(answer):
+    diagnose(_Q4_TYPE, facts(answer=answer))
     if inspect.isclass(answer):
-        if not issubclass(answer, keras.layers.Layer):
-            raise Mistake(f"{answer.__name__} should subclass keras.layers.Layer")
         try:
             return answer()
         except Exception as exc:  # noqa: BLE001
-            raise Mistake(f"{answer.__name__}() should work without arguments; it raised {error_text(exc)}") from None
-    if isinstance(answer, keras.layers.Layer):
-        return answer
-    raise Mistake(f"expected your layer class (MaskedMaxPooling), got {kind_of(answer)}")
+            text = error_text(exc)
+            raise Mistake(f"calling {answer.__name__}() without arguments, as Keras code does, raised {text}. Give every "
+                          "argument of __init__ a default (**kwargs for the rest)", key="constructor-needs-arguments",
+                          error=text) from None  # fmt: skip
+    return answer
 
 
 def _run_pooling(answer, ids, table, case: Case):
@@ -420,18 +503,59 @@ def _run_pooling(answer, ids, table, case: Case):
     except Exception:  # noqa: BLE001
         stub_mask = None
     if stub_mask is Ellipsis:
-        raise Mistake("compute_mask still returns `...`: what mask should a (batch, dim) output carry, now that the time axis is gone?")
+        raise Mistake("compute_mask still returns `...`: what mask should a (batch, dim) output carry, now that the time "
+                      "axis is gone?", key="stub-compute-mask")  # fmt: skip
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             output = layer(embedded)
         except Exception as exc:  # noqa: BLE001
-            raise case.fail(f"calling your layer raised {error_text(exc)}") from None
+            text = error_text(exc)
+            raise case.fail(f"calling your layer raised {text}. {explain_error(text)}", key="raised", error=text) from None
     if output is None:
-        raise case.fail("your layer's call returned None: did you forget the `return` statement?")
+        raise case.fail("your layer's call returned None: did you forget the `return` statement?", key="returned-none")
     if is_blank(output):
         raise NotAttempted
     return layer, output, caught
+
+
+def _q4_facts(values: np.ndarray, ids: np.ndarray, table: np.ndarray, output) -> object:
+    mask = ids != 0
+    vectors = table[ids].astype(np.float64)
+    expected = np.where(mask[..., None], vectors, -np.inf).max(axis=1)
+    padded = ~mask.all(axis=1)
+    return facts(values=values, ids=ids, table=table, mask=mask, vectors=vectors, expected=expected, padded=padded,
+                 output=output, right=values.shape == expected.shape and np.allclose(values, expected, rtol=1e-6, atol=1e-6))
+
+
+def _same_shape_as(f, candidate) -> bool:
+    return f.values.shape == candidate.shape and bool(np.allclose(f.values, candidate, rtol=1e-6, atol=1e-6))
+
+
+_Q4 = [
+    Pitfall("wrong-axis", lambda f: f.values.shape == f.ids.shape and f.ids.shape[1] != f.table.shape[1],
+            lambda f: f"wrong axis: the output has shape {f.values.shape}; take the max over axis 1 (time), not over "
+                      "the features"),
+    Pitfall("padding-in-max", lambda f: not f.right and _same_shape_as(f, f.vectors.max(axis=1)),
+            "the padding steps took part in the max (the padding row is 9.0 everywhere). Does `call` take a `mask` "
+            "argument, and do you use it?"),
+    Pitfall("zeros-for-padding", lambda f: not f.right and _same_shape_as(f, np.where(f.mask[..., None], f.vectors, 0.0).max(axis=1)),
+            "you replaced the padding by 0 before the max: where all real values are negative, 0 wins. Use the most "
+            "negative number of the dtype (x.dtype.min) or -inf"),
+    Pitfall("constant-fill", lambda f: not f.right and f.values.shape == f.expected.shape
+            and np.all(f.values[f.padded] >= f.expected[f.padded]) and np.any(f.values[f.padded] > f.expected[f.padded])
+            and np.all(f.values[f.padded] < 0) and np.allclose(f.values[~f.padded], f.expected[~f.padded]),
+            lambda f: f"the padding won the max with a 'very negative' constant ({show(float(f.values[f.padded].max()))}): "
+                      "real values can be lower still (here near -1e30). Use the most negative number of the dtype "
+                      "(x.dtype.min) or -inf"),
+    Pitfall("max-over-padding", lambda f: not f.right and f.padded.any() and f.values.shape == f.expected.shape
+            and not _same_shape_as(f, f.vectors.max(axis=1))
+            and np.allclose(f.values[f.padded], np.where(~f.mask[..., None], f.vectors, -np.inf).max(axis=1)[f.padded]),
+            "you took the max over the padding steps only: in a Keras mask, True marks a real step"),
+    Pitfall("keeps-mask", lambda f: f.right and getattr(f.output, "_keras_mask", None) is not None,
+            "the numbers are right, but a (batch, time) mask is still attached to your (batch, dim) output. A pooling "
+            "layer consumes the mask: make compute_mask return None"),
+]
 
 
 def _check_q4(answer) -> str | None:
@@ -444,41 +568,16 @@ def _check_q4(answer) -> str | None:
         case = Case({"ids": ids}, about=about)
         layer, output, caught = _run_pooling(answer, ids, table, case)
         values = to_numpy(output, "your layer's output").astype(np.float64)
-        mask = ids != 0
-        vectors = table[ids].astype(np.float64)
-        expected = np.where(mask[..., None], vectors, -np.inf).max(axis=1)
-        if values.shape == (ids.shape[0], ids.shape[1]) and ids.shape[1] != table.shape[1]:
-            raise case.fail(f"wrong axis: the output has shape {values.shape}; take the max over axis 1 (time), not over the features")
-        if values.shape != expected.shape:
-            raise case.fail(f"the output has shape {values.shape}, expected (batch, dim) = {expected.shape}")
-        if not np.allclose(values, expected, rtol=1e-6, atol=1e-6):
-            if np.allclose(values, vectors.max(axis=1)):
-                raise case.fail(
-                    "the padding steps took part in the max (the padding row is 9.0 everywhere). "
-                    "Does `call` take a `mask` argument, and do you use it?"
-                )
-            if np.allclose(values, np.where(mask[..., None], vectors, 0.0).max(axis=1)):
-                raise case.fail(
-                    "you replaced the padding by 0 before the max: where all real values are negative, 0 wins. "
-                    "Use the most negative number of the dtype (x.dtype.min) or -inf"
-                )
-            padded_rows = ~mask.all(axis=1)
-            if np.all(values[padded_rows] > expected[padded_rows]) and np.all(values[padded_rows] < 0):
-                raise case.fail(
-                    f"the padding won the max with a 'very negative' constant ({show(values[padded_rows].max())}): real values can "
-                    "be lower still. Use the most negative number of the dtype (x.dtype.min) or -inf"
-                )
-            padded = ~mask.all(axis=1)
-            over_padding = np.where(~mask[..., None], vectors, -np.inf).max(axis=1)
-            if padded.any() and np.allclose(values[padded], over_padding[padded]):
-                raise case.fail("you took the max over the padding steps only: in a Keras mask, True marks a real step")
-            worst = float(np.max(np.abs(values - expected)))
-            raise case.fail(f"the output differs from the max over the real steps (largest difference {worst:.3g})")
-        if getattr(output, "_keras_mask", None) is not None:
-            raise case.fail(
-                "the numbers are right, but a (batch, time) mask is still attached to your (batch, dim) output. "
-                "A pooling layer consumes the mask: make compute_mask return None"
-            )
+        found = _q4_facts(values, ids, table, output)
+        diagnose(_Q4, found, case=case)
+        if values.shape != found.expected.shape:
+            raise fallback(f"the output has shape {values.shape}, expected (batch, dim) = {found.expected.shape}",
+                           "reduce over axis 1, the time axis", case=case)
+        if not found.right:
+            worst = float(np.max(np.abs(values - found.expected)))
+            raise fallback(f"the output differs from the max over the real steps (largest difference {worst:.3g})",
+                           "replace the padding steps by x.dtype.min with tf.where, then tf.reduce_max over axis 1",
+                           case=case)  # fmt: skip
         if any("does not support masking" in str(w.message) for w in caught):
             note = "(Keras warned that your layer does not support masking: set self.supports_masking = True in __init__.)"
     ids, table = _q4_inputs()
@@ -493,8 +592,10 @@ q4 = Exercise(
     "a max-pooling layer that respects the mask",
     _check_q4,
     hint="""
-    Give `call` a `mask=None` argument: Keras passes the mask in. Use tf.where(mask[:, :, None], x, very_negative)
-    before tf.reduce_max(..., axis=1), and make compute_mask return None (the time axis is gone).
+    Give `call` a `mask=None` argument: Keras passes the mask in. Replace the padding steps by the most
+    negative number x's dtype can hold, tf.where(mask[:, :, None], x, x.dtype.min) (a constant such as
+    -1e9 loses to real values below it), then tf.reduce_max(..., axis=1); make compute_mask return None
+    (the time axis is gone).
     """,
     solution="""
     class MaskedMaxPooling(keras.layers.Layer):
@@ -510,6 +611,7 @@ q4 = Exercise(
         def compute_mask(self, x, mask=None):
             return None
     """,
+    mistakes=[*_Q4_TYPE, *_Q4],
 )
 
 __all__ = ["q1", "q2", "q3", "q4", "Q3_PAD_VALUE", "Q1_MIN_COUNT", "q1_expected"]
