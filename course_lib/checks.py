@@ -240,8 +240,9 @@ _LIBRARY_ERRORS: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
      lambda m: f"a TensorFlow operation does not accept {m[1] or m[2]} tensors (a bool mask cannot be summed or "
                "multiplied): tf.cast it to a float dtype first"),
     (re.compile(r"^KeyError: (.*)$"),
-     lambda m: f"your code looked up the key {m[1]} in a dict or table that does not hold it: check which keys "
-               "exist before looking one up (`key in table`), or compute the value instead of listing it"),
+     lambda m: f"your code looked up {'the key ' + m[1] if len(m[1]) <= 40 else 'a key'} in a dict or table that does "
+               "not hold it: check which keys exist before looking one up (`key in table`), or compute the value "
+               "instead of listing it"),
     (re.compile(r"^ZeroDivisionError"),
      lambda m: "a division by zero: which divisor is 0 for these inputs (an empty list, a row with no real steps)?"),
     (re.compile(r"^NameError: name '(\w+)' is not defined"),
@@ -573,13 +574,18 @@ class Pitfall:
     message: str | Callable[[Any], str]
 
     def fires(self, facts: Any) -> bool:
+        import warnings
+
         try:
-            return bool(self.detect(facts))
+            with np.errstate(all="ignore"), warnings.catch_warnings():  # a detector never warns in a learner's notebook
+                warnings.simplefilter("ignore")
+                return bool(self.detect(facts))
         except Exception:  # noqa: BLE001 - a detector that cannot decide did not detect
             return False
 
     def text(self, facts: Any) -> str:
-        return self.message(facts) if callable(self.message) else self.message
+        with np.errstate(all="ignore"):
+            return self.message(facts) if callable(self.message) else self.message
 
 
 def facts(**values) -> types.SimpleNamespace:

@@ -8,24 +8,45 @@
 - ``q5``: ``frozen_embedding(matrix)``: an ``Embedding`` holding exactly ``matrix``, frozen, masked.
 
 Checks build small word-vector tables of their own (``q2`` also uses the course's GloVe subset),
-so they never depend on the notebook's variables. TensorFlow is imported only by ``q5``.
+so they never depend on the notebook's variables. Each exercise's mistakes are catalogued
+(``qN.mistakes``). TensorFlow is imported only by ``q5``.
 """
 
 from __future__ import annotations
 
-import numbers
+import re
+import warnings
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from course_lib.checks import Case, Exercise, Mistake, error_text, fit_in_model, run_case, show, to_numpy
-from course_lib.checks import _kind as kind_of
+from course_lib.checks import (
+    NUMBER_PITFALLS,
+    RETURNED_NONE,
+    Case,
+    Exercise,
+    Mistake,
+    Pitfall,
+    describe,
+    diagnose,
+    error_text,
+    explain_error,
+    facts,
+    fallback,
+    fit_in_model,
+    is_tensor,
+    raised,
+    read_number,
+    run_case,
+    show,
+    to_numpy,
+)
 from course_lib.datasets import WordVectors
 
 
-def _word_vectors(words: list[str], vectors: np.ndarray) -> WordVectors:
-    vectors = np.asarray(vectors, dtype=np.float32)
+def _word_vectors(words: list[str], vectors: np.ndarray, dtype=np.float32) -> WordVectors:
+    vectors = np.asarray(vectors, dtype=dtype)
     return WordVectors(list(words), vectors, {w: i for i, w in enumerate(words)})
 
 
@@ -61,22 +82,6 @@ def _cosine_top(matrix: np.ndarray, query: np.ndarray, k: int) -> list[int]:
     return [int(i) for i in np.argsort(-sims, kind="stable")[:k]]
 
 
-def _as_rows(value: Any, k: int, case: Case) -> list[int]:
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") and not hasattr(value, "shape"):
-        raise case.fail(f"expected the row numbers of the {k} nearest rows (a list or array of ints), got {kind_of(value)}")
-    array = to_numpy(value, "your answer").reshape(-1)
-    if array.dtype.kind == "f":
-        if np.all(np.abs(array) <= 1.0 + 1e-6) and not np.all(array == np.round(array)):
-            raise case.fail("you returned similarities (floats); return the row numbers (ints) of the nearest rows")
-        if not np.all(array == np.round(array)):
-            raise case.fail(f"expected row numbers (ints), got floats {show(array)}")
-    elif array.dtype.kind not in "iu":
-        raise case.fail(f"expected row numbers (ints), got {array.dtype}")
-    if array.size != k:
-        raise case.fail(f"asked for k={k} neighbours, got {array.size}")
-    return [int(v) for v in array]
-
-
 def _q1_cases() -> list[Case]:
     rng = np.random.default_rng(31)
     big = rng.normal(size=(300, 8))  # float64, like a NumPy computation
@@ -84,7 +89,7 @@ def _q1_cases() -> list[Case]:
     big[[297, 123, 250]] = [3.0 * query, 0.2 * query + 0.01, 10.0 * query + rng.normal(size=8)]  # the best rows lie late
     small = _NEAREST_MATRIX
     return [
-        Case({"matrix": small, "query": np.array([1.0, 0.0], np.float32), "k": 3}, about="the test matrix"),
+        Case({"matrix": small, "query": np.array([1.0, 0.0], np.float32), "k": 3}, about="a 6-row test matrix"),
         Case({"matrix": small, "query": np.array([0.2, 1.0], np.float32), "k": 2}, about="another query"),
         Case({"matrix": big, "query": query, "k": 5}, about="a 300-row float64 matrix whose best rows come late"),
         Case({"matrix": small, "query": np.array([-0.3, -2.0], np.float32), "k": len(small)}, about="k equal to the number of rows"),
@@ -92,35 +97,106 @@ def _q1_cases() -> list[Case]:
     ]
 
 
+def _as_array(value: Any) -> np.ndarray | None:
+    if isinstance(value, (str, bytes)) or not (hasattr(value, "__len__") or hasattr(value, "shape")):
+        return None
+    try:
+        return to_numpy(value).reshape(-1)
+    except (Mistake, ValueError):
+        return None
+
+
+def _indexable_by(value: Any) -> bool:
+    """What the lesson does next with the rows: ``glove.words[row]`` for each, and ``matrix[rows]``."""
+    words = [str(i) for i in range(1000)]
+    return raised(lambda: [words[row] for row in value]) is None and raised(lambda: np.zeros(1000)[value]) is None
+
+
+_Q1_TYPE = [
+    Pitfall("not-rows", lambda f: f.array is None,
+            lambda f: f"expected the row numbers of the nearest rows (a list or array of ints), got {describe(f.result)}"),
+    Pitfall("similarities", lambda f: f.array.dtype.kind == "f" and np.all(np.abs(f.array) <= 1 + 1e-6)
+            and not np.all(f.array == np.round(f.array)),
+            "you returned similarities (floats); return the row numbers (ints) of the nearest rows, e.g. from np.argsort"),
+    Pitfall("float-rows", lambda f: f.array.dtype.kind == "f" and np.all(f.array == np.round(f.array)) and not _indexable_by(f.result),
+            lambda f: f"the row numbers {show(f.array)} are floats, and the next cells index with them (glove.words[row], "
+                      "matrix[rows]), which refuses floats: return ints, as np.argsort gives them"),
+    Pitfall("not-integers", lambda f: f.array.dtype.kind not in "iuf" or f.array.dtype.kind == "f"
+            and not np.all(f.array == np.round(f.array)) and not np.all(np.abs(f.array) <= 1 + 1e-6),
+            lambda f: f"expected row numbers (ints), got {show(f.array)}"),
+]
+
+_Q1_LENGTH = [  # over every case at once: lengths that ignore k
+    Pitfall("fixed-length", lambda f: len({n for _, n in f.lengths}) == 1 and len({k for k, _ in f.lengths}) > 1,
+            lambda f: f"you return {f.lengths[0][1]} rows whatever k is (k was {', '.join(str(k) for k, _ in f.lengths)}): "
+                      "take the first k, [:k], with the k argument"),
+    Pitfall("k-plus-one", lambda f: all(n == min(k + 1, f.rows_of[i]) for i, (k, n) in enumerate(f.lengths)) and any(
+            n == k + 1 for k, n in f.lengths),
+            "you return k + 1 rows for every k: [:k] takes exactly k (the query itself is not excluded here)"),
+]
+
+
+def _q1_value_facts(case: Case, rows: list[int]) -> Any:
+    matrix, query, k = case.inputs["matrix"], case.inputs["query"], case.inputs["k"]
+    sims = matrix @ query / (np.linalg.norm(matrix, axis=1) * np.linalg.norm(query))
+    unit_columns = matrix / np.linalg.norm(matrix, axis=0, keepdims=True)
+    return facts(rows=rows, k=k, matrix=matrix, expected=_cosine_top(matrix, query, k),
+                 dot=[int(i) for i in np.argsort(-(matrix @ query), kind="stable")[:k]],
+                 euclid=[int(i) for i in np.argsort(np.linalg.norm(matrix - query, axis=1), kind="stable")[:k]],
+                 least=[int(i) for i in np.argsort(sims, kind="stable")[:k]],
+                 columns=[int(i) for i in np.argsort(-(unit_columns @ query), kind="stable")[:k]])
+
+
+def _everywhere(f, ranking: str) -> bool:
+    """The answer ranks like ``ranking`` on every case, and that differs from cosine on one at least."""
+    return all(c.rows == getattr(c, ranking) for c in f.cases) and any(getattr(c, ranking) != c.expected for c in f.cases)
+
+
+def _first_wrong(f):
+    return next(c for c in f.cases if c.rows != c.expected)
+
+
+_Q1 = [  # over every case at once, so that a ranking is named only when it explains every answer
+    Pitfall("wrong-length", lambda f: len(_first_wrong(f).rows) != _first_wrong(f).k,
+            lambda f: f"asked for k={_first_wrong(f).k} rows, got {len(_first_wrong(f).rows)}"),
+    Pitfall("dot-product", lambda f: _everywhere(f, "dot") and not _everywhere(f, "columns"),
+            lambda f: f"{_first_wrong(f).rows} is the ranking by raw dot product: long vectors win. Cosine divides the "
+                      "dot product by both norms, so only the direction counts"),
+    Pitfall("euclidean", lambda f: _everywhere(f, "euclid"),
+            lambda f: f"{_first_wrong(f).rows} ranks by Euclidean distance; this exercise asks for cosine similarity"),
+    Pitfall("least-similar", lambda f: _everywhere(f, "least"),
+            lambda f: f"{_first_wrong(f).rows} are the *least* similar rows: sort by similarity in descending order "
+                      "(np.argsort(-similarities))"),
+    Pitfall("columns-normalised", lambda f: _everywhere(f, "columns") and not _everywhere(f, "dot"),
+            "the ranking is right for vectors normalised along axis 0 (columns): divide each *row* by its length, "
+            "np.linalg.norm(matrix, axis=1, keepdims=True)"),
+    Pitfall("unordered", lambda f: all(sorted(c.rows) == sorted(c.expected) for c in f.cases),
+            lambda f: f"the right rows, but not most similar first: expected the order {_first_wrong(f).expected}, got "
+                      f"{_first_wrong(f).rows}"),
+    Pitfall("first-rows-only", lambda f: all(c.rows == c.expected or len(c.matrix) > 50 and all(r < 50 for r in c.rows)
+                                             for c in f.cases),
+            lambda f: f"expected {_first_wrong(f).expected}, got {_first_wrong(f).rows}: you only searched the first "
+                      "rows. Compare the query with every row"),
+]
+
+
 def _check_nearest(function: Any) -> str:
+    results = []
     for case in _q1_cases():
-        matrix, query, k = case.inputs["matrix"], case.inputs["query"], case.inputs["k"]
-        rows = _as_rows(run_case(function, case, "nearest"), k, case)
-        expected = _cosine_top(matrix, query, k)
-        if rows == expected:
-            continue
-        dot = [int(i) for i in np.argsort(-(matrix @ query), kind="stable")[:k]]
-        euclid = [int(i) for i in np.argsort(np.linalg.norm(matrix - query, axis=1), kind="stable")[:k]]
-        sims = matrix @ query / (np.linalg.norm(matrix, axis=1) * np.linalg.norm(query))
-        least = [int(i) for i in np.argsort(sims, kind="stable")[:k]]
-        if rows == dot and dot != expected:
-            raise case.fail(
-                f"{rows} is the ranking by raw dot product: long vectors win. Cosine divides the dot product by "
-                "both norms, so only the direction counts"
-            )
-        if rows == euclid:
-            raise case.fail(f"{rows} ranks by Euclidean distance; this exercise asks for cosine similarity")
-        if rows == least:
-            raise case.fail(f"{rows} are the *least* similar rows: sort by similarity in descending order")
-        if sorted(rows) == sorted(expected):
-            raise case.fail(f"the right rows, but not most similar first: expected the order {expected}, got {rows}")
-        if len(matrix) > 50 and all(r < 50 for r in rows):
-            raise case.fail(f"expected {expected}, got {rows}: you only searched the first rows. Compare the query with every row")
-        raise case.fail(
-            f"the top-{k} rows by cosine are {expected}, you returned {rows}. "
-            "Normalise each row (axis=1) and the query, then take the largest dot products"
-        )
-    return "Cosine ranks by direction only, so short and long vectors compete fairly."
+        result = run_case(function, case, "nearest")
+        array = _as_array(result)
+        diagnose(_Q1_TYPE, facts(result=result, array=array), case=case, name="nearest")
+        results.append((case, [int(v) for v in array]))
+    lengths = [(case.inputs["k"], len(rows)) for case, rows in results]
+    diagnose(_Q1_LENGTH, facts(lengths=lengths, rows_of=[len(case.inputs["matrix"]) for case, _ in results]))
+    per_case = [_q1_value_facts(case, rows) for case, rows in results]
+    if all(c.rows == c.expected for c in per_case):
+        return "Cosine ranks by direction only, so short and long vectors compete fairly."
+    case = next(case for (case, _), c in zip(results, per_case) if c.rows != c.expected)
+    diagnose(_Q1, facts(cases=per_case), case=case, name="nearest")
+    wrong = _first_wrong(facts(cases=per_case))
+    raise fallback(f"the top-{wrong.k} rows by cosine are {wrong.expected}, you returned {wrong.rows}",
+                   "normalise each row (axis=1) and the query, then take the largest dot products", case=case)
 
 
 q1 = Exercise(
@@ -137,6 +213,7 @@ q1 = Exercise(
         similarities = unit_rows @ (query / np.linalg.norm(query))
         return np.argsort(-similarities)[:k]
     """,
+    mistakes=[*_Q1_TYPE, *_Q1_LENGTH, *_Q1],
 )
 
 
@@ -167,57 +244,98 @@ _A_FIRST_TABLE = {
     "ant": (1.0, 0.0, 0.0), "bee": (1.0, 5.0, 0.0), "cat": (1.0, -5.0, 0.2),
     "dog": (1.0, 0.0, 0.5), "eel": (0.0, 1.0, 0.0), "fox": (0.0, 0.0, 1.0),
 }
+#: ``bee - ant + cat`` = (2.1, 0.1, 0.15): ant, bee and cat are its three nearest words, "dog" is fourth.
+_CROWDED_TABLE = {
+    "ant": (1.0, 0.1, 0.0), "bee": (2.0, 0.2, 0.1), "cat": (1.1, 0.0, 0.05),
+    "dog": (1.0, 0.5, 0.5), "eel": (0.0, 1.0, 0.0), "fox": (-1.0, 0.0, 1.0),
+}
+#: ``bee - ant + cat`` = (0, 2): every other word has a *negative* cosine with it; the best is "eel".
+_NEGATIVE_TABLE = {
+    "ant": (1.0, 0.0), "bee": (1.0, 1.0), "cat": (0.0, 1.0),
+    "dog": (0.2, -1.0), "eel": (-1.0, -0.1), "fox": (1.0, -0.3),
+}
+_MADE_UP = [
+    (_A_FIRST_TABLE, "dog", "a small made-up table where bee - ant + cat points at 'ant'"),
+    (_CROWDED_TABLE, "dog", "a made-up table where ant, bee and cat are the 3 nearest words to bee - ant + cat"),
+    (_NEGATIVE_TABLE, "eel", "a made-up table where every other word has a negative cosine with bee - ant + cat"),
+]
+
+_Q2_ERRORS = [
+    Pitfall("other-table-lookup", lambda f: isinstance(f.error, KeyError) and len(f.inputs["glove"]) < 100
+            and all(word in f.inputs["glove"] for word in (f.inputs["a"], f.inputs["b"], f.inputs["c"])),
+            lambda f: "a, b and c are all in the table passed as `glove`, so the lookup that failed used another table "
+                      f"(a notebook variable?): here `glove` holds only {', '.join(f.inputs['glove'].words)}. Use the "
+                      "argument everywhere"),
+]
+
+_Q2_TYPE = [
+    Pitfall("returned-list", lambda f: isinstance(f.answer, (list, tuple, np.ndarray)) and len(f.answer)
+            and isinstance(f.answer[0], (str, np.str_)),
+            lambda f: f"you returned {list(f.answer)[:3]}; return just the best word, a str"),
+    Pitfall("not-a-string", lambda f: not isinstance(f.answer, (str, np.str_)) and not (
+            isinstance(f.answer, (list, tuple, np.ndarray)) and len(f.answer) and isinstance(f.answer[0], (str, np.str_))),
+            lambda f: f"return the answer word as a str, got {describe(f.answer)}"),
+]
 
 
-def _analogy_answer(function: Any, glove: WordVectors, a: str, b: str, c: str, about: str) -> tuple[str, Case]:
-    case = Case({"glove": glove, "a": a, "b": b, "c": c}, about=about)
-    answer = run_case(function, case, "analogy_word")
-    if isinstance(answer, (list, tuple, np.ndarray)) and len(answer) and isinstance(answer[0], (str, np.str_)):
-        raise case.fail(f"you returned {list(answer)[:3]}; return just the best word, a str")
-    if not isinstance(answer, (str, np.str_)):
-        raise case.fail(f"return the answer word as a str, got {kind_of(answer)}")
-    return str(answer), case
+def _by_dot(glove: WordVectors, a: str, b: str, c: str) -> str:
+    query = glove[b] - glove[a] + glove[c]
+    return next(glove.words[i] for i in np.argsort(-(glove.vectors @ query), kind="stable") if glove.words[i] not in (a, b, c))
+
+
+_Q2 = [
+    Pitfall("global-table", lambda f: f.answer.lower() not in f.glove,
+            lambda f: f"you returned {f.answer!r}, which is not a word of the table passed as `glove` (here: "
+                      f"{', '.join(f.glove.words[:6])}): use the argument everywhere, never a notebook variable"),
+    Pitfall("capitalised", lambda f: f.answer != f.expected and f.answer.lower() == f.expected,
+            lambda f: f"{f.answer!r}: GloVe's words are lower case; return the word as glove.words spells it"),
+    Pitfall("kept-a", lambda f: f.table == "a-first" and f.answer == f.a,
+            "right on GloVe, but here bee - ant + cat points almost exactly at 'ant', and you returned 'ant'. Leave out "
+            "a as well as b and c: all three input words"),
+    Pitfall("zero-instead-of-excluded", lambda f: f.table == "negative" and f.answer in (f.a, f.b, f.c),
+            lambda f: f"you returned {f.answer!r}, an input word: here every other word has a negative cosine, so a "
+                      "similarity set to 0 still wins. Skip the input words (or give them -inf), never 0"),
+    Pitfall("input-word", lambda f: f.table not in ("a-first", "negative") and f.answer in (f.a, f.b, f.c),
+            lambda f: f"you returned {f.answer!r}, one of the question's words. The vector {f.b} - {f.a} + {f.c} is "
+                      f"closest to {f.b} or {f.c} themselves: exclude the three input words"),
+    Pitfall("swapped-signs", lambda f: f.answer == _cosine_word(f.glove, f.glove[f.a] - f.glove[f.b] + f.glove[f.c], (f.a, f.b, f.c)),
+            lambda f: f"you returned {f.answer!r}: the signs are swapped; the query is {f.b} - {f.a} + {f.c}"),
+    Pitfall("a-plus-b-minus-c", lambda f: f.answer == _cosine_word(f.glove, f.glove[f.a] + f.glove[f.b] - f.glove[f.c], (f.a, f.b, f.c)),
+            lambda f: f"you returned {f.answer!r}: the query is {f.b} - {f.a} + {f.c}, not {f.a} + {f.b} - {f.c}"),
+    Pitfall("dot-product", lambda f: f.answer == _by_dot(f.glove, f.a, f.b, f.c),
+            lambda f: f"you returned {f.answer!r}, the best word by raw dot product; long (frequent) word vectors win "
+                      "that. Rank by cosine similarity: divide by the vectors' norms"),
+]
+
+_Q2_STOPS_EARLY = Pitfall(
+    "search-stops-early", lambda f: f.key == RETURNED_NONE and f.table == "crowded",
+    "your function returned None: here a, b and c are the three words nearest to bee - ant + cat, so a search of the "
+    "top 3 finds nothing else. Search further (the top 4, or every row)",
+)
 
 
 def _check_analogy(function: Any) -> str:
     glove = _glove()
-    for a, b, c, expected in _ANALOGIES:
-        question = f"'{a} is to {b} as {c} is to ?'"
-        answer, case = _analogy_answer(function, glove, a, b, c, question)
+    questions = [(glove, a, b, c, d, f"'{a} is to {b} as {c} is to ?'", "glove") for a, b, c, d in _ANALOGIES]
+    names = {id(_A_FIRST_TABLE): "a-first", id(_CROWDED_TABLE): "crowded", id(_NEGATIVE_TABLE): "negative"}
+    for table, expected, about in _MADE_UP:
+        tiny = _word_vectors(list(table), np.array(list(table.values())))
+        questions.append((tiny, "ant", "bee", "cat", expected, about, names[id(table)]))
+    for table, a, b, c, expected, about, kind in questions:
+        case = Case({"glove": table, "a": a, "b": b, "c": c}, about=about)
+        try:
+            answer = run_case(function, case, "analogy_word", explain=_Q2_ERRORS)
+        except Mistake as mistake:
+            diagnose([_Q2_STOPS_EARLY], facts(key=mistake.key, table=kind), case=case, name="analogy_word")
+            raise
+        diagnose(_Q2_TYPE, facts(answer=answer), case=case, name="analogy_word")
+        answer = str(answer)
         if answer == expected:
             continue
-        if answer in (a, b, c):
-            raise case.fail(
-                f"you returned {answer!r}, one of the question's words. The vector "
-                f"{b} - {a} + {c} is closest to {b} or {c} themselves: exclude the three input words"
-            )
-        if answer == _cosine_word(glove, glove[a] - glove[b] + glove[c], (a, b, c)):
-            raise case.fail(f"you returned {answer!r}: the signs are swapped; the query is {b} - {a} + {c}")
-        if answer == _cosine_word(glove, glove[a] + glove[b] - glove[c], (a, b, c)):
-            raise case.fail(f"you returned {answer!r}: the query is {b} - {a} + {c}, not {a} + {b} - {c}")
-        query = glove[b] - glove[a] + glove[c]
-        by_dot = next(glove.words[i] for i in np.argsort(-(glove.vectors @ query), kind="stable") if glove.words[i] not in (a, b, c))
-        if answer == by_dot:
-            raise case.fail(
-                f"you returned {answer!r}, the best word by raw dot product; long (frequent) "
-                "word vectors win that. Rank by cosine similarity: divide by the vectors' norms"
-            )
-        raise case.fail(
-            f"expected {expected!r}, got {answer!r}. Rank every word by cosine similarity "
-            f"with {b} - {a} + {c}, skipping the three input words"
-        )
-    tiny = _word_vectors(list(_A_FIRST_TABLE), np.array(list(_A_FIRST_TABLE.values())))
-    answer, case = _analogy_answer(function, tiny, "ant", "bee", "cat", "a small made-up table")
-    if answer == "ant":
-        raise case.fail(
-            "right on GloVe, but here bee - ant + cat points almost exactly at 'ant', and you returned 'ant'. "
-            "Leave out a as well as b and c: all three input words"
-        )
-    if answer != "dog":
-        raise case.fail(
-            "right on GloVe, but here the answer is 'dog', the best word by cosine with bee - ant + cat other than the "
-            f"three input words; got {answer!r}. Use the `glove` argument, not a global table"
-        )
+        found = facts(answer=answer, expected=expected, glove=table, a=a, b=b, c=c, table=kind)
+        diagnose(_Q2, found, case=case, name="analogy_word")
+        raise fallback(f"expected {expected!r}, got {answer!r}", f"rank every word of the `glove` argument by cosine "
+                       f"similarity with {b} - {a} + {c}, skipping the three input words", case=case)
     return "king - man + woman lands next to queen: the offset man -> woman is (roughly) a direction in the space."
 
 
@@ -228,6 +346,7 @@ q2 = Exercise(
     hint="""
     query = glove[b] - glove[a] + glove[c]. Compute the cosine of every row of glove.vectors with it
     (your `nearest` from q1 gives the order), then return the first word of glove.words that is not a, b or c.
+    a, b and c can take the top 3 places: look at least at the top 4.
     """,
     solution="""
     def analogy_word(glove, a, b, c):
@@ -236,6 +355,7 @@ q2 = Exercise(
             if glove.words[row] not in (a, b, c):
                 return glove.words[row]
     """,
+    mistakes=[*_Q2_ERRORS, *_Q2_TYPE, *_Q2, _Q2_STOPS_EARLY],
 )
 # --------------------------------------------------------------------------- q3
 
@@ -244,74 +364,97 @@ def _q3_cases() -> list[Case]:
     tiny = _tiny_glove()
     rng = np.random.default_rng(33)
     other_words = ["[UNK]", "movie", "night", "the", "of"]  # this "GloVe" even has a vector for "[UNK]"
-    other = WordVectors(other_words, rng.uniform(0.5, 2.0, (5, 3)) * rng.choice([-1, 1], (5, 3)), {w: i for i, w in enumerate(other_words)})
+    other = _word_vectors(other_words, rng.uniform(0.5, 2.0, (5, 3)) * rng.choice([-1, 1], (5, 3)), dtype=np.float64)
     # ^ float64 vectors: the matrix must still be float32
     return [
-        Case({"vocabulary": list(_FILL_VOCABULARY), "glove": tiny}, about="the test vocabulary"),
+        Case({"vocabulary": list(_FILL_VOCABULARY), "glove": tiny}, about="a task vocabulary of 7 rows and a 4-d table"),
         Case({"vocabulary": ["", "[UNK]", "of", "night", "zzz", "movie"], "glove": other},
              about="a 3-d float64 table that has a vector for '[UNK]'"),
         Case({"vocabulary": ["", "[UNK]"], "glove": tiny}, about="a vocabulary with no task words"),
     ]  # fmt: skip
 
 
+_Q3_ERRORS = [
+    Pitfall("missing-word-keyerror", lambda f: isinstance(f.error, KeyError),
+            "some task words have no GloVe vector, so glove[word] raises for them: check `word in glove` first and "
+            "leave their row at zeros"),
+    Pitfall("task-row-as-glove-row", lambda f: isinstance(f.error, IndexError) and re.search(
+            rf"with size {len(f.inputs['glove'])}\b", f.text),
+            "glove.vectors[i] uses the task row i as a GloVe row; the rows of glove.vectors follow glove.words, not "
+            "your vocabulary. Look the word up instead: glove[word]"),
+    Pitfall("fixed-dimension", lambda f: "could not broadcast" in f.text,
+            "a GloVe vector does not fit the row of your matrix: its number of columns must be glove.dim, not a "
+            "number of your own"),
+]
+
+
+def _q3_facts(case: Case, result: Any) -> Any:
+    vocabulary, glove = case.inputs["vocabulary"], case.inputs["glove"]
+    matrix = result if isinstance(result, np.ndarray) else None
+    return facts(result=result, matrix=matrix, vocabulary=vocabulary, glove=glove, n=len(vocabulary), dim=glove.dim,
+                 expected=_reference_matrix(vocabulary, glove))
+
+
+def _shifted(f) -> bool:
+    found_rows = [i for i in range(f.n) if np.any(f.expected[i] != 0)]
+    return bool(found_rows) and any(all(0 <= r + shift < f.n and np.array_equal(f.matrix[r + shift], f.expected[r])
+                                        for r in found_rows) for shift in (1, -1))
+
+
+def _missing_rows(f) -> list[int]:
+    return [i for i, word in enumerate(f.vocabulary) if i >= 2 and word not in f.glove]
+
+
+_Q3_SHAPE = [
+    Pitfall("not-numpy", lambda f: f.matrix is None,
+            lambda f: f"your function returned {describe(f.result)}; the exercise asks for a float32 NumPy array "
+                      "(np.zeros(..., dtype=np.float32), then fill it)"),
+    Pitfall("not-2d", lambda f: f.matrix.ndim != 2,
+            lambda f: f"your matrix has shape {f.matrix.shape}; it should be 2-D: (len(vocabulary), glove.dim)"),
+    Pitfall("two-rows-too-many", lambda f: f.matrix.shape == (f.n + 2, f.dim),
+            lambda f: f"your matrix has {f.n + 2} rows for a vocabulary of {f.n}: two rows too many. The vocabulary "
+                      "already starts with '' (padding) and '[UNK]' (OOV), so it needs exactly len(vocabulary) rows"),
+    Pitfall("one-row-off", lambda f: f.matrix.shape in ((f.n + 1, f.dim), (f.n - 1, f.dim)),
+            lambda f: f"your matrix has {f.matrix.shape[0]} rows for a vocabulary of {f.n}: off by one; row i is "
+                      "vocabulary[i], so it needs len(vocabulary) rows"),
+    Pitfall("reserved-rows-missing", lambda f: f.matrix.shape == (f.n - 2, f.dim) and f.n > 2,
+            lambda f: f"your matrix has {f.n - 2} rows: the padding and OOV rows are missing. Row 0 ('') and row 1 "
+                      "('[UNK]') need rows too (zeros), so that row i is vocabulary[i]"),
+    Pitfall("transposed", lambda f: f.matrix.shape == (f.dim, f.n) and f.dim != f.n,
+            lambda f: f"your matrix is transposed: {f.matrix.shape}; it needs one row per word: ({f.n}, {f.dim})"),
+]
+
+_Q3 = [
+    Pitfall("float64", lambda f: f.matrix.dtype != np.float32 and np.allclose(f.matrix, f.expected),
+            lambda f: f"your matrix has dtype {f.matrix.dtype}; the exercise asks for float32, what Keras embeddings "
+                      "hold. Create it with np.zeros(..., dtype=np.float32) (NumPy's default is float64, twice the memory)"),
+    Pitfall("shifted", lambda f: _shifted(f),
+            "the vectors are there but shifted by one row: row i must hold the vector of vocabulary[i] "
+            "(enumerate(vocabulary) gives the row number directly)"),
+    Pitfall("reserved-not-zero", lambda f: np.any(f.matrix[:2] != 0) and np.allclose(f.matrix[2:], f.expected[2:]),
+            "rows 0 ('' padding) and 1 ('[UNK]' OOV) should be zeros in this lesson's policy, even when GloVe has a "
+            "vector for the token: skip the first two rows"),
+    Pitfall("missing-word-not-zero", lambda f: _missing_rows(f) and any(np.any(f.matrix[i] != 0) for i in _missing_rows(f))
+            and all(np.allclose(f.matrix[i], f.expected[i]) for i in range(f.n) if i not in _missing_rows(f)),
+            lambda f: f"{f.vocabulary[_missing_rows(f)[0]]!r} has no GloVe vector, yet its row is not zeros. This "
+                      "exercise's policy: a missing word keeps a zero row (the library's missing='random' is the other policy)"),
+]
+
+
 def _check_fill_matrix(function: Any) -> str:
     for case in _q3_cases():
-        vocabulary, glove = case.inputs["vocabulary"], case.inputs["glove"]
-        expected = _reference_matrix(vocabulary, glove)
-        try:
-            result = run_case(function, case, "fill_matrix")
-        except Mistake as mistake:
-            if "KeyError" in str(mistake):
-                raise Mistake(
-                    f"{mistake}. Some task words have no GloVe vector: check `word in glove` first and leave their row at zeros"
-                ) from None
-            raise
-        if not isinstance(result, np.ndarray):
-            raise case.fail(f"your function returned {kind_of(result)}; the prompt asks for a NumPy array (np.zeros(...) then fill it)")
-        matrix = result
-        n, dim = len(vocabulary), glove.dim
-        if matrix.ndim != 2:
-            raise case.fail(f"your matrix has shape {matrix.shape}; it should be 2-D: (len(vocabulary), glove.dim)")
-        if matrix.shape == (n + 2, dim):
-            raise case.fail(
-                f"your matrix has {n + 2} rows for a vocabulary of {n}: two rows too many. The vocabulary already "
-                "starts with '' (padding) and '[UNK]' (OOV), so it needs exactly len(vocabulary) rows"
-            )
-        if matrix.shape == (n + 1, dim):
-            raise case.fail(f"your matrix has {n + 1} rows for a vocabulary of {n}: off by one; row i is vocabulary[i]")
-        if matrix.shape == (n - 2, dim):
-            raise case.fail(
-                f"your matrix has {n - 2} rows: the padding and OOV rows are missing. Row 0 ('') and row 1 ('[UNK]') "
-                "need rows too (zeros), so that row i is vocabulary[i]"
-            )
-        if matrix.shape == (dim, n) and dim != n:
-            raise case.fail(f"your matrix is transposed: {matrix.shape}; it needs one row per word: ({n}, {dim})")
-        if matrix.shape != (n, dim):
-            raise case.fail(f"your matrix has shape {matrix.shape}, expected (len(vocabulary), glove.dim) = ({n}, {dim})")
-        if matrix.dtype != np.float32:
-            raise case.fail(
-                f"your matrix has dtype {matrix.dtype}; Keras embeddings hold float32. Create it with "
-                "np.zeros(..., dtype=np.float32) (NumPy's default is float64, twice the memory)"
-            )
-        if np.array_equal(matrix, expected):
+        result = run_case(function, case, "fill_matrix", explain=_Q3_ERRORS)
+        found = _q3_facts(case, result)
+        diagnose(_Q3_SHAPE, found, case=case, name="fill_matrix")
+        if found.matrix.shape != (found.n, found.dim):
+            raise fallback(f"your matrix has shape {found.matrix.shape}, expected ({found.n}, {found.dim})",
+                           "(len(vocabulary), glove.dim)", case=case)
+        if found.matrix.dtype == np.float32 and np.array_equal(found.matrix, found.expected):
             continue
-        found_rows = [i for i in range(n) if np.any(expected[i] != 0)]
-        for shift in (1, -1):
-            if found_rows and all(0 <= r + shift < n and np.array_equal(matrix[r + shift], expected[r]) for r in found_rows):
-                raise case.fail(
-                    "the vectors are there but shifted by one row: row i must hold the vector of vocabulary[i] "
-                    "(enumerate(vocabulary) gives the row number directly)"
-                )
-        if np.any(matrix[:2] != 0):
-            raise case.fail("rows 0 ('' padding) and 1 ('[UNK]' OOV) should be zeros in this lesson's policy, even when GloVe has a vector for the token")
-        missing = [i for i, word in enumerate(vocabulary) if i >= 2 and word not in glove]
-        if any(np.any(matrix[i] != 0) for i in missing) and all(np.array_equal(matrix[i], expected[i]) for i in range(n) if i not in missing):
-            raise case.fail(
-                f"{vocabulary[missing[0]]!r} has no GloVe vector, yet its row is not zeros. This exercise's policy: a missing word keeps "
-                "a zero row (the library's missing='random' is the other policy)"
-            )
-        wrong = [vocabulary[i] for i in range(n) if not np.array_equal(matrix[i], expected[i])]
-        raise case.fail(f"the rows of {wrong} do not hold the expected numbers (row i = glove[vocabulary[i]], or zeros)")
+        diagnose(_Q3, found, case=case, name="fill_matrix")
+        wrong = [found.vocabulary[i] for i in range(found.n) if not np.allclose(found.matrix[i], found.expected[i])]
+        raise fallback(f"the rows of {wrong} do not hold the expected numbers", "row i = glove[vocabulary[i]] when "
+                       "`vocabulary[i] in glove`, zeros otherwise", case=case)
     return "Row i holds the vector of vocabulary[i]; padding, OOV and the missing word stay zeros."
 
 
@@ -332,59 +475,76 @@ q3 = Exercise(
                 matrix[i] = glove[word]
         return matrix
     """,
+    mistakes=[*_Q3_ERRORS, *_Q3_SHAPE, *_Q3],
 )
 
 
 # --------------------------------------------------------------------------- q4
 
 
-def _as_float(value: Any, what: str) -> float:
-    if hasattr(value, "numpy"):
-        value = value.numpy()
-    if isinstance(value, np.ndarray):
-        if value.size != 1:
-            raise Mistake(f"{what} should be one number, got an array of shape {value.shape}")
-        value = value.reshape(()).item()
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise Mistake(f"{what} should be a number between 0 and 1, got {value!r} ({type(value).__name__})")
-    return float(value)
-
-
 def _q4_cases() -> list[Case]:
     tiny = _tiny_glove()
+    with_reserved = _word_vectors(["", "[UNK]", "love", "story"], np.ones((4, 2)) + np.arange(8).reshape(4, 2))
     # 8 task words after the 2 reserved rows; 5 of them have vectors: coverage 0.625
     vocabulary = ["", "[UNK]", "the", "star", "zyzzyva", "love", "wars", "story", "thes", "qwxz"]
     return [
-        Case({"vocabulary": vocabulary, "glove": tiny}, 5 / 8, "the test vocabulary"),
+        Case({"vocabulary": vocabulary, "glove": tiny}, 5 / 8, "8 task words, 5 of them in the table"),
         Case({"vocabulary": ["", "[UNK]", "love", "story"], "glove": tiny}, 1.0, "a vocabulary whose words all have vectors"),
         Case({"vocabulary": ["", "[UNK]", "zzz", "qqq", "xxx"], "glove": tiny}, 0.0, "a vocabulary with no word in GloVe"),
         Case({"vocabulary": ["", "[UNK]", "wars", "x", "y"], "glove": tiny}, 1 / 3, "three task words, one found"),
+        Case({"vocabulary": ["", "[UNK]", "love", "zzz", "qqq", "xxx", "yyy", "www", "vvv"], "glove": with_reserved}, 1 / 7,
+             "a table that has vectors for '' and '[UNK]' too"),
     ]
+
+
+def _q4_facts(case: Case, number) -> Any:
+    vocabulary, glove = case.inputs["vocabulary"], case.inputs["glove"]
+    words = vocabulary[2:]
+    found = sum(w in glove for w in words)
+    return facts(number=number, value=float(number.value), expected=case.expected, found=found, words=len(words),
+                 rows=len(vocabulary), all_found=sum(w in glove for w in vocabulary))
+
+
+def _q4_is(f, candidate: float) -> bool:
+    return candidate != f.expected and np.isclose(f.value, candidate, atol=1e-6)
+
+
+_Q4 = [
+    Pitfall("integer-division", lambda f: f.number.is_integer_type and f.value == f.found // f.words != f.expected,
+            "your coverage is a whole number: // drops the fraction. Use / for a fraction"),
+    Pitfall("count-not-fraction", lambda f: f.value == f.found != f.expected and f.found != f.found // f.words,
+            lambda f: f"{f.value:g} is the number of words found; return the fraction found / number of task words"),
+    Pitfall("percentage", lambda f: _q4_is(f, 100 * f.expected),
+            lambda f: f"{f.value:g} looks like a percentage; return a fraction between 0 and 1"),
+    Pitfall("whole-vocabulary", lambda f: _q4_is(f, f.found / f.rows) or _q4_is(f, f.all_found / f.rows),
+            lambda f: f"{f.value:g} divides by the whole vocabulary ({f.rows} rows); the reserved rows '' and '[UNK]' "
+                      f"are not task words: divide by {f.words}"),
+    Pitfall("one-reserved-row", lambda f: _q4_is(f, f.found / (f.rows - 1)),
+            lambda f: f"{f.value:g} divides by len(vocabulary) - 1 = {f.rows - 1}; both reserved rows ('' and '[UNK]') "
+                      f"are no task words: divide by {f.words}"),
+    Pitfall("counted-reserved", lambda f: _q4_is(f, f.all_found / f.words) and f.all_found != f.found,
+            "you counted the reserved tokens '' and '[UNK]' as found (this table has vectors for them): count only the "
+            "task words, vocabulary[2:]"),
+    Pitfall("missing-fraction", lambda f: _q4_is(f, 1 - f.expected),
+            lambda f: f"{f.value:g} is the fraction of words *missing* from GloVe; coverage is the fraction found"),
+    Pitfall("rounded", lambda f: any(f.value == round(f.expected, d) != f.expected for d in range(0, 4)),
+            lambda f: f"{f.value:g} is the coverage rounded; return the exact fraction (round only when you print it)"),
+]
 
 
 def _check_coverage(function: Any) -> str:
     for case in _q4_cases():
-        vocabulary, glove, expected = case.inputs["vocabulary"], case.inputs["glove"], case.expected
-        words = vocabulary[2:]
-        found = sum(w in glove for w in words)
+        value = run_case(function, case, "coverage")
         try:
-            value = _as_float(run_case(function, case, "coverage"), "your coverage")
+            number = read_number(value, "your coverage")
         except Mistake as mistake:
-            raise Mistake(str(mistake) if str(mistake).startswith("for ") else f"{case.where()}: {mistake}") from None
-        if np.isclose(value, expected, atol=1e-6):
+            raise case.fail(str(mistake), key=mistake.key, detected=mistake.detected) from None
+        if np.isclose(number.value, case.expected, rtol=1e-6, atol=1e-9):
             continue
-        if np.isclose(value, found, atol=1e-6) and found != expected:
-            raise case.fail(f"{value:g} is the number of words found; return the fraction found / number of task words")
-        if np.isclose(value, 100 * expected, atol=1e-4):
-            raise case.fail(f"{value:g} looks like a percentage; return a fraction between 0 and 1")
-        if np.isclose(value, found / len(vocabulary), atol=1e-6):
-            raise case.fail(
-                f"{value:g} divides by the whole vocabulary ({len(vocabulary)} rows); the reserved rows '' and '[UNK]' "
-                f"are not task words: divide by {len(words)}"
-            )
-        if np.isclose(value, 1 - expected, atol=1e-6):
-            raise case.fail(f"{value:g} is the fraction of words *missing* from GloVe; coverage is the fraction found")
-        raise case.fail(f"your coverage is {value:g}, expected {expected:g}: count the task words (after the two reserved rows) that are in glove")
+        found = _q4_facts(case, number)
+        diagnose(_Q4, found, case=case, name="coverage")
+        raise fallback(f"your coverage is {found.value:g}, expected {case.expected:g}", "count the task words (after the "
+                       "two reserved rows) that are `in glove`, and divide by how many task words there are", case=case)
     return "Coverage counts task words only: the two reserved rows are neither found nor missing."
 
 
@@ -401,60 +561,91 @@ q4 = Exercise(
         words = vocabulary[2:]
         return sum(word in glove for word in words) / len(words)
     """,
+    mistakes=[*NUMBER_PITFALLS, *_Q4],
 )
 
 
 # --------------------------------------------------------------------------- q5
 
 
-def _check_frozen_embedding(function: Any) -> str:
+def _is_keras_embedding(layer) -> bool:
     import keras
 
+    if isinstance(layer, keras.layers.Embedding):
+        return True
+    if type(layer).__module__.startswith("tf_keras"):
+        import tf_keras
+
+        return isinstance(layer, tf_keras.layers.Embedding)
+    return False
+
+
+def _is_model(layer) -> bool:
+    return all(hasattr(layer, name) for name in ("fit", "compile", "layers"))
+
+
+_Q5_ERRORS = [
+    Pitfall("shape-as-one-argument", lambda f: "output_dim" in f.text and "missing" in f.text,
+            "keras.layers.Embedding takes two numbers, input_dim and output_dim, not the shape tuple: "
+            "keras.layers.Embedding(rows, dim, ...) with rows, dim = matrix.shape"),
+]
+
+_Q5_TYPE = [
+    Pitfall("returned-model", lambda f: _is_model(f.layer),
+            "you returned a model; return the Embedding layer itself"),
+    Pitfall("not-embedding", lambda f: not _is_model(f.layer) and not _is_keras_embedding(f.layer),
+            lambda f: f"expected a keras.layers.Embedding, got {describe(f.layer)}"),
+]
+
+_Q5_CONFIG = [
+    Pitfall("input-dim-plus-one", lambda f: f.layer.input_dim == f.rows + 1,
+            lambda f: f"your layer has input_dim={f.layer.input_dim} for a matrix of {f.rows} rows: input_dim is the "
+                      "number of rows of the matrix (matrix.shape[0]), no +1: the padding row is already in it"),
+    Pitfall("input-dim-fixed", lambda f: f.layer.input_dim not in (f.rows, f.rows + 1),
+            lambda f: f"your layer has input_dim={f.layer.input_dim} for a matrix of {f.rows} rows: take the sizes "
+                      "from the matrix itself (matrix.shape), not a number of your own"),
+    Pitfall("output-dim", lambda f: f.layer.input_dim == f.rows and f.layer.output_dim != f.dim,
+            lambda f: f"output_dim={f.layer.output_dim}, but the matrix has {f.dim} columns (matrix.shape[1])"),
+]
+
+_Q5 = [
+    Pitfall("numbers-differ", lambda f: not f.holds_matrix,
+            "the layer does not hold the matrix (its numbers differ): pass it with "
+            "embeddings_initializer=keras.initializers.Constant(matrix) or weights=[matrix]"),
+    Pitfall("trainable", lambda f: f.holds_matrix and f.layer.trainable,
+            "the layer is trainable, so fit() would change GloVe's numbers: pass trainable=False"),
+    Pitfall("no-mask-zero", lambda f: f.holds_matrix and not f.layer.trainable and not f.masks,
+            "mask_zero is False: the layers after it would average the padding row 0 into every title. Pass mask_zero=True"),
+]
+
+
+def _check_frozen_embedding(function: Any) -> str:
     rng = np.random.default_rng(5)
     for rows, dim, dtype in ((7, 3, np.float32), (12, 5, np.float32), (4, 2, np.float64)):
         matrix = rng.normal(size=(rows, dim)).astype(dtype)
         case = Case({"matrix": matrix}, about=f"a ({rows}, {dim}) {np.dtype(dtype).name} matrix")
-        layer = run_case(function, case, "frozen_embedding")
-        if isinstance(layer, keras.Model):
-            raise case.fail("you returned a model; return the Embedding layer itself")
-        if not isinstance(layer, keras.layers.Embedding):
-            raise case.fail(f"expected a keras.layers.Embedding, got {kind_of(layer)}")
-        if layer.input_dim != rows:
-            raise case.fail(
-                f"your layer has input_dim={layer.input_dim}: input_dim is the "
-                "number of rows of the matrix (matrix.shape[0]), no +1: the padding row is already in it"
-            )
-        if layer.output_dim != dim:
-            raise case.fail(f"output_dim={layer.output_dim}, but the matrix has {dim} columns (matrix.shape[1])")
+        layer = run_case(function, case, "frozen_embedding", explain=_Q5_ERRORS)
+        diagnose(_Q5_TYPE, facts(layer=layer), case=case, name="frozen_embedding")
+        diagnose(_Q5_CONFIG, facts(layer=layer, rows=rows, dim=dim), case=case, name="frozen_embedding")
         ids = np.array([[1, 2, 0], [rows - 1, 0, 0]], dtype=np.int32)
         try:
             output = layer(ids)  # builds it, as a model would
         except Exception as exc:  # noqa: BLE001
-            raise case.fail(f"calling your layer on ids raised {error_text(exc)}") from None
+            text = error_text(exc)
+            raise case.fail(f"calling your layer on ids raised {text}. {explain_error(text)}", key="raised", error=text,
+                            objects={"layer": layer}) from None  # fmt: skip
         held = to_numpy(layer.embeddings, "the layer's embeddings")
-        if not np.allclose(held, matrix.astype(held.dtype), rtol=1e-6, atol=0):
-            raise case.fail(
-                "the layer does not hold the matrix (its numbers differ): pass it with "
-                "embeddings_initializer=keras.initializers.Constant(matrix) or weights=[matrix]"
-            )
-        if layer.trainable:
-            raise case.fail("the layer is trainable, so fit() would change GloVe's numbers: pass trainable=False")
-        if layer.embeddings.trainable:
-            raise case.fail("the layer's embeddings variable is still trainable: pass trainable=False to the layer")
-        if not layer.mask_zero or getattr(output, "_keras_mask", None) is None:
-            raise case.fail(
-                "mask_zero is False: the layers after it would average the padding row 0 into every title. "
-                "Pass mask_zero=True"
-            )
-    import warnings
-
+        found = facts(layer=layer, holds_matrix=held.shape == matrix.shape and np.allclose(held, matrix.astype(held.dtype), rtol=1e-6, atol=0),
+                      masks=bool(layer.mask_zero) and getattr(output, "_keras_mask", None) is not None)
+        diagnose(_Q5, found, case=case, name="frozen_embedding", objects={"layer": layer})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         matrix = rng.normal(size=(6, 4)).astype(np.float32)
         layer = run_case(function, Case({"matrix": matrix}, about="a (6, 4) matrix"), "frozen_embedding")
-        fit_in_model(layer, np.array([[1, 2, 0], [5, 3, 0]], dtype=np.int32), what="your Embedding")
+        fit_in_model(layer, np.array([[1, 2, 0], [5, 3, 0], [4, 0, 0]], dtype=np.int32), what="your Embedding")
     if not np.allclose(to_numpy(layer.embeddings), matrix, rtol=1e-6, atol=0):
-        raise Mistake("inside a model, one fit() step changed the layer's numbers: the layer must not be trainable")
+        raise fallback("inside a model, one epoch of fit() changed the layer's numbers",
+                       "the layer and its embeddings variable must not be trainable (trainable=False)")
     return "Same numbers as the matrix, not trainable (fit leaves them alone), and padding masked."
 
 
@@ -473,4 +664,5 @@ q5 = Exercise(
             rows, dim, embeddings_initializer=keras.initializers.Constant(matrix), trainable=False, mask_zero=True
         )
     """,
+    mistakes=[*_Q5_ERRORS, *_Q5_TYPE, *_Q5_CONFIG, *_Q5],
 )
