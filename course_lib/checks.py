@@ -670,15 +670,31 @@ def _learner_error(exc: BaseException, case: Case, name: str, inputs: dict, expl
         advice = copy_advice(changed, inputs[changed]) if changed else "copy the input you change first"
         return case.fail(f"your function changed its input {which} in place, and NumPy raised {text} (the check passes "
                          f"read-only copies): work on a copy, {advice}", name, key=CHANGED_INPUT, error=text)  # fmt: skip
-    found = facts(error=exc, text=text, case=case, inputs=inputs)
-    explain = tuple(explain)
     caller = "your function" if name == "your function" else name
-    for pitfall in explain:
-        if pitfall.fires(found):
-            detected = tuple(p.key for p in explain if p.fires(found))
-            return case.fail(f"{caller} raised {text}. {capitalised(pitfall.text(found))}", name, key=pitfall.key, error=text,
-                             detected=detected)  # fmt: skip
-    return case.fail(f"{caller} raised {text}. {capitalised(explain_error(text))}", name, key=RAISED, error=text)
+    return explained_error(exc, f"{caller}", case=case, explain=explain, inputs=inputs)
+
+
+def explained_error(exc: BaseException, call: str, *, case: Case | None = None, explain: Iterable[Pitfall] = (),
+                    inputs: dict | None = None, objects: dict | None = None) -> Mistake:  # fmt: skip
+    """A :class:`Mistake` for an exception of the learner's code: which call raised what, and what it means.
+
+    The message is ``"<case>: <call> raised <Type: first line>. <explanation>"``; the explanation
+    comes from the first pitfall of ``explain`` that fires (facts: ``error``, ``text``, ``case``,
+    ``inputs``), else from :func:`explain_error`. ``call`` names what raised, in the learner's terms:
+    ``"safe_ids"``, ``"calling your layer on the batch"``.
+    """
+    text = error_text(exc)
+    explain = tuple(explain)
+    found = facts(error=exc, text=text, case=case, inputs=inputs if inputs is not None else (case.inputs if case else {}))
+    fired = [pitfall for pitfall in explain if pitfall.fires(found)]
+    if fired:
+        key, why, detected = fired[0].key, fired[0].text(found), tuple(p.key for p in fired)
+    else:
+        key, why, detected = RAISED, explain_error(text), (RAISED,)
+    message = f"{call} raised {text}. {capitalised(why)}"
+    if case is not None:
+        return case.fail(message, key=key, error=text, detected=detected, objects=dict(objects or {}))
+    return Mistake(message, key=key, error=text, detected=detected, objects=objects)
 
 
 def _holds_array(value: Any) -> bool:

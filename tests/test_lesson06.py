@@ -1,5 +1,9 @@
 """Unit tests of lesson 06: its self-checks (course_lib/exercises/lesson06.py) and helpers
-(course_lib/features.py)."""
+(course_lib/features.py).
+
+Each exercise's catalogue is tested with :func:`exercise_helpers.check_catalogue`: every
+catalogued mistake, made by a realistic wrong answer, is named by its own detector and message.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,19 @@ import warnings
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 import tensorflow as tf
 import tf_keras
 
 from course_lib.checks import ____
-from exercise_helpers import message, status
+from exercise_helpers import check_catalogue, rejected, solution_namespace, status
 from course_lib.exercises.lesson06 import q1, q2, q3, q4, q5
 from course_lib.features import COMBINERS, MaskedPooling, feature_column_ids
 
 fc = tf.feature_column
 L = keras.layers
+OCCUPATIONS = [f"job{i}" for i in range(21)]
 
 
 @pytest.mark.parametrize("exercise", [q1, q2, q3, q4, q5])
@@ -42,31 +48,48 @@ def test_check_prints_and_never_raises(capsys):
 # --------------------------------------------------------------------------- q1: rows of the Keras table
 
 
-@pytest.mark.parametrize(
-    "answer",
-    [23, np.int64(23), np.int32(23), tf.constant(23), np.array(23),
-     L.StringLookup(vocabulary=[f"job{i}" for i in range(21)], mask_token="").vocabulary_size()],
-)
-def test_q1_accepts_every_integer_form(answer):
-    assert status(q1, answer) == "correct"
+def test_q1_accepts_what_the_next_cell_accepts():
+    lookup = L.StringLookup(vocabulary=OCCUPATIONS, mask_token="")
+    for answer in (23, lookup.vocabulary_size(), len(lookup.get_vocabulary())):
+        assert status(q1, answer) == "correct"
+        L.Embedding(answer, 4)
 
 
-@pytest.mark.parametrize(
-    "answer, words",
-    [(21, "vocabulary alone"), (22, "one row short"), (24, "one row too many"), (30, "does not match"),
-     (23.5, "float"), (23.0, "float"), ("23", "whole number"), (True, "boolean"),
-     (L.StringLookup(vocabulary=["a"], mask_token=""), "lookup.vocabulary_size()"), (-23, "does not match")],
-)
-def test_q1_rejects_typical_mistakes_with_a_hint(answer, words):
-    assert words in message(q1, answer)
+def test_q1_catalogue():
+    lookup = L.StringLookup(vocabulary=OCCUPATIONS, mask_token="")
+    check_catalogue(q1, {
+        "lookup-object": [lookup, L.StringLookup(vocabulary=["a"], mask_token="")],
+        "uncalled-method": [lookup.vocabulary_size],
+        "vocabulary-list": [lookup.get_vocabulary()],
+        "boolean": [True],
+        "string": ["23"],
+        "pandas-object": [pd.Series([23])],
+        "one-element-array": [np.array([23])],
+        "several-numbers": [np.array([21, 2])],
+        "not-finite": [float("inf")],
+        "not-a-number": [{"rows": 23}],
+        "fractional": [23.5],
+        "vocabulary-alone": [21],
+        "one-row-short": [22],
+        "one-row-too-many": [24],
+        "two-rows-too-many": [25],
+        "not-positive": [-23, 0],
+        "float-size": [23.0, tf.constant(23.0)],
+        "numpy-integer": [np.int64(23), np.int32(23)],
+        "tensor-size": [tf.constant(23)],
+        "zero-d-array": [np.array(23)],
+    })
+
+
+def test_q1_other_numbers_say_where_to_look():
+    result = rejected(q1, 30)
+    assert result.mistake is None and "vocabulary_size()" in result.message
 
 
 # --------------------------------------------------------------------------- q2: port a table
 
 
-def port_numpy(table):
-    table = np.asarray(table)
-    return np.concatenate([np.zeros((1, table.shape[1]), table.dtype), table[-1:], table[:-1]], axis=0)
+port_numpy = solution_namespace(q2, np=np)["fc_table_to_keras"]
 
 
 def port_tensorflow(table):  # returns a tf.Tensor: still correct
@@ -84,10 +107,6 @@ def port_in_place(table):  # rolls the caller's table in place
     return np.concatenate([np.zeros((1, table.shape[1]), table.dtype), table], axis=0)
 
 
-def port_hard_coded(table):  # the test table's 3 words
-    return np.concatenate([np.zeros((1, table.shape[1]), table.dtype), table[3:4], table[:3]], axis=0)
-
-
 def port_list(table):
     return port_numpy(table).tolist()
 
@@ -97,32 +116,41 @@ def test_q2_accepts_correct_ports(answer):
     assert status(q2, answer) == "correct"
 
 
-@pytest.mark.parametrize(
-    "answer, words",
-    [
-        (lambda t: np.concatenate([np.zeros((1, t.shape[1])), t]), "OOV row is still last"),
-        (lambda t: t, "one more row"),
-        (lambda t: np.concatenate([t[-1:], np.zeros((1, t.shape[1])), t[:-1]]), "OOV row at index 0"),
-        (lambda t: np.concatenate([np.zeros((t.shape[0], 1)), t], axis=1), "add a row instead"),
-        (lambda t: np.concatenate([np.zeros((2, t.shape[1])), t]), "expected shape"),
-        (lambda t: np.concatenate([np.zeros((1, t.shape[1])), t[-1:], t[:-1][::-1]]), "reverse order"),
-        (port_tensorflow_float32_only, "for a float64 table"),
-        (port_in_place, "changed its input `table` in place"),
-        (port_hard_coded, "for the 21 occupations + OOV"),
-        (lambda t: t.ravel(), "matrix"),
-        (lambda t: np.concatenate([np.ones((1, t.shape[1])), t[-1:], t[:-1]]), "should be zeros"),
-        (lambda t: np.concatenate([t[-1:], t[-1:], t[:-1]]), "should be zeros"),
-    ],
-)
-def test_q2_rejects_typical_mistakes_with_a_hint(answer, words):
-    assert words in message(q2, answer)
+def _zeros(t):
+    return np.zeros((1, t.shape[1]), t.dtype)
+
+
+def test_q2_catalogue():
+    messages = check_catalogue(q2, {
+        "dtype-mix": [port_tensorflow_float32_only],
+        "not-a-matrix": [lambda t: t.ravel()],
+        "no-mask-row": [lambda t: t, lambda t: np.concatenate([t[-1:], t[:-1]])],
+        "added-column": [lambda t: np.concatenate([np.zeros((t.shape[0], 1), t.dtype), t], axis=1)],
+        "not-float": [lambda t: np.concatenate([_zeros(t), t[-1:], t[:-1]]).astype(int)],
+        "dropped-row": [lambda t: np.concatenate([_zeros(t), t[-1:], t[-1:], t[:-2]]) if len(t) > 1 else port_numpy(t)],
+        "oov-still-last": [lambda t: np.concatenate([_zeros(t), t])],
+        "oov-at-zero": [lambda t: np.concatenate([t[-1:], _zeros(t), t[:-1]])],
+        "reversed-words": [lambda t: np.concatenate([_zeros(t), t[-1:], t[:-1][::-1]])],
+        "mask-row-not-zero": [lambda t: np.concatenate([np.ones((1, t.shape[1]), t.dtype), t[-1:], t[:-1]]),
+                              lambda t: np.concatenate([t[-1:], t[-1:], t[:-1]])],
+        "upcast": [lambda t: np.concatenate([np.zeros((1, t.shape[1])), t[-1:], t[:-1]])],
+        "changed-input": [port_in_place],
+    })
+    assert "missing" in messages["dropped-row"]  # the issue: was "rows are in the wrong order"
+
+
+def test_q2_hard_coded_sizes_fail_on_the_other_tables():
+    def port_hard_coded(table):  # the test table's 3 words
+        return np.concatenate([_zeros(table), table[3:4], table[:3]], axis=0)
+
+    assert "for the 21 occupations + OOV" in rejected(q2, port_hard_coded).message
 
 
 def test_q2_reports_a_crash_in_the_learners_function():
     def broken(table):
         raise IndexError("list index out of range")
 
-    assert "IndexError" in message(q2, broken)
+    assert "IndexError" in rejected(q2, broken).message
 
 
 # --------------------------------------------------------------------------- q3: Hashing
@@ -142,32 +170,27 @@ def test_q3_accepts_layers_and_functions_with_the_same_buckets(answer):
     assert status(q3, answer) == "correct"
 
 
-@pytest.mark.parametrize(
-    "answer, words",
-    [
-        (L.Hashing(num_bins=51), "51 bins"),
-        (L.Hashing(num_bins=100), "100 bins"),
-        (L.Hashing(num_bins=50, mask_value=""), "mask_value"),
-        (L.Hashing(num_bins=50, salt=7), "salt"),
-        (L.Hashing(num_bins=50, output_mode="one_hot"), "one-hot"),
-        (lambda zips: tf.strings.to_hash_bucket_fast(zips, 50), "expected a Keras layer"),  # right ids, not a layer
-        (L.Hashing, "that is the class Hashing"),
-        (keras.Sequential([L.Hashing(50)]), "Cast string to int64"),  # no string Input: Keras assumes floats
-        (L.Hashing(num_bins=50, output_mode="count"), "one-hot"),
-        (L.StringLookup(vocabulary=["94043"]), "different buckets"),
-        (50, "expected a Keras layer"),
-    ],
-)
-def test_q3_rejects_typical_mistakes_with_a_hint(answer, words):
-    assert words in message(q3, answer)
+def test_q3_catalogue():
+    check_catalogue(q3, {
+        "the-class": [L.Hashing],
+        "not-a-layer": [lambda zips: tf.strings.to_hash_bucket_fast(zips, 50), 50],  # right ids, not a layer
+        "no-string-input": [keras.Sequential([L.Hashing(50)])],
+        "one-hot-output": [L.Hashing(num_bins=50, output_mode="one_hot"), L.Hashing(num_bins=50, output_mode="count")],
+        "wrong-output-size": [L.Hashing(num_bins=50, output_mode="multi_hot") if False else keras.Sequential(
+            [keras.Input((1,), dtype="string"), L.Hashing(50), L.Flatten(), L.RepeatVector(2)])],
+        "not-integers": [keras.Sequential([keras.Input((1,), dtype="string"), L.Hashing(50),
+                                           L.Lambda(lambda x: keras.ops.cast(x, "float32"))])],
+        "wrong-bins": [L.Hashing(num_bins=51), L.Hashing(num_bins=100)],
+        "mask-value-shift": [L.Hashing(num_bins=50, mask_value="")],
+        "vocabulary-lookup": [L.StringLookup(vocabulary=["94043"])],
+        "salted": [L.Hashing(num_bins=50, salt=7)],
+    })
 
 
 # --------------------------------------------------------------------------- q4: sqrtn pooling
 
 
-def sqrtn_tf(vectors, mask):
-    weights = tf.cast(mask, vectors.dtype)[..., tf.newaxis]
-    return tf.math.divide_no_nan(tf.reduce_sum(vectors * weights, 1), tf.sqrt(tf.reduce_sum(weights, 1)))
+sqrtn_tf = solution_namespace(q4, tf=tf)["sqrtn_pool"]
 
 
 def sqrtn_numpy(vectors, mask):
@@ -212,36 +235,43 @@ def _masked(vectors, mask):
     return tf.reduce_sum(vectors * tf.cast(mask, vectors.dtype)[..., None], 1), tf.reduce_sum(tf.cast(mask, vectors.dtype), 1, keepdims=True)
 
 
-@pytest.mark.parametrize(
-    "answer, words",
-    [
-        (lambda v, m: tf.math.divide_no_nan(*_masked(v, m)), "'mean' combiner"),
-        (lambda v, m: _masked(v, m)[0], "'sum' combiner"),
-        (lambda v, m: _masked(v, m)[0] / tf.sqrt(_masked(v, m)[1]), "NaN"),
-        (lambda v, m: tf.reduce_sum(v, 1) / np.sqrt(v.shape[1]), "mask is ignored"),
-        (lambda v, m: _masked(v, m)[0] / np.sqrt(v.shape[1]), "padded length"),
-        (lambda v, m: tf.reduce_sum(v, 1) / tf.sqrt(tf.maximum(_masked(v, m)[1], 1.0)), "padding vectors were added"),
-        (lambda v, m: tf.reduce_sum(v, -1), "axis=1"),
-        (lambda v, m: tf.reduce_sum(v, 1, keepdims=True), "drop the kept dimension"),
-        (lambda v, m: tf.reduce_max(v, 1), "wrong numbers"),
-        (lambda v, m: sqrtn_tf(v, ~m), "True in the mask marks the real ones"),
-        (zeroes_padding_in_place, "changed its input `vectors` in place"),
-        (lambda v, m: sqrtn_tf(v[:, :5], m[:, :5]), "for a (2, 7, 2) batch"),
-    ],
-)
-def test_q4_rejects_typical_mistakes_with_a_hint(answer, words):
-    assert words in message(q4, answer)
+def test_q4_catalogue():
+    messages = check_catalogue(q4, {
+        "bool-arithmetic": [lambda v, m: tf.reduce_sum(tf.constant(v) * tf.constant(m)[..., None], 1)],
+        "missing-keepdims": [lambda v, m: (v * m[..., None]).sum(axis=1) / np.sqrt(np.maximum(m.sum(axis=1), 1))],
+        "numpy-method-on-tensor": [lambda v, m: tf.convert_to_tensor(v).sum(axis=1)],
+        "fixed-sizes": [lambda v, m: tf.reshape(sqrtn_tf(v, m), (4, 3))],
+        "pooled-features": [lambda v, m: tf.reduce_sum(v, -1)],
+        "kept-dimension": [lambda v, m: tf.reduce_sum(v, 1, keepdims=True)],
+        "not-float": [lambda v, m: tf.cast(sqrtn_tf(v, m) * 100, tf.int32)],
+        "nan-for-empty-row": [lambda v, m: _masked(v, m)[0] / tf.sqrt(_masked(v, m)[1])],
+        "mean-combiner": [lambda v, m: tf.math.divide_no_nan(*_masked(v, m))],
+        "sum-combiner": [lambda v, m: _masked(v, m)[0]],
+        "mask-ignored": [lambda v, m: tf.reduce_sum(v, 1) / np.sqrt(v.shape[1])],
+        "padded-length": [lambda v, m: _masked(v, m)[0] / np.sqrt(v.shape[1])],
+        "padding-summed": [lambda v, m: tf.reduce_sum(v, 1) / tf.sqrt(tf.maximum(_masked(v, m)[1], 1.0))],
+        "batch-count": [lambda v, m: _masked(v, m)[0] / tf.sqrt(tf.maximum(tf.reduce_sum(tf.cast(m, v.dtype)), 1.0))],
+        "inverted-mask": [lambda v, m: sqrtn_tf(v, ~m)],
+        "changed-input": [zeroes_padding_in_place],
+    })
+    assert "padding vectors were added" in messages["padding-summed"]  # the issue: was "right shape, wrong numbers"
+
+
+def test_q4_other_numbers_say_where_to_look():
+    result = rejected(q4, lambda v, m: tf.reduce_max(v, 1))
+    assert result.mistake is None and "sum the vectors where mask is True" in result.message
+    assert "for a (2, 7, 2) batch" in rejected(q4, lambda v, m: sqrtn_tf(v[:, :5], m[:, :5])).message
 
 
 # --------------------------------------------------------------------------- q5: shared table
 
 
-def two_tower(shared=True, combine="dot", keras_module=keras):
+def two_tower(shared=True, combine="dot", keras_module=keras, rows=1683, dtype="int32", dim=8):
     layers = keras_module.layers
-    table = layers.Embedding(1683, 8)
-    other = table if shared else layers.Embedding(1683, 8)
-    watched = keras_module.Input(shape=(1,), dtype="int32")
-    candidate = keras_module.Input(shape=(1,), dtype="int32")
+    table = layers.Embedding(rows, dim)
+    other = table if shared else layers.Embedding(rows, dim)
+    watched = keras_module.Input(shape=(1,), dtype=dtype)
+    candidate = keras_module.Input(shape=(1,), dtype=dtype)
     w, c = layers.Flatten()(table(watched)), layers.Flatten()(other(candidate))
     if combine == "dot":
         out = layers.Dot(axes=-1)([w, c])
@@ -257,6 +287,12 @@ def with_bias_table():
     watched, candidate = keras.Input(shape=(1,), dtype="int32"), keras.Input(shape=(1,), dtype="int32")
     score = L.Dot(axes=-1)([L.Flatten()(table(watched)), L.Flatten()(table(candidate))])
     return keras.Model([watched, candidate], L.Add()([score, L.Flatten()(bias(candidate))]))
+
+
+def one_input_model():
+    pair = keras.Input(shape=(2,), dtype="int32")
+    vectors = L.Embedding(1683, 8)(pair)
+    return keras.Model(pair, L.Dot(axes=-1)([vectors[:, 0], vectors[:, 1]]))
 
 
 class SubclassedTwoTower(keras.Model):  # weights exist only after the first call: still correct
@@ -288,9 +324,11 @@ def test_q5_check_leaves_the_learners_model_as_it_was():
     assert all(np.array_equal(a, b) for a, b in zip(built, subclassed.get_weights()))
 
 
-def test_q5_accepts_a_keras3_and_a_tf_keras_model():
+def test_q5_accepts_a_keras3_and_a_tf_keras_model_and_the_solution():
     assert status(q5, two_tower()) == "correct"
     assert status(q5, two_tower(keras_module=tf_keras)) == "correct"
+    namespace = solution_namespace(q5, keras=keras, L=L)
+    assert status(q5, namespace["two_tower"]) == "correct"
 
 
 def test_q5_accepts_a_model_with_unflattened_output():
@@ -300,21 +338,21 @@ def test_q5_accepts_a_model_with_unflattened_output():
     assert status(q5, keras.Model([watched, candidate], score)) == "correct"
 
 
-@pytest.mark.parametrize(
-    "answer, words",
-    [
-        (lambda: two_tower(shared=False), "2 movie tables"),
-        (lambda: two_tower(combine="concat"), "one score per pair"),
-        (lambda: two_tower(combine="cosine"), "cosine similarities"),
-        (lambda: keras.Sequential([keras.Input((1,)), L.Embedding(1682, 8)]), "1682 is not in"),
-        (lambda: with_bias_table(), "a bias table"),
-        (lambda: L.Embedding(1683, 8), "Embedding object"),
-        (lambda: keras.Model, "that is the class Model"),
-        (lambda: "model", "expected a Keras model"),
-    ],
-)
-def test_q5_rejects_typical_mistakes_with_a_hint(answer, words):
-    assert words in message(q5, answer())
+def test_q5_catalogue():
+    messages = check_catalogue(q5, {
+        "the-class": [keras.Model],
+        "a-layer": [L.Embedding(1683, 8)],
+        "not-a-model": ["model", 42],
+        "table-one-row-short": [two_tower(rows=1682)],
+        "one-input": [one_input_model()],
+        "float-inputs": [two_tower(dtype="float32")],
+        "two-tables": [two_tower(shared=False)],
+        "no-movie-table": [two_tower(dim=16)],
+        "extra-weights": [with_bias_table()],
+        "not-one-score": [two_tower(combine="concat")],
+        "cosine": [two_tower(combine="cosine")],
+    })
+    assert "Embedding(1683, 8)" in messages["table-one-row-short"]  # the issue: was a raw InvalidArgumentError
 
 
 # --------------------------------------------------------------------------- course_lib.features

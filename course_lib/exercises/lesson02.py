@@ -31,6 +31,7 @@ from course_lib.checks import (
     diagnose,
     error_text,
     explain_error,
+    explained_error,
     facts,
     fallback,
     fit_function_in_model,
@@ -334,9 +335,7 @@ def _mask_from_layer(layer, batch, case: Case):
             warnings.simplefilter("ignore")
             output = layer(tf.constant(batch))
     except Exception as exc:  # noqa: BLE001
-        text = error_text(exc)
-        raise case.fail(f"calling your layer on the batch raised {text}. {explain_error(text)}", key="raised",
-                        error=text) from None  # fmt: skip
+        raise explained_error(exc, "calling your layer on the batch", case=case) from None
     mask = getattr(output, "_keras_mask", None)
     if mask is None and hasattr(layer, "compute_mask"):
         try:
@@ -467,6 +466,17 @@ _Q4_TYPE = [
 ]
 
 
+_Q4_CONSTRUCTOR = Pitfall(
+    "constructor-needs-arguments", lambda f: isinstance(f.error, TypeError) and "required positional argument" in f.text,
+    "give every argument of __init__ a default (and pass **kwargs on to super().__init__): Keras and the lesson create "
+    "the layer as MaskedMaxPooling()",
+)
+_Q4_STUB_MASK = Pitfall(
+    "stub-compute-mask", lambda f: f.stub_mask is Ellipsis,
+    "compute_mask still returns `...`: what mask should a (batch, dim) output carry, now that the time axis is gone?",
+)
+
+
 def _is_layer_class(value) -> bool:
     import keras
 
@@ -479,10 +489,8 @@ def _make_layer(answer):
         try:
             return answer()
         except Exception as exc:  # noqa: BLE001
-            text = error_text(exc)
-            raise Mistake(f"calling {answer.__name__}() without arguments, as Keras code does, raised {text}. Give every "
-                          "argument of __init__ a default (**kwargs for the rest)", key="constructor-needs-arguments",
-                          error=text) from None  # fmt: skip
+            raise explained_error(exc, f"{answer.__name__}(), called without arguments as the lesson does,",
+                                  explain=[_Q4_CONSTRUCTOR]) from None
     return answer
 
 
@@ -502,16 +510,13 @@ def _run_pooling(answer, ids, table, case: Case):
         stub_mask = layer.compute_mask(embedded, keras_mask)
     except Exception:  # noqa: BLE001
         stub_mask = None
-    if stub_mask is Ellipsis:
-        raise Mistake("compute_mask still returns `...`: what mask should a (batch, dim) output carry, now that the time "
-                      "axis is gone?", key="stub-compute-mask")  # fmt: skip
+    diagnose([_Q4_STUB_MASK], facts(stub_mask=stub_mask))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             output = layer(embedded)
         except Exception as exc:  # noqa: BLE001
-            text = error_text(exc)
-            raise case.fail(f"calling your layer raised {text}. {explain_error(text)}", key="raised", error=text) from None
+            raise explained_error(exc, "calling your layer", case=case) from None
     if output is None:
         raise case.fail("your layer's call returned None: did you forget the `return` statement?", key="returned-none")
     if is_blank(output):
@@ -611,7 +616,7 @@ q4 = Exercise(
         def compute_mask(self, x, mask=None):
             return None
     """,
-    mistakes=[*_Q4_TYPE, *_Q4],
+    mistakes=[*_Q4_TYPE, _Q4_CONSTRUCTOR, _Q4_STUB_MASK, *_Q4],
 )
 
 __all__ = ["q1", "q2", "q3", "q4", "Q3_PAD_VALUE", "Q1_MIN_COUNT", "q1_expected"]

@@ -32,6 +32,7 @@ from course_lib.checks import (
     diagnose,
     error_text,
     explain_error,
+    explained_error,
     facts,
     fallback,
     fit_in_model,
@@ -631,9 +632,7 @@ def _check_frozen_embedding(function: Any) -> str:
         try:
             output = layer(ids)  # builds it, as a model would
         except Exception as exc:  # noqa: BLE001
-            text = error_text(exc)
-            raise case.fail(f"calling your layer on ids raised {text}. {explain_error(text)}", key="raised", error=text,
-                            objects={"layer": layer}) from None  # fmt: skip
+            raise explained_error(exc, "calling your layer on ids", case=case, objects={"layer": layer}) from None
         held = to_numpy(layer.embeddings, "the layer's embeddings")
         found = facts(layer=layer, holds_matrix=held.shape == matrix.shape and np.allclose(held, matrix.astype(held.dtype), rtol=1e-6, atol=0),
                       masks=bool(layer.mask_zero) and getattr(output, "_keras_mask", None) is not None)

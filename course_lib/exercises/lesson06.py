@@ -8,12 +8,31 @@ TensorFlow is imported only when a check that needs it runs.
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
 
-from course_lib.checks import Case, Exercise, Mistake, error_text, expect_int, run_case, show, to_numpy
-from course_lib.checks import _kind as kind_of
+from course_lib.checks import (
+    NUMBER_PITFALLS,
+    Case,
+    Exercise,
+    Mistake,
+    Pitfall,
+    describe,
+    diagnose,
+    error_text,
+    explain_error,
+    explained_error,
+    facts,
+    fallback,
+    read_number,
+    run_case,
+    show,
+    table_size_pitfalls,
+    tensor_lacks,
+    to_numpy,
+)
 
 #: Occupations in MovieLens 100k's ``u.occupation`` (lesson 06 asserts the count).
 NUM_OCCUPATIONS = 21
@@ -26,28 +45,49 @@ NUM_MOVIE_ROWS = 1683
 # q1: rows of the Keras table behind StringLookup(vocabulary=occupations, mask_token="")
 
 
+_Q1_ROWS = NUM_OCCUPATIONS + 2
+
+_Q1_TYPE = [
+    Pitfall("lookup-object", lambda f: callable(getattr(f.answer, "vocabulary_size", None)),
+            lambda f: f"that is {describe(f.answer)}; store the number of rows it needs: call its vocabulary_size() method"),
+    Pitfall("uncalled-method", lambda f: getattr(f.answer, "__name__", "") == "vocabulary_size" and callable(f.answer),
+            "that is the method vocabulary_size itself, not its result: call it, with ()"),
+    Pitfall("vocabulary-list", lambda f: isinstance(f.answer, (list, tuple)) and len(f.answer) > 1
+            and all(isinstance(w, str) for w in f.answer),
+            lambda f: f"that is the vocabulary itself ({len(f.answer)} entries); the answer is how many rows the table "
+                      "needs, a number (its length counts the ids)"),
+]
+
+_Q1_VALUE = [
+    Pitfall("fractional", lambda f: not float(f.value).is_integer(),
+            lambda f: f"{show(f.answer)} is not a whole number; a number of rows is an int"),
+    Pitfall("vocabulary-alone", lambda f: f.value == NUM_OCCUPATIONS,
+            "21 is the vocabulary alone: StringLookup also reserves index 0 for the mask token '' and index 1 for "
+            "out-of-vocabulary values, and the Embedding needs a row for every index"),
+    Pitfall("one-row-short", lambda f: f.value == NUM_OCCUPATIONS + 1,
+            "one row short: count both the mask index (0) and the OOV index (1) in front of the 21 occupations"),
+    Pitfall("one-row-too-many", lambda f: f.value == NUM_OCCUPATIONS + 3,
+            "one row too many: the default num_oov_indices=1 adds one OOV row, and the mask adds one"),
+    Pitfall("two-rows-too-many", lambda f: f.value == NUM_OCCUPATIONS + 4,
+            "two rows too many: StringLookup adds exactly two ids in front of the 21 occupations (mask 0, OOV 1)"),
+    Pitfall("not-positive", lambda f: float(f.value).is_integer() and f.value <= 0,
+            lambda f: f"{show(f.answer)} rows: a table needs a positive number of rows"),
+]
+
+
 def _check_q1(answer) -> str:
-    if hasattr(answer, "vocabulary_size") and callable(answer.vocabulary_size):
-        raise Mistake(f"that is {kind_of(answer)}; store the number of rows it needs, e.g. lookup.vocabulary_size()")
-    if isinstance(answer, (float, np.floating)):
-        raise Mistake(f"{show(answer)} is a float; a number of rows is an int")
-    rows = expect_int(answer, "the number of rows")
-    expected = NUM_OCCUPATIONS + 2
-    if rows == expected:
-        return "Index 0 is the mask, 1 is OOV, 2..22 are the 21 occupations."
-    if rows == NUM_OCCUPATIONS:
-        raise Mistake(
-            "21 is the vocabulary alone: StringLookup also reserves index 0 for the mask token '' "
-            "and index 1 for out-of-vocabulary values, and the Embedding needs a row for every index"
-        )
-    if rows == NUM_OCCUPATIONS + 1:
-        raise Mistake("one row short: count both the mask index (0) and the OOV index (1) in front of the 21 occupations")
-    if rows == NUM_OCCUPATIONS + 3:
-        raise Mistake("one row too many: the default num_oov_indices=1 adds one OOV row, and the mask adds one")
-    raise Mistake(
-        f"{rows} rows does not match the ids StringLookup produces: call "
-        "lookup.vocabulary_size() or count mask + OOV + occupations"
-    )
+    diagnose(_Q1_TYPE, facts(answer=answer))
+    number = read_number(answer, "the number of rows")
+    found = facts(answer=answer, number=number, value=number.value)
+    diagnose(_Q1_VALUE, found)
+    if number.value != _Q1_ROWS:
+        raise fallback(f"{show(answer)} rows does not match the ids StringLookup produces",
+                       "call lookup.vocabulary_size(), or count mask + OOV + occupations")
+    diagnose(_Q1_TYPE_SIZE, found)
+    return "Index 0 is the mask, 1 is OOV, 2..22 are the 21 occupations."
+
+
+_Q1_TYPE_SIZE = table_size_pitfalls(_Q1_ROWS)
 
 
 q1 = Exercise(
@@ -62,6 +102,7 @@ q1 = Exercise(
         lookup = keras.layers.StringLookup(vocabulary=occupations, mask_token="")
         keras_rows = lookup.vocabulary_size()   # 1 mask + 1 OOV + 21 occupations = 23
     """,
+    mistakes=[*_Q1_TYPE, *NUMBER_PITFALLS, *_Q1_VALUE, *_Q1_TYPE_SIZE],
 )
 
 
@@ -87,46 +128,83 @@ def _q2_cases() -> list[Case]:
     ]
 
 
+def _q2_facts(case: Case, result) -> object:
+    table = case.inputs["table"]
+    rows, dim = table.shape
+    array = to_numpy(result, "your table")
+    values = array.astype(np.float64) if array.dtype.kind in "biuf" else None
+    vocab, oov = table[:-1].astype(np.float64), table[-1].astype(np.float64)
+    return facts(table=table, rows=rows, dim=dim, array=array, values=values, vocab=vocab, oov=oov,
+                 full=table.astype(np.float64), has_dtype=hasattr(result, "dtype"))
+
+
+def _close(a, b) -> bool:
+    return a is not None and a.shape == b.shape and bool(np.allclose(a, b, rtol=1e-6, atol=0))
+
+
+def _right_shape(f) -> bool:
+    return f.array.shape == (f.rows + 1, f.dim) and f.values is not None
+
+
+def _right_order(f) -> bool:
+    return _right_shape(f) and _close(f.values[1], f.oov) and _close(f.values[2:], f.vocab)
+
+
+def _dropped_rows(f) -> list[int]:
+    """Word rows of the feature-column table that appear nowhere in the answer."""
+    return [i for i in range(f.rows - 1) if not any(np.allclose(f.values[j], f.vocab[i]) for j in range(len(f.values)))]
+
+
+_Q2_ERRORS = [
+    Pitfall("dtype-mix", lambda f: re.search(r"expected to be a \w+ tensor but is a \w+ tensor|must be the same type|"
+                                             r"cannot compute ConcatV2|ConcatOp", f.text) is not None,
+            "the zero row and the table have different dtypes (tf.zeros makes float32, this table is float64): "
+            "create the zero row with the table's dtype, e.g. tf.zeros((1, dim), table.dtype)"),
+]
+
+_Q2 = [
+    Pitfall("not-a-matrix", lambda f: f.array.ndim != 2,
+            lambda f: f"the Keras table should be a matrix (rows, dim), got shape {f.array.shape}"),
+    Pitfall("no-mask-row", lambda f: f.array.shape == (f.rows, f.dim),
+            lambda f: f"same shape as the feature-column table ({f.rows}, {f.dim}): the Keras table needs one more row, "
+                      "index 0, for the mask token ''"),
+    Pitfall("added-column", lambda f: f.array.ndim == 2 and f.array.shape[0] == f.rows and f.array.shape[1] != f.dim,
+            lambda f: f"shape {f.array.shape}: you added a column; add a row instead (concatenate along axis=0)"),
+    Pitfall("not-float", lambda f: _right_shape(f) and f.array.dtype.kind != "f" or f.values is None and f.array.ndim == 2,
+            lambda f: f"the table holds {f.array.dtype}; keep the table's float numbers"),
+    Pitfall("dropped-row", lambda f: _right_shape(f) and len(_dropped_rows(f)) > 0,
+            lambda f: f"word row {_dropped_rows(f)[0]} of the feature-column table is missing from your table (a slice "
+                      "that stops too early, like table[:-2]?): every word row must move, table[:-1] holds them all"),
+    Pitfall("oov-still-last", lambda f: _right_shape(f) and f.rows > 1 and _close(f.values[-1], f.oov) and not _dropped_rows(f),
+            "the OOV row is still last: StringLookup puts OOV ids before the vocabulary, so the feature column's last "
+            "row belongs at index 1"),
+    Pitfall("oov-at-zero", lambda f: _right_shape(f) and _close(f.values[0], f.oov) and _close(f.values[2:], f.vocab)
+            and not _close(f.values[1], f.oov),
+            "index 0 is the mask and index 1 is OOV: you put the OOV row at index 0"),
+    Pitfall("reversed-words", lambda f: _right_shape(f) and f.rows > 2 and _close(f.values[2:], f.vocab[::-1]),
+            "the words are in reverse order: keep the vocabulary's order after the mask and OOV rows"),
+    Pitfall("mask-row-not-zero", lambda f: _right_order(f) and not np.allclose(f.values[0], 0.0),
+            "the rows are in the right order, but row 0 (the mask row) should be zeros: start the table with "
+            "np.zeros((1, dim), table.dtype)"),
+    Pitfall("upcast", lambda f: _right_order(f) and np.allclose(f.values[0], 0.0) and f.has_dtype and f.array.dtype != f.table.dtype
+            and f.array.dtype.kind == "f",
+            lambda f: f"the numbers are right, but the table became {f.array.dtype} (it was {f.table.dtype}): "
+                      "np.zeros makes float64 unless told otherwise; create the zero row with dtype=table.dtype"),
+]
+
+
 def _check_q2_port(function) -> str:
     for case in _q2_cases():
-        table = case.inputs["table"]
-        rows, dim = table.shape
-        result = to_numpy(run_case(function, case, "fc_table_to_keras"), "your table")
-        if result.ndim != 2:
-            raise case.fail(f"the Keras table should be a matrix (rows, dim), got shape {result.shape}")
-        if result.shape == (rows, dim):
-            raise case.fail(
-                f"same shape as the feature-column table ({rows}, {dim}): the Keras table needs one more row, "
-                "index 0, for the mask token ''"
-            )
-        if result.shape[0] == rows and result.shape[1] != dim:
-            raise case.fail(f"shape {result.shape}: you added a column; add a row instead (concatenate along axis=0)")
-        if result.shape != (rows + 1, dim):
-            raise case.fail(f"expected shape {(rows + 1, dim)}, got {result.shape}")
-        if result.dtype.kind not in "f":
-            raise case.fail(f"the table holds {result.dtype}; keep the table's float numbers")
-        result = result.astype(np.float64)
-        vocab, oov = table[:-1].astype(np.float64), table[-1].astype(np.float64)
-        close = lambda a, b: a.shape == b.shape and np.allclose(a, b, rtol=1e-6, atol=0)  # noqa: E731
-        if close(result[1], oov) and close(result[2:], vocab):
-            if not np.allclose(result[0], 0.0):
-                raise case.fail(
-                    "the rows are in the right order, but row 0 (the mask row) should be zeros: "
-                    "start the table with np.zeros((1, dim))"
-                )
+        result = run_case(function, case, "fc_table_to_keras", explain=_Q2_ERRORS)
+        found = _q2_facts(case, result)
+        if _right_order(found) and np.allclose(found.values[0], 0.0) and (not found.has_dtype or found.array.dtype == found.table.dtype):
             continue
-        if close(result[-1], oov) and rows > 1:
-            raise case.fail(
-                "the OOV row is still last: StringLookup puts OOV ids before the vocabulary, so the "
-                "feature column's last row belongs at index 1"
-            )
-        if close(result[0], oov) and close(result[2:], vocab):
-            raise case.fail("index 0 is the mask and index 1 is OOV: you put the OOV row at index 0")
-        if close(result[1:], table.astype(np.float64)):
-            raise case.fail("you added the mask row but kept the feature-column order: move the last (OOV) row to index 1")
-        if close(result[2:], vocab[::-1]):
-            raise case.fail("the words are in reverse order: keep the vocabulary's order after the mask and OOV rows")
-        raise case.fail("rows are in the wrong order: Keras wants [mask, OOV, word 0, word 1, ...]")
+        diagnose(_Q2, found, case=case, name="fc_table_to_keras")
+        if not _right_shape(found):
+            raise fallback(f"expected shape {(found.rows + 1, found.dim)}, got {found.array.shape}",
+                           "one zero row in front of the table's rows: (len(table) + 1, dim)", case=case)
+        raise fallback("the rows are not in the Keras order", "Keras wants [mask (zeros), OOV (the table's last row), "
+                       "word 0, word 1, ...]", case=case)
     return "Row 0 is the zero mask row, row 1 the OOV row, then the vocabulary in its original order."
 
 
@@ -137,7 +215,8 @@ q2 = Exercise(
     hint="""
         Feature column with num_oov_buckets=1: rows [word 0, ..., word n-1, OOV].
         StringLookup(vocabulary, mask_token=""): ids [mask, OOV, word 0, ..., word n-1].
-        Build the new table with np.concatenate([...], axis=0) from a zero row, table[-1:] and table[:-1].
+        Build the new table with np.concatenate([...], axis=0) from a zero row of the table's dtype
+        (np.zeros((1, dim), table.dtype)), table[-1:] and table[:-1].
     """,
     solution="""
         def fc_table_to_keras(table):
@@ -145,6 +224,7 @@ q2 = Exercise(
             mask_row = np.zeros((1, table.shape[1]), table.dtype)
             return np.concatenate([mask_row, table[-1:], table[:-1]], axis=0)
     """,
+    mistakes=[*_Q2_ERRORS, *_Q2],
 )
 
 
@@ -179,54 +259,83 @@ def _keras_of(layer):
     return None
 
 
-def _check_q3_hash(layer) -> str:
-    import keras
+def _matching_bins(ids: np.ndarray, zips_2d, shift: int = 0) -> int | None:
     import tensorflow as tf
 
-    if isinstance(layer, type):
-        raise Mistake(f"that is the class {layer.__name__}; make a layer by calling it, e.g. {layer.__name__}(num_bins=...)")
+    for bins in range(2, 2 * _Q3_BUCKETS + 1):
+        if np.array_equal(ids, tf.strings.to_hash_bucket_fast(zips_2d, bins).numpy().reshape(-1) + shift):
+            return bins
+    return None
+
+
+_Q3_TYPE = [
+    Pitfall("the-class", lambda f: isinstance(f.answer, type),
+            lambda f: f"that is the class {f.answer.__name__}; make a layer by calling it, e.g. {f.answer.__name__}(num_bins=...)"),
+    Pitfall("not-a-layer", lambda f: not isinstance(f.answer, type) and _keras_of(f.answer) is None,
+            lambda f: f"expected a Keras layer (something you can put in a model and call on strings), got {describe(f.answer)}"),
+]
+
+_Q3_CALL = [
+    Pitfall("no-string-input", lambda f: "Cast string to" in f.text,
+            "your model has no string Input, so Keras fed it floats and could not cast the zip codes: start it with "
+            "keras.Input(shape=(1,), dtype=\"string\"), or answer with the Hashing layer itself"),
+]
+
+_Q3 = [
+    Pitfall("one-hot-output", lambda f: f.ids.ndim >= 1 and f.ids.shape[-1] == _Q3_BUCKETS and f.ids.size != len(_Q3_ZIPS),
+            f"the layer returns vectors of length {_Q3_BUCKETS} (one-hot or counts), not ids: keep the default "
+            "output_mode='int'"),
+    Pitfall("wrong-output-size", lambda f: f.ids.size != len(_Q3_ZIPS) and not (f.ids.ndim >= 1 and f.ids.shape[-1] == _Q3_BUCKETS),
+            lambda f: f"for {len(_Q3_ZIPS)} zip codes of shape (10, 1) the layer returned shape {f.ids.shape}; expected "
+                      "one id per zip"),
+    Pitfall("not-integers", lambda f: f.ids.size == len(_Q3_ZIPS) and not np.issubdtype(f.ids.dtype, np.integer),
+            lambda f: f"the ids should be integers, got dtype {f.ids.dtype}"),
+    Pitfall("wrong-bins", lambda f: f.flat is not None and _matching_bins(f.flat, f.zips) not in (None, _Q3_BUCKETS),
+            lambda f: f"your layer hashes into {_matching_bins(f.flat, f.zips)} bins; the column has "
+                      f"hash_bucket_size={_Q3_BUCKETS}, so num_bins={_Q3_BUCKETS}"),
+    Pitfall("mask-value-shift", lambda f: f.flat is not None and _matching_bins(f.flat, f.zips) is None
+            and _matching_bins(f.flat, f.zips, shift=1) is not None,
+            "your ids are shifted by one: mask_value reserves bin 0 for the mask and hashes the rest into num_bins - 1 "
+            "bins; the feature column has no mask, so leave mask_value out"),
+    Pitfall("vocabulary-lookup", lambda f: f.flat is not None and "Lookup" in type(f.layer).__name__,
+            lambda f: f"that is {describe(f.layer)}, a vocabulary lookup: zip codes it has not seen all share its OOV "
+                      "id. The feature column hashes every string: keras.layers.Hashing"),
+    Pitfall("salted", lambda f: f.flat is not None and getattr(f.layer, "salt", None) is not None
+            and _matching_bins(f.flat, f.zips) is None,
+            "your layer hashes with a salt: the feature column uses none (salt=None), so the buckets differ"),
+]
+
+
+def _check_q3_hash(layer) -> str:
+    import tensorflow as tf
+
+    diagnose(_Q3_TYPE, facts(answer=layer))
     backend = _keras_of(layer)
-    if backend is None:
-        raise Mistake(f"expected a Keras layer (something you can call on strings), got {kind_of(layer)}")
     expected = _fc_hash_ids()
     zips_2d = tf.constant([[z] for z in _Q3_ZIPS])
+    case = Case({"zips": np.array([[z] for z in _Q3_ZIPS])}, about="10 zip codes as a (10, 1) string tensor")
     try:
         raw = layer(zips_2d)
     except Exception as exc:  # noqa: BLE001
-        raise Mistake(f"calling your layer on a (10, 1) string tensor of zip codes raised {error_text(exc)}") from None
+        raise explained_error(exc, "calling your layer", case=case, explain=_Q3_CALL) from None
     ids = to_numpy(raw, "the layer's output")
-    if ids.ndim >= 1 and ids.shape[-1] == _Q3_BUCKETS and ids.size != len(_Q3_ZIPS):
-        raise Mistake(
-            f"the layer returns vectors of length {_Q3_BUCKETS} (one-hot), not ids: keep the default output_mode='int'"
-        )
-    if ids.size != len(_Q3_ZIPS):
-        raise Mistake(f"for {len(_Q3_ZIPS)} zip codes of shape (10, 1) the layer returned shape {ids.shape}; expected one id per zip")
-    ids = ids.reshape(-1)
-    if not np.issubdtype(ids.dtype, np.integer):
-        raise Mistake(f"the ids should be integers, got dtype {ids.dtype}")
-    if not np.array_equal(ids, expected):
-        for bins in range(2, 2 * _Q3_BUCKETS + 1):
-            candidate = tf.strings.to_hash_bucket_fast(zips_2d, bins).numpy().reshape(-1)
-            if np.array_equal(ids, candidate):
-                raise Mistake(f"your layer hashes into {bins} bins; the column has hash_bucket_size=50, so num_bins=50")
-            if np.array_equal(ids, candidate + 1):
-                raise Mistake(
-                    "your ids are shifted by one: mask_value reserves bin 0 for the mask and hashes the rest "
-                    "into num_bins - 1 bins; the feature column has no mask, so leave mask_value out"
-                )
-        raise Mistake(
-            "right number of ids but different buckets: the feature column hashes with no salt "
-            "(leave salt=None) and uses the fast FarmHash fingerprint, as keras.layers.Hashing does by default"
-        )
-    try:  # the same layer inside a functional model, as a migrated model uses it
-        inputs = backend.Input(shape=(1,), dtype="string")
-        model = backend.Model(inputs, layer(inputs))
-        in_model = to_numpy(model(zips_2d), "the model's output").reshape(-1)
-    except Exception as exc:  # noqa: BLE001
-        raise Mistake(f"your layer gives the right ids when called directly, but inside a functional model it raised {error_text(exc)}") from None
-    if not np.array_equal(in_model, expected):
-        raise Mistake("your layer gives the right ids when called directly, but other ids inside a functional model")
-    return "Same FarmHash fingerprint modulo 50 as the feature column."
+    flat = ids.reshape(-1) if ids.size == len(_Q3_ZIPS) and np.issubdtype(ids.dtype, np.integer) else None
+    found = facts(ids=ids, flat=flat, zips=zips_2d, layer=layer)
+    if flat is not None and np.array_equal(flat, expected):
+        try:  # the same layer inside a functional model, as a migrated model uses it
+            inputs = backend.Input(shape=(1,), dtype="string")
+            model = backend.Model(inputs, layer(inputs))
+            in_model = to_numpy(model(zips_2d), "the model's output").reshape(-1)
+        except Exception as exc:  # noqa: BLE001
+            mistake = explained_error(exc, "your layer gives the right ids when called directly, but inside a functional model it")
+            raise Mistake(str(mistake), key="not-graph-compatible", error=mistake.error) from None
+        if not np.array_equal(in_model, expected):
+            raise fallback("your layer gives the right ids when called directly, but other ids inside a functional model",
+                           "use keras.layers.Hashing(num_bins=50) as it is")
+        return "Same FarmHash fingerprint modulo 50 as the feature column."
+    diagnose(_Q3, found, case=case)
+    raise fallback("right number of ids but different buckets", "the feature column hashes with no salt (leave "
+                   "salt=None) and uses the fast FarmHash fingerprint, as keras.layers.Hashing does by default", case=case)
 
 
 q3 = Exercise(
@@ -241,6 +350,7 @@ q3 = Exercise(
     solution="""
         zip_hashing = keras.layers.Hashing(num_bins=50)
     """,
+    mistakes=[*_Q3_TYPE, *_Q3_CALL, *_Q3],
 )
 
 
@@ -279,53 +389,93 @@ def _q4_cases() -> list[Case]:
     ]
 
 
+_Q4_ERRORS = [
+    Pitfall("bool-arithmetic", lambda f: "bool" in f.text and re.search(
+            r"expected to be a \w+ tensor|allowed values|cannot compute|must be the same type|unsupported operand", f.text),
+            "a TensorFlow op received the bool mask: cast it to the vectors' dtype first (tf.cast(mask, vectors.dtype))"),
+    Pitfall("missing-keepdims", lambda f: re.search(r"Incompatible shapes: \[(\d+),(\d+)\] vs\. \[\1\]|"
+                                                    r"could not be broadcast together with shapes \((\d+),(\d+)\) \(\3,\)", f.text),
+            "the masked sum has shape (batch, dim) but the count (batch,): keep the counted axis "
+            "(keepdims=True, or count[:, None]) so the division lines up row by row"),
+    Pitfall("numpy-method-on-tensor", lambda f: tensor_lacks(f.text) is not None,
+            lambda f: f"a tensor has no .{tensor_lacks(f.text)}: NumPy or TensorFlow are both fine, but do not mix them "
+                      "on one value (np.asarray(...) first, or tf functions throughout)"),
+    Pitfall("fixed-sizes", lambda f: "Input to reshape" in f.text or re.search(
+            r"Incompatible shapes|could not be broadcast", f.text) and not re.search(
+            r"Incompatible shapes: \[(\d+),(\d+)\] vs\. \[\1\]|could not be broadcast together with shapes "
+            r"\((\d+),(\d+)\) \(\3,\)", f.text),
+            lambda f: f"{explain_error(f.text)}: the check tries batches of other sizes"),
+]
+
+
+def _q4_facts(case: Case, result) -> object:
+    vectors, mask = case.inputs["vectors"], case.inputs["mask"]
+    array = to_numpy(result, "sqrtn_pool's result")
+    batch, steps, dim = vectors.shape
+    values = array.astype(np.float64) if array.dtype.kind in "biuf" else None
+    expected = _pool(vectors, mask, np.sqrt)
+    return facts(array=array, values=values, vectors=vectors, mask=mask, batch=batch, steps=steps, dim=dim,
+                 expected=expected, scale=max(1.0, float(np.abs(expected).max())))
+
+
+def _is(f, candidate) -> bool:
+    return (f.values is not None and f.values.shape == candidate.shape and not np.isnan(f.values).any()
+            and bool(np.allclose(f.values, candidate, atol=1e-4 * f.scale, rtol=1e-5))
+            and not np.allclose(candidate, f.expected, atol=1e-4 * f.scale, rtol=1e-5))
+
+
+_Q4 = [
+    Pitfall("pooled-features", lambda f: f.array.shape == (f.batch, f.steps) and f.steps != f.dim,
+            lambda f: f"the result has shape {f.array.shape}: you pooled over the last axis (the embedding dimension); "
+                      "pool over the sequence axis, axis=1"),
+    Pitfall("kept-dimension", lambda f: f.array.shape != (f.batch, f.dim) and f.array.size == f.batch * f.dim
+            and 1 in f.array.shape,
+            lambda f: f"the result has shape {f.array.shape}, expected {(f.batch, f.dim)}: drop the kept dimension"),
+    Pitfall("not-float", lambda f: f.array.shape == (f.batch, f.dim) and f.array.dtype.kind != "f",
+            lambda f: f"the result has dtype {f.array.dtype}; pooled vectors are floats"),
+    Pitfall("nan-for-empty-row", lambda f: f.values is not None and f.values.shape == (f.batch, f.dim) and np.isnan(f.values).any()
+            and np.allclose(f.values[f.mask.any(axis=1)], f.expected[f.mask.any(axis=1)], atol=1e-4 * f.scale),
+            "a row whose mask is all False (no valid entries) gave NaN (0 / 0); the feature column returns zeros "
+            "there: guard the division, e.g. tf.math.divide_no_nan or np.maximum(count, 1)"),
+    Pitfall("mean-combiner", lambda f: _is(f, _pool(f.vectors, f.mask, lambda n: n)),
+            "that is the 'mean' combiner (divided by the count); 'sqrtn' divides by sqrt(count)"),
+    Pitfall("sum-combiner", lambda f: _is(f, _pool(f.vectors, f.mask, lambda n: 1.0)),
+            "that is the 'sum' combiner: divide the masked sum by sqrt(count)"),
+    Pitfall("mask-ignored", lambda f: _is(f, _pool(f.vectors, np.ones_like(f.mask), np.sqrt)),
+            "the mask is ignored: padding vectors were summed and counted; multiply by the mask first"),
+    Pitfall("padded-length", lambda f: _is(f, _pool(f.vectors, f.mask, lambda n: np.sqrt(f.steps))),
+            lambda f: f"you divided by sqrt({f.steps}), the padded length; divide by the square root of the number of "
+                      "True entries in each row"),
+    Pitfall("padding-summed", lambda f: _is(f, f.vectors.sum(axis=1) / np.sqrt(np.maximum(f.mask.sum(axis=1, keepdims=True), 1))),
+            "the count is right, but the padding vectors were added into the sum: multiply the vectors by the mask "
+            "before summing"),
+    Pitfall("batch-count", lambda f: _is(f, _pool(f.vectors, f.mask, lambda n: np.sqrt(f.mask.sum()))),
+            "you divided by sqrt of the number of real entries in the whole batch; count them per row "
+            "(sum the mask over axis 1)"),
+    Pitfall("inverted-mask", lambda f: _is(f, _pool(f.vectors, ~f.mask, np.sqrt)),
+            "you pooled the padding entries: True in the mask marks the real ones"),
+]
+
+
 def _check_q4_sqrtn(function) -> str:
     for case in _q4_cases():
-        vectors, mask = case.inputs["vectors"], case.inputs["mask"]
         # a correct NumPy answer such as np.where(count > 0, total / np.sqrt(count), 0) divides by zero
         # on the empty row before np.where discards it: keep that warning out of the learner's notebook
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            result = to_numpy(run_case(function, case, "sqrtn_pool"), "sqrtn_pool's result")
-        batch, steps, dim = vectors.shape
-        if result.shape != (batch, dim):
-            if result.shape == (batch, steps) and steps != dim:
-                raise case.fail(
-                    f"the result has shape {result.shape}: you pooled over the last axis (the embedding "
-                    "dimension); pool over the sequence axis, axis=1"
-                )
-            if result.size == batch * dim:
-                raise case.fail(f"the result has shape {result.shape}, expected {(batch, dim)}: drop the kept dimension")
-            raise case.fail(f"the result should have shape {(batch, dim)}, got {result.shape}")
-        if result.dtype.kind not in "f":
-            raise case.fail(f"the result has dtype {result.dtype}; pooled vectors are floats")
-        result = result.astype(np.float64)
-        if np.isnan(result).any():
-            raise case.fail(
-                "a row whose mask is all False (no valid entries) gave NaN (0 / 0); the feature column "
-                "returns zeros there: guard the division, e.g. tf.math.divide_no_nan or np.maximum(count, 1)"
-            )
-        expected = _pool(vectors, mask, np.sqrt)
-        scale = max(1.0, float(np.abs(expected).max()))
-
-        def close(candidate):
-            return np.allclose(result, candidate, atol=1e-4 * scale, rtol=1e-5)
-
-        if close(expected):
+            result = run_case(function, case, "sqrtn_pool", explain=_Q4_ERRORS)
+        found = _q4_facts(case, result)
+        if (found.values is not None and found.array.shape == found.expected.shape and found.array.dtype.kind == "f"
+                and not np.isnan(found.values).any()
+                and np.allclose(found.values, found.expected, atol=1e-4 * found.scale, rtol=1e-5)):
             continue
-        everything = np.ones_like(mask)
-        diagnoses = [
-            (_pool(vectors, mask, lambda n: n), "that is the 'mean' combiner (divided by the count); 'sqrtn' divides by sqrt(count)"),
-            (_pool(vectors, mask, lambda n: 1.0), "that is the 'sum' combiner: divide the masked sum by sqrt(count)"),
-            (_pool(vectors, everything, np.sqrt), "the mask is ignored: padding vectors were summed and counted; multiply by the mask first"),
-            (_pool(vectors, mask, lambda n: np.sqrt(steps)), f"you divided by sqrt({steps}), the padded length; divide by the square root of the number of True entries in each row"),
-            ((vectors.sum(axis=1)) / np.sqrt(np.maximum(mask.sum(axis=1, keepdims=True), 1)), "the padding vectors were added into the sum: multiply the vectors by the mask before summing"),
-            (_pool(vectors, ~mask, np.sqrt), "you pooled the padding entries: True in the mask marks the real ones"),
-        ]
-        for candidate, text in diagnoses:
-            if close(candidate):
-                raise case.fail(text)
-        raise case.fail("right shape, wrong numbers: sum the vectors where mask is True, then divide by sqrt of how many there were")
+        diagnose(_Q4, found, case=case, name="sqrtn_pool")
+        if found.array.shape != found.expected.shape:
+            raise fallback(f"the result should have shape {found.expected.shape}, got {found.array.shape}",
+                           "sum over axis 1, the steps", case=case)
+        raise fallback("right shape, but the numbers are not the sqrtn pooling of these inputs",
+                       "sum the vectors where mask is True, then divide by the square root of how many there were; "
+                       "zeros for a row with none", case=case)
     return "Masked sum divided by the square root of the number of real entries."
 
 
@@ -344,7 +494,7 @@ q4 = Exercise(
             total = tf.reduce_sum(vectors * weights, axis=1)             # (batch, dim)
             count = tf.reduce_sum(weights, axis=1)                       # (batch, 1)
             return tf.math.divide_no_nan(total, tf.sqrt(count))
-    """,
+    """,    mistakes=[*_Q4_ERRORS, *_Q4],
 )
 
 
@@ -360,17 +510,64 @@ def _clone_of(model):
     return clone
 
 
+def _is_model(value) -> bool:
+    return callable(value) and not isinstance(value, type) and all(hasattr(value, n) for n in ("weights", "fit", "compile"))
+
+
+def _shape(weight) -> tuple[int, ...]:
+    return tuple(int(d) for d in weight.shape)
+
+
+_Q5_TYPE = [
+    Pitfall("the-class", lambda f: isinstance(f.answer, type),
+            lambda f: f"that is the class {f.answer.__name__}; answer with the model itself (an instance)"),
+    Pitfall("a-layer", lambda f: not isinstance(f.answer, type) and not _is_model(f.answer) and _keras_of(f.answer) is not None,
+            lambda f: f"that is {describe(f.answer)}; build a keras.Model with two inputs and answer with the model"),
+    Pitfall("not-a-model", lambda f: not isinstance(f.answer, type) and not _is_model(f.answer) and _keras_of(f.answer) is None,
+            lambda f: f"expected a Keras model, got {describe(f.answer)}"),
+]
+
+_Q5_CALL = [
+    Pitfall("table-one-row-short", lambda f: re.search(r"indices\[[^\]]*\] = 1682 is not in \[0, 1682\)", f.text),
+            "your movie table has 1682 rows, so id 1682 has no row (rows are 0..1681): ids run 1..1682 and row 0 stays "
+            "unused, so the table needs Embedding(1683, 8)"),
+    Pitfall("one-input", lambda f: re.search(r"expects 1 (named )?input|received 2 input", f.text) is not None,
+            "the model takes one input, but the lesson calls it with a list of two (watched ids, candidate ids): "
+            "build it with keras.Model([watched_in, candidate_in], score)"),
+]
+
+_Q5_WEIGHTS = [
+    Pitfall("float-inputs", lambda f: any("float" in str(getattr(t, "dtype", "")) for t in getattr(f.model, "inputs", None) or []),
+            lambda f: "your model's Inputs are float ("
+                      + ", ".join(str(t.dtype) for t in f.model.inputs) + "): ids must be integers, "
+                      "keras.Input(shape=(1,), dtype=\"int32\"); float32 ids above 16,777,216 lose digits and land "
+                      "on the wrong row without an error"),
+    Pitfall("two-tables", lambda f: len(f.movie_tables) > 1,
+            lambda f: f"your model holds {len(f.movie_tables)} movie tables of shape {_shape(f.movie_tables[0])}: create "
+                      "the Embedding layer once and call that same layer object on both inputs"),
+    Pitfall("no-movie-table", lambda f: not f.movie_tables,
+            lambda f: f"no (1683, 8) table among the model's weights {[_shape(w) for w in f.model.weights]}: use one "
+                      "Embedding(1683, 8)"),
+    Pitfall("extra-weights", lambda f: len(f.movie_tables) == 1 and len(f.model.weights) > 1,
+            lambda f: "besides the shared (1683, 8) movie table your model has more weights "
+                      f"{[_shape(w) for w in f.model.weights if w is not f.movie_tables[0]]} (a bias table, a Dense "
+                      "layer...): this exercise's score is the dot product of the two movie vectors only"),
+]
+
+_Q5_SCORES = [
+    Pitfall("not-one-score", lambda f: f.scores.size != f.pairs,
+            lambda f: f"the model returned shape {f.scores.shape}: it should give one score per pair, the dot product "
+                      "of the two movie vectors (keras.layers.Dot(axes=-1) on the flattened vectors)"),
+    Pitfall("cosine", lambda f: f.scores.size == f.pairs and np.allclose(f.got, f.expected / f.norms, atol=1e-5)
+            and not np.allclose(f.got, f.expected, atol=1e-5),
+            "the scores are cosine similarities (Dot(normalize=True)); this exercise asks for the plain dot product"),
+]
+
+
 def _check_q5(model) -> str:
-    import keras
     import tensorflow as tf
 
-    if isinstance(model, type):
-        raise Mistake(f"that is the class {model.__name__}; answer with the model itself (an instance)")
-    is_model = callable(model) and all(hasattr(model, name) for name in ("weights", "fit", "compile"))  # Keras 3 or tf_keras
-    if not is_model:
-        if isinstance(model, keras.layers.Layer):
-            raise Mistake(f"that is {kind_of(model)}; build a keras.Model with two inputs and answer with the model")
-        raise Mistake(f"expected a Keras model, got {kind_of(model)}")
+    diagnose(_Q5_TYPE, facts(answer=model))
     watched = np.array([[1], [50], [1682], [7], [181]], dtype=np.int32)
     candidate = np.array([[50], [1], [1], [7], [258]], dtype=np.int32)
     case = Case({"inputs": [watched, candidate]}, about="5 (watched, candidate) pairs")
@@ -380,36 +577,18 @@ def _check_q5(model) -> str:
             warnings.simplefilter("ignore")
             scores = to_numpy(model([tf.constant(watched), tf.constant(candidate)]), "the model's output")
     except Exception as exc:  # noqa: BLE001
-        raise case.fail(f"calling two_tower([watched_ids, candidate_ids]) raised {error_text(exc)}") from None
+        raise explained_error(exc, "calling two_tower([watched_ids, candidate_ids])", case=case, explain=_Q5_CALL) from None
     tables = [w for w in model.weights if len(w.shape) == 2 and int(w.shape[0]) == NUM_MOVIE_ROWS]
     movie_tables = [w for w in tables if int(w.shape[1]) == 8]
-    if len(movie_tables) > 1:
-        raise Mistake(
-            f"your model holds {len(movie_tables)} movie tables of shape {tuple(int(d) for d in movie_tables[0].shape)}: create the "
-            "Embedding layer once and call that same layer object on both inputs"
-        )
-    if not movie_tables:
-        shapes = [tuple(int(d) for d in w.shape) for w in model.weights]
-        raise Mistake(f"no ({NUM_MOVIE_ROWS}, 8) table among the model's weights {shapes}: use one Embedding({NUM_MOVIE_ROWS}, 8)")
-    extra = [tuple(int(d) for d in w.shape) for w in model.weights if w is not movie_tables[0]]
-    if extra:
-        raise Mistake(
-            f"besides the shared ({NUM_MOVIE_ROWS}, 8) movie table your model has more weights {extra} (a bias table, "
-            "a Dense layer...): this exercise's score is the dot product of the two movie vectors only"
-        )
-    if scores.size != len(watched):
-        raise case.fail(
-            f"the model returned shape {scores.shape}: it should give one score per pair, "
-            "the dot product of the two movie vectors (keras.layers.Dot(axes=-1) on the flattened vectors)"
-        )
+    diagnose(_Q5_WEIGHTS, facts(model=model, movie_tables=movie_tables), objects={"model": model})
     table = to_numpy(movie_tables[0]).astype(np.float64)
     expected = np.sum(table[watched[:, 0]] * table[candidate[:, 0]], axis=-1)
+    norms = np.linalg.norm(table[watched[:, 0]], axis=1) * np.linalg.norm(table[candidate[:, 0]], axis=1)
     got = scores.reshape(-1).astype(np.float64)
+    diagnose(_Q5_SCORES, facts(scores=scores, pairs=len(watched), got=got, expected=expected, norms=norms), case=case)
     if not np.allclose(got, expected, atol=1e-5):
-        norms = np.linalg.norm(table[watched[:, 0]], axis=1) * np.linalg.norm(table[candidate[:, 0]], axis=1)
-        if np.allclose(got, expected / norms, atol=1e-5):
-            raise case.fail("the scores are cosine similarities (Dot(normalize=True)); this exercise asks for the plain dot product")
-        raise case.fail("one shared table, but the scores are not the dot products of the two looked-up rows")
+        raise fallback("one shared table, but the scores are not the dot products of the two looked-up rows",
+                       "Flatten both looked-up vectors and join them with keras.layers.Dot(axes=-1)", case=case)
     # One training step, as lesson 04 trains such a model, on a copy: the learner's model keeps its
     # weights and its compile settings (a subclassed model cannot be cloned: its weights are restored).
     saved = model.get_weights()
@@ -421,9 +600,10 @@ def _check_q5(model) -> str:
             except Exception:  # noqa: BLE001 - e.g. a subclassed model
                 trained = model
             trained.compile(optimizer="sgd", loss="mse")  # a name: works for Keras 3 and tf_keras models
-            trained.fit([watched, candidate], np.ones((len(watched), 1), np.float32), epochs=1, batch_size=5, verbose=0)
+            trained.fit([watched, candidate], np.ones((len(watched), 1), np.float32), epochs=1, batch_size=3, verbose=0)
     except Exception as exc:  # noqa: BLE001
-        raise Mistake(f"the model scores right, but one fit() step on 5 pairs raised {error_text(exc)}") from None
+        mistake = explained_error(exc, "the model scores right, but fit() on 5 pairs in batches of 3 (the last one smaller)")
+        raise Mistake(str(mistake), key="not-graph-compatible", error=mistake.error) from None
     finally:
         model.set_weights(saved)
     return "One variable, used by both inputs."
@@ -445,7 +625,7 @@ q5 = Exercise(
         candidate_vec = keras.layers.Flatten()(movie_table(candidate_in))
         score = keras.layers.Dot(axes=-1)([watched_vec, candidate_vec])
         two_tower = keras.Model([watched_in, candidate_in], score)
-    """,
+    """,    mistakes=[*_Q5_TYPE, *_Q5_CALL, *_Q5_WEIGHTS, *_Q5_SCORES],
 )
 
 __all__ = ["q1", "q2", "q3", "q4", "q5"]
