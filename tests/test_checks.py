@@ -2,6 +2,7 @@
 
 import importlib
 import json
+from fractions import Fraction
 import multiprocessing
 import os
 import pkgutil
@@ -19,16 +20,27 @@ from course_lib.checks import (
     Exercise,
     Mistake,
     NotAttempted,
+    Pitfall,
     ____,
     call_learner,
+    copy_advice,
+    diagnose,
     error_text,
     expect_close,
     expect_int,
     expect_shape,
+    explained_error,
+    facts,
+    fit_in_model,
     fresh,
     is_blank,
+    is_rounding_of,
+    raised,
+    read_number,
     run_case,
+    run_in_graph,
     show,
+    table_size_pitfalls,
     tensor_cases,
 )
 from exercise_helpers import lint
@@ -47,7 +59,9 @@ square = Exercise("q1", "square a number", square_checker, hint="Multiply x by i
 
 @pytest.fixture(autouse=True)
 def _own_progress_file(tmp_path, monkeypatch):
+    """A progress file of the test's own, with recording forced on (under pytest it is off by default)."""
     monkeypatch.setenv(progress.ENV_VAR, str(tmp_path / "state" / "progress.json"))
+    monkeypatch.setenv(progress.SWITCH_VAR, "on")
     return tmp_path / "state" / "progress.json"
 
 
@@ -99,7 +113,9 @@ def test_correct_and_incorrect_answers_name_the_case():
 def test_learner_exception_is_reported_not_raised():
     result = square.evaluate(lambda x: 1 / 0)
     assert result.status == "incorrect"
-    assert result.message == "for the prompt's example (x=3): your function raised ZeroDivisionError: division by zero"
+    assert result.message == ("for the prompt's example (x=3): your function raised ZeroDivisionError: division by zero. "
+                              "A division by zero: which divisor is 0 for these inputs (an empty list, a row with no real steps)?")
+    assert result.mistake == "raised" and result.error == "ZeroDivisionError: division by zero"
 
 
 def test_system_exit_is_a_failure_and_keyboard_interrupt_still_interrupts():
@@ -124,7 +140,7 @@ def test_check_prints_plain_markers_and_never_raises(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(f"{MARK_NOT_ATTEMPTED} q1 (square a number)")
     assert lines[1] == f"{MARK_CORRECT} q1 (square a number)."
-    assert lines[2].startswith(f"{MARK_NOT_YET} q1 (square a number): ") and "whole number" in lines[2]
+    assert lines[2].startswith(f"{MARK_NOT_YET} q1 (square a number): ") and "got the string 'nine'" in lines[2]
     assert lines[2].endswith("(q1.hint() may help.)")
     assert square.last_result.status == "incorrect"
     for line in lines:
@@ -260,8 +276,8 @@ def test_helpers():
         expect_close([1.0, 2.5], [1.0, 2.0])
     with pytest.raises(Mistake, match="numbers differ"):
         expect_close([1.0, np.nan], [1.0, 2.0])
-    assert expect_int(np.int32(4)) == 4 and expect_int(np.array(5)) == 5 and expect_int(6.0) == 6
-    for bad in (True, 4.5, "4", [4]):
+    assert expect_int(np.int32(4)) == 4 and expect_int(np.array(5)) == 5 and expect_int(6) == 6
+    for bad in (True, 4.5, "4", [4], 6.0, np.float64(3.0)):  # the docstring: a float, even 3.0, is refused
         with pytest.raises(Mistake):
             expect_int(bad)
     with pytest.raises(Mistake, match="a Dense object"):
@@ -387,3 +403,232 @@ def test_every_exercise_rejects_generic_wrong_answers_with_clean_messages():
             problems += [f"{lesson}.{name}: {p}" for p in lint(result.message)]
         problems += [f"{lesson}.{name} hint: {p}" for p in lint(exercise._hint)]
     assert not problems, "\n".join(problems)
+
+
+# --------------------------------------------------------------------------- the toolkit's contracts
+
+
+def test_helpers_enforce_their_docstrings():
+    with pytest.raises(ValueError, match="atol=-0.1"):
+        expect_close([1.0], [1.0], atol=-0.1)  # a negative tolerance would accept nothing, silently
+    with pytest.raises(ValueError, match="atol=nan"):
+        expect_close([1.0], [1.0], atol=float("nan"))
+    with pytest.raises(ValueError):
+        is_rounding_of(0.5, 0.5, decimals=-1)
+    with pytest.raises(Mistake, match="whole number"):
+        expect_int(3.0)
+
+
+@pytest.mark.parametrize(
+    "answer, key",
+    [(True, "boolean"), ("3.5", "string"), (np.array([3.5]), "one-element-array"), ([1.0, 2.0], "several-numbers"),
+     (float("nan"), "not-finite"), (len, "not-a-number"), (object(), "not-a-number")],
+)
+def test_read_number_names_each_way_of_not_being_one_number(answer, key):
+    with pytest.raises(Mistake) as info:
+        read_number(answer, "the mean")
+    assert info.value.key == key and info.value.detected == (key,) and "the mean" in str(info.value)
+
+
+def test_read_number_accepts_every_scalar_form():
+    import tensorflow as tf
+
+    for answer in (3, 3.5, np.int64(3), np.float32(3.5), np.array(2.0), tf.constant(2.5), Fraction(1, 2)):
+        read_number(answer)
+    assert read_number(7).is_python and not read_number(np.int64(7)).is_python
+    assert read_number(np.int64(7)).is_integer_type and not read_number(7.0).is_integer_type
+
+
+def test_is_rounding_of_refuses_the_classic_off_by_one():
+    density = 100_000 / (943 * 1_682)
+    assert is_rounding_of(0.063, density, decimals=3) and is_rounding_of(np.float32(density), density, decimals=3)
+    assert not is_rounding_of(100_000 / (944 * 1_683), density, decimals=3)  # a tolerance of 1e-3 accepted it
+    assert not is_rounding_of(0.06, density, decimals=3)
+
+
+def test_a_catalogue_names_the_first_mistake_and_records_every_detector():
+    pitfalls = [
+        Pitfall("negative", lambda f: f.x < 0, "negative"),
+        Pitfall("odd", lambda f: f.x % 2 == 1, lambda f: f"{f.x} is odd"),
+        Pitfall("breaks", lambda f: 1 / 0, "never shown"),  # a detector that raises does not fire
+        Pitfall("warns", lambda f: np.float64(0) / 0 > 0, "never shown"),  # nor warn in a learner's notebook
+    ]
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        diagnose(pitfalls, facts(x=4))  # nothing fires: returns
+    assert caught == []
+    with pytest.raises(Mistake) as info:
+        diagnose(pitfalls, facts(x=-3))
+    assert info.value.key == "negative" and info.value.detected == ("negative", "odd")
+    case = Case({"x": 5}, about="five")
+    with pytest.raises(Mistake, match=r"^for five \(x=5\): 5 is odd$"):
+        diagnose(pitfalls[:2], facts(x=5), case=case)
+    with pytest.raises(ValueError, match="unique"):
+        Exercise("q1", "t", lambda a: None, hint="h", solution="s", mistakes=[pitfalls[0], pitfalls[0]])
+
+
+def test_the_result_names_the_catalogued_mistake():
+    exercise = Exercise("q1", "t", lambda a: diagnose([Pitfall("odd", lambda f: f.x % 2, "odd")], facts(x=a)),
+                        hint="h", solution="s", mistakes=[Pitfall("odd", lambda f: f.x % 2, "odd")])
+    assert exercise.evaluate(3).mistake == "odd" and exercise.evaluate(3).detected == ("odd",)
+    assert exercise.evaluate(4).correct
+
+
+def test_learner_errors_are_explained_in_the_lessons_terms():
+    import tensorflow as tf
+
+    def gathers_too_far(ids):
+        return tf.gather(tf.ones((3, 2)), ids)
+
+    with pytest.raises(Mistake) as info:
+        run_case(gathers_too_far, Case({"ids": np.array([5])}, about="one id"), "lookup")
+    mistake = info.value
+    assert mistake.key == "raised" and mistake.error.startswith("InvalidArgumentError")
+    assert str(mistake).startswith("for one id (ids=[5]): lookup raised InvalidArgumentError")
+    assert "the table has only 3 rows" in str(mistake)
+    own = Pitfall("own", lambda f: "is not in" in f.text, "the ids go past the table: this exercise's own explanation")
+    with pytest.raises(Mistake, match="this exercise's own explanation") as info:
+        run_case(gathers_too_far, Case({"ids": np.array([5])}), "lookup", explain=[own])
+    assert info.value.key == "own"
+    text = str(explained_error(KeyError("int8"), "table_bytes"))
+    assert text.startswith("table_bytes raised KeyError: 'int8'. Your code looked up the key 'int8'")
+
+
+def test_copy_advice_never_suggests_a_method_the_input_lacks():
+    from course_lib.datasets import WordVectors
+
+    glove = WordVectors(["a", "b"], np.ones((2, 3), np.float32), {"a": 0, "b": 1})
+
+    def normalises_in_place(glove):
+        glove.vectors /= 2
+        return 1
+
+    with pytest.raises(Mistake) as info:
+        run_case(normalises_in_place, Case({"glove": glove}))
+    assert "glove.copy()" not in str(info.value) and "glove.vectors.copy()" in str(info.value)
+    assert not hasattr(glove, "copy") and hasattr(glove.vectors, "copy")
+    assert "list(ids)" in copy_advice("ids", [1, 2]) and "x.copy()" in copy_advice("x", np.zeros(2))
+
+
+def test_run_in_graph_fails_code_that_needs_one_batch_size():
+    import tensorflow as tf
+
+    def loop(x):
+        return tf.stack([tf.reduce_sum(x[i]) for i in range(x.shape[0])])
+
+    case = Case({"x": np.ones((3, 2), np.float32)}, about="three rows")
+    assert np.allclose(run_case(loop, case), [2, 2, 2])  # eagerly it works
+    with pytest.raises(Mistake, match="inside a tf.function graph") as info:
+        run_in_graph(loop, case, "loop")
+    assert info.value.key == "not-graph-compatible" and not lint(str(info.value))
+    assert np.allclose(run_in_graph(lambda x: tf.reduce_sum(x, axis=1), case), [2, 2, 2])
+
+
+def test_fit_in_model_has_a_partial_last_batch():
+    import keras
+    import tensorflow as tf
+
+    class StaticBatch(keras.layers.Layer):
+        def call(self, x):
+            return tf.reshape(x, (3, 3))  # the example's batch size
+
+    with pytest.raises(Mistake, match="the last one smaller") as info:
+        fit_in_model(StaticBatch(), np.ones((3, 3), np.float32))
+    assert info.value.key == "not-graph-compatible"
+
+
+def test_table_size_pitfalls_use_the_answer_as_the_next_cell_does():
+    import keras
+    import tensorflow as tf
+
+    pitfalls = table_size_pitfalls(1683)
+    for answer, key in ((np.int64(1683), "numpy-integer"), (1683.0, "float-size"), (tf.constant(1683), "tensor-size"),
+                        (np.array(1683), "zero-d-array")):
+        if raised(lambda: keras.layers.Embedding(answer, 4)) is None:
+            continue  # a Keras that accepts the type: no mistake to name
+        with pytest.raises(Mistake) as info:
+            diagnose(pitfalls, facts(answer=answer, number=read_number(answer)))
+        assert info.value.key == key and "int(...)" in str(info.value)
+    diagnose(pitfalls, facts(answer=1683, number=read_number(1683)))  # a Python int: no pitfall
+
+
+# --------------------------------------------------------------------------- only a learner's kernel records
+
+
+def test_recording_is_off_under_pytest_and_for_tools(monkeypatch, tmp_path):
+    monkeypatch.delenv(progress.SWITCH_VAR)
+    assert not progress.recording_enabled()  # PYTEST_VERSION / PYTEST_CURRENT_TEST are set right now
+    assert progress.record_pass("lesson01", "q1") is False
+    monkeypatch.setenv(progress.SWITCH_VAR, "off")
+    assert not progress.recording_enabled()
+    monkeypatch.setenv(progress.SWITCH_VAR, "maybe")
+    with pytest.raises(ValueError, match="COURSE_PROGRESS='maybe'"):
+        progress.recording_enabled()
+    assert progress.record_pass("lesson01", "q1", path=tmp_path / "explicit.json") is True  # an explicit file is written
+
+
+def test_a_bad_switch_is_reported_by_check_not_ignored(monkeypatch, capsys):
+    monkeypatch.setenv(progress.SWITCH_VAR, "maybe")
+    square.check(lambda x: x * x)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(MARK_CORRECT) and "COURSE_PROGRESS='maybe'" in lines[1]
+
+
+def _learner_env(tmp_path) -> dict:
+    """The environment of a learner's shell: no pytest variables, no progress overrides, a state folder of its own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST") and not k.startswith("COURSE_PROGRESS")}
+    env["XDG_STATE_HOME"] = str(tmp_path / "state")
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    return env
+
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_PASSING_CELL = "from course_lib.exercises.lesson00 import q4\nq4.check(100_000 / (943 * 1_682))\n"
+
+
+def _learner_record(env) -> str:
+    import subprocess
+
+    return subprocess.run([sys.executable, "-m", "course_lib.progress"], env=env, capture_output=True, text=True,
+                          check=True).stdout
+
+
+def test_a_learners_own_kernel_records(tmp_path):
+    import subprocess
+
+    env = _learner_env(tmp_path)
+    subprocess.run([sys.executable, "-c", _PASSING_CELL], env=env, check=True, capture_output=True)
+    assert "lesson 00: 1/4 passed  passed: q4" in _learner_record(env)
+
+
+def test_nbval_and_the_tools_never_write_the_learners_record(tmp_path):
+    """`pytest` on a notebook (nbval's kernel) and tools/run_notebooks.py, in a learner's environment: nothing recorded."""
+    import subprocess
+
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(_PASSING_CELL)])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "passing.ipynb"
+    nbformat.write(notebook, path)
+    env = _learner_env(tmp_path)
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax", str(path)],
+                         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-2000:]
+    run = subprocess.run([sys.executable, os.path.join(REPO_ROOT, "tools", "run_notebooks.py"), str(path)],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "[correct]" in path.read_text()  # the check ran and passed in both kernels...
+    record = _learner_record(env)
+    assert "total: 0/" in record, record  # ...and neither wrote the learner's record
+
+
+def test_the_browser_test_starts_its_lab_with_recording_off(tmp_path):
+    sys.path.insert(0, os.path.join(REPO_ROOT, "tools"))
+    try:
+        import browser_test
+    finally:
+        sys.path.pop(0)
+    assert browser_test.lab_environment(tmp_path)[progress.SWITCH_VAR] == "off"
