@@ -509,6 +509,13 @@ class Case:
     about: str = ""
     extra: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        if not isinstance(self.inputs, dict):
+            raise TypeError(f"Case(inputs={self.inputs!r}): inputs is a dict of the arguments by name, e.g. "
+                            "{'ids': ids, 'k': 3}")
+        if not isinstance(self.about, str):
+            raise TypeError(f"Case(about={self.about!r}): about is a few words (str) on what the case tests")
+
     def call_text(self, name: str = "your function", limit: int = 160) -> str:
         """``name(ids=[3, 1], k=2)``-style text for messages."""
         args = ", ".join(f"{key}={show(value, 60)}" for key, value in self.inputs.items())
@@ -573,6 +580,14 @@ class Pitfall:
     detect: Callable[[Any], bool]
     message: str | Callable[[Any], str]
 
+    def __post_init__(self):
+        if not isinstance(self.key, str) or not self.key.strip():
+            raise ValueError(f"Pitfall(key={self.key!r}): the key is a short non-empty name, e.g. 'off-by-one'")
+        if not callable(self.detect):
+            raise TypeError(f"Pitfall {self.key!r}: detect must be a function of the facts, got {type(self.detect).__name__}")
+        if not (isinstance(self.message, str) or callable(self.message)):
+            raise TypeError(f"Pitfall {self.key!r}: message must be a str or a function of the facts")
+
     def fires(self, facts: Any) -> bool:
         import warnings
 
@@ -601,6 +616,10 @@ def diagnose(pitfalls: Iterable[Pitfall], found: Any, *, case: Case | None = Non
     opened by ``case.where()`` when a case is given. ``objects`` (and the case's inputs) are the
     objects the message may name.
     """
+    pitfalls = tuple(pitfalls)
+    strangers = [p for p in pitfalls if not isinstance(p, Pitfall)]
+    if strangers:
+        raise TypeError(f"diagnose() takes Pitfall objects, got {type(strangers[0]).__name__}")
     fired = [pitfall for pitfall in pitfalls if pitfall.fires(found)]
     if not fired:
         return
@@ -819,7 +838,13 @@ def fit_in_model(
     """
     import keras
 
+    from course_lib.validation import check_size
+
+    if batch_size is not None:
+        batch_size = check_size(batch_size, "batch_size", hint="rows per fit step; None: len(inputs) - 1")
     inputs = np.asarray(inputs)
+    if inputs.ndim < 1 or len(inputs) == 0:
+        raise ValueError(f"fit_in_model: inputs must hold at least one row (batch first), got shape {inputs.shape}")
     stage = "when called on a keras.Input (inside a functional model)"
     try:
         dtype = "string" if inputs.dtype.kind in "US" else str(inputs.dtype)
@@ -1186,6 +1211,11 @@ class Exercise:
         lesson: str | None = None,
         mistakes: Iterable[Pitfall] = (),
     ):
+        for label, value in (("name", name), ("title", title), ("hint", hint), ("solution", solution)):
+            if not isinstance(value, str):
+                raise TypeError(f"Exercise {label}={value!r}: expected a str")
+        if not callable(checker):
+            raise TypeError(f"Exercise {name}: checker must be a function of the answer, got {type(checker).__name__}")
         self.name = name
         self.title = title
         self.lesson = lesson or _caller_lesson()
@@ -1193,6 +1223,8 @@ class Exercise:
         self._hint = textwrap.dedent(hint).strip()
         self._solution = textwrap.dedent(solution).strip()
         self.mistakes: tuple[Pitfall, ...] = tuple(mistakes)
+        if not all(isinstance(p, Pitfall) for p in self.mistakes):
+            raise TypeError(f"Exercise {name}: mistakes must be Pitfall objects")
         keys = [p.key for p in self.mistakes]
         duplicates = sorted({k for k in keys if keys.count(k) > 1})
         if duplicates:

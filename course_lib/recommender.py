@@ -202,8 +202,9 @@ def _check_ratings(ratings, what: str = "ratings") -> None:
     if len(ratings) == 0:
         raise ValueError(f"{what} is empty")
     for column in ("user_id", "movie_id"):
-        v.check_ids(ratings[column], f"{what}[{column!r}]", minimum=1,
-                    hint="MovieLens ids start at 1; id 0 is the padding row of every table")  # fmt: skip
+        v.check_ids(ratings[column], f"{what}[{column!r}]", minimum=1, maximum=v.MAX_ID,
+                    hint="MovieLens ids start at 1; id 0 is the padding row of every table; model inputs are int32, "
+                         "so a larger id would wrap around (to the padding id 0, say)")  # fmt: skip
     v.check_ratings(ratings["rating"], f"{what}['rating']")
 
 
@@ -254,6 +255,16 @@ def split_ratings(
     order = np.random.default_rng(seed).permutation(len(ratings))
     n_test = int(round(test_fraction * len(ratings)))
     n_validation = int(round(validation_fraction * len(ratings)))
+    empty = [name for name, size, wanted in (("test", n_test, True), ("validation", n_validation, validation_fraction > 0),
+                                             ("train", len(ratings) - n_test - n_validation, True)) if wanted and size < 1]
+    if empty:
+        needed = int(np.ceil(0.5 / min(f for f in (test_fraction, validation_fraction) if f > 0)))
+        raise ValueError(
+            f"{len(ratings)} ratings are too few for test_fraction={test_fraction} and "
+            f"validation_fraction={validation_fraction}: the {' and '.join(empty)} part would be empty "
+            f"(test {n_test}, validation {n_validation}, train {len(ratings) - n_test - n_validation} ratings); "
+            f"pass at least {needed + 1} ratings or larger fractions (validation_fraction=0 for no validation part)"
+        )
     parts = np.split(order, [n_test, n_test + n_validation])
     test, validation, train = (ratings.iloc[np.sort(p)].reset_index(drop=True) for p in parts)
     return Split(
@@ -269,7 +280,8 @@ def split_ratings(
 def model_inputs(ratings: pd.DataFrame) -> dict[str, np.ndarray]:
     """``{"user_id": int32 array (n,), "movie_id": int32 array (n,)}``: the inputs of both models.
 
-    Raises TypeError/ValueError like :func:`split_ratings` for a frame without the columns.
+    Raises TypeError/ValueError like :func:`split_ratings` for a frame without the columns, and
+    ValueError for an id above 2**31 - 1, which int32 would wrap around (to the padding id 0, say).
     """
     _check_ratings(ratings)
     return {
@@ -341,14 +353,32 @@ class BiasBaseline:
     user_bias: np.ndarray
     movie_bias: np.ndarray
 
+    def __post_init__(self):
+        self.global_mean = float(v.check_finite(self.global_mean, "global_mean", ndim=0))
+        for name in ("user_bias", "movie_bias"):
+            table = v.check_finite(getattr(self, name), name, ndim=1, allow_empty=False,
+                                   hint="one bias per id, row 0 for the unused id 0: fit_bias_baseline makes them")
+            setattr(self, name, table.astype(np.float64))
+
     def predict(self, user_ids, movie_ids) -> np.ndarray:
-        """Predicted stars, float64 array (n,), clipped to [1, 5]. IndexError names an unknown id."""
+        """Predicted stars, float64 array (n,), clipped to [1, 5].
+
+        ``user_ids`` and ``movie_ids`` are integer ids of one shape (one pair per position).
+
+        Raises:
+            TypeError: ids that are not integers (floats, strings).
+            ValueError: a negative id, or ``movie_ids`` of another shape than ``user_ids`` (never broadcast).
+            IndexError: an id without a row (above the largest id the baseline was fitted for); the
+                message names it and the table's range.
+        """
         users = v.check_ids(user_ids, "user_ids")
-        movies = v.check_ids(movie_ids, "movie_ids")
+        movies = v.check_ids(movie_ids, "movie_ids", shape=users.shape,
+                             hint="one movie id per user id: the two must have the same length")
         for ids, table, what in ((users, self.user_bias, "user"), (movies, self.movie_bias, "movie")):
-            if ids.size and (ids.min() < 0 or ids.max() >= len(table)):
-                bad = int(ids.min()) if ids.min() < 0 else int(ids.max())  # name the offending id
-                raise IndexError(f"{what} id {bad} is outside 0..{len(table) - 1}")
+            if ids.size and ids.max() >= len(table):
+                raise IndexError(f"{what}_ids holds {what} id {int(ids.max())}, outside this baseline's table (ids "
+                                 f"0..{len(table) - 1}): refit with n_{what}s={int(ids.max())} or higher, or drop "
+                                 f"the unknown {what}s")  # fmt: skip
         return np.clip(self.global_mean + self.user_bias[users] + self.movie_bias[movies], 1.0, 5.0)
 
 
@@ -370,7 +400,8 @@ def fit_bias_baseline(
     ratings keep bias 0.
 
     Raises TypeError/ValueError for a frame without the rating columns, ValueError for a
-    negative regulariser.
+    negative regulariser, or for ids so large that the bias tables would not fit in memory
+    (over :data:`course_lib.validation.MAX_TABLE_ROWS` rows: re-map sparse ids first).
     """
     _check_ratings(train, "train")
     v.check_positive(user_reg, "user_reg", allow_zero=True)
@@ -381,6 +412,8 @@ def fit_bias_baseline(
             v.check_size(value, name, minimum=int(train[column].max()), hint=f"train holds {column} {train[column].max()}")
     n_users = int(n_users if n_users is not None else train["user_id"].max())
     n_movies = int(n_movies if n_movies is not None else train["movie_id"].max())
+    v.check_table_rows(n_users, "n_users (the largest user id)", hint="the bias table has one row per user id")
+    v.check_table_rows(n_movies, "n_movies (the largest movie id)", hint="the bias table has one row per movie id")
     users = train["user_id"].to_numpy(np.int64)
     movies = train["movie_id"].to_numpy(np.int64)
     ratings = train["rating"].to_numpy(np.float64)
@@ -410,8 +443,22 @@ def tune_bias_baseline(
         ``split.train``), its penalties, and a dict mapping every tried pair to its
         validation RMSE (stars).
 
-    Raises ValueError when the split has no validation ratings.
+    Raises:
+        TypeError: ``split`` is not a :class:`Split` (a DataFrame, say: pass ``split_ratings(ratings)``),
+            or a penalty is not a number.
+        ValueError: the split has no validation ratings, a grid is empty or a penalty negative.
     """
+    v.check_instance(split, "split", Split, what="a Split, as split_ratings(ratings) returns",
+                     hint="the penalties are chosen on split.validation")
+    grids = {}
+    for name, grid in (("user_regs", user_regs), ("movie_regs", movie_regs)):
+        if isinstance(grid, (str, bytes)) or not hasattr(grid, "__iter__"):
+            raise TypeError(f"{name}={grid!r}: expected a sequence of penalties, e.g. (2, 5, 10)")
+        values = [v.check_positive(reg, f"{name}[{i}]", allow_zero=True) for i, reg in enumerate(grid)]
+        if not values:
+            raise ValueError(f"{name}={grid!r} is empty: give at least one penalty to try, e.g. (2, 5, 10)")
+        grids[name] = values
+    user_regs, movie_regs = grids["user_regs"], grids["movie_regs"]
     if len(split.validation) == 0:
         raise ValueError("the split has no validation ratings to choose the penalties on")
     truth = split.validation["rating"].to_numpy()
@@ -894,8 +941,14 @@ class TwoTower(keras.Model):
         return keras.ops.convert_to_numpy(self.movie_tower.embeddings)
 
     def scores(self, user_ids) -> np.ndarray:
-        """float32 (len(user_ids), n_movies + 1): each user's score for every movie (dot products)."""
-        return self.user_vectors()[np.asarray(user_ids, dtype=np.int64)] @ self.movie_vectors().T
+        """float32 (len(user_ids), n_movies + 1): each user's score for every movie (dot products).
+
+        Raises TypeError for ids that are not integers, ValueError for a negative id or one above
+        ``n_users`` (never read from the end of the table).
+        """
+        ids = v.check_ids(user_ids, "user_ids", minimum=0, maximum=self.n_users, ndim=1,
+                          hint=f"the user tower has rows 0..{self.n_users}; a negative id would read the last row")
+        return self.user_vectors()[ids] @ self.movie_vectors().T
 
     def get_config(self):
         return {**super().get_config(), "n_users": self.n_users, "n_movies": self.n_movies, "dim": self.dim,
@@ -1183,6 +1236,9 @@ def ranking_metrics(
 def rating_scorer(model: keras.Model):
     """A function ``user_ids -> float32 (len(user_ids), n_movies + 1)``: the rating model's stars for every movie.
 
+    ``user_ids`` is a 1-D sequence of integer ids in 0..n_users; the function raises TypeError for
+    other ids (floats, strings) and ValueError for negative ids or ids beyond the user table.
+
     Computed from the model's tables with NumPy (the same formula as the model, implicit
     feedback included, not clipped), far faster than ``model.predict`` on every (user, movie) pair. Use it with
     :func:`ranking_metrics` or :func:`top_n`.
@@ -1206,7 +1262,8 @@ def rating_scorer(model: keras.Model):
     mean = model.get_layer("rating").global_mean
 
     def scores(user_ids) -> np.ndarray:
-        ids = np.asarray(user_ids, dtype=np.int64)
+        ids = v.check_ids(user_ids, "user_ids", minimum=0, maximum=len(p) - 1, ndim=1,
+                          hint=f"the model's user table has rows 0..{len(p) - 1}; a negative id would read the last row")
         return mean + user_bias[ids, None] + movie_bias[None, :] + p[ids] @ q.T
 
     return scores

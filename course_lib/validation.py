@@ -35,6 +35,10 @@ function                  accepts                                     returns
 :func:`check_choice`      one of a fixed set of values                the value
 :func:`check_path`        ``str`` or ``os.PathLike``, not empty       ``pathlib.Path``
 :func:`check_file_name`   one plain file name, no folders in it       ``str``
+:func:`check_table_rows`  a table size (largest id + 1) that fits       ``int``
+:func:`check_instance`    an instance of given classes                the value
+:func:`check_labels`      a sequence of labels, never one ``str``     ``list``
+:func:`check_env`         an environment variable in a fixed set      what its value means
 ========================  ==========================================  ===========================
 
 Every function also takes ``hint=""``: a sentence appended to the message, for advice only the
@@ -54,8 +58,13 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "MAX_ID",
+    "MAX_TABLE_ROWS",
     "check_bool",
     "check_choice",
+    "check_env",
+    "check_instance",
+    "check_labels",
     "check_file_name",
     "check_finite",
     "check_ids",
@@ -64,10 +73,19 @@ __all__ = [
     "check_ratings",
     "check_seed",
     "check_size",
+    "check_table_rows",
 ]
 
 #: The largest seed NumPy's and Python's generators accept through ``keras.utils.set_random_seed``.
 MAX_SEED = 2**32 - 1
+
+#: The largest id a model input holds: Keras's Embedding inputs are int32, where a larger id would wrap
+#: around (2**32 becomes 0, the padding id).
+MAX_ID = 2**31 - 1
+
+#: The most rows a table indexed by id may have before :func:`check_table_rows` refuses it: 10 million
+#: rows of float64 are 80 MB per array. MovieLens ids are compact (25m: movie ids up to 209,171).
+MAX_TABLE_ROWS = 10_000_000
 
 _EXAMPLES = 3  # offending entries shown in a message
 
@@ -201,6 +219,8 @@ def check_ids(
         ValueError: missing values (NaN / ``pd.NA``), an id below ``minimum`` or above
             ``maximum``, the wrong ``ndim``/``shape``, or empty when ``allow_empty=False``.
     """
+    if maximum is not None and maximum < minimum:
+        raise ValueError(f"check_ids({name!r}): maximum={maximum} is below minimum={minimum} (a caller's error)")
     array = _to_array(values, name, hint)
     _check_shape(array, name, ndim, shape, allow_empty, hint)
     if array.size == 0 and array.dtype.kind in "fiuO":  # [] is float64 to NumPy: no value to check
@@ -488,3 +508,91 @@ def check_file_name(value: Any, name: str, *, hint: str = "") -> str:
         raise _fail(ValueError, name, repr(value), "is not a plain file name (no folders, not empty, not '.' or '..')",
                     "pass a name such as 'movies'; choose the folder with the folder argument", hint)
     return value
+
+
+def check_table_rows(largest_id: int, name: str, *, hint: str = "") -> int:
+    """The number of rows a table indexed by id needs, ``largest_id + 1``, if it is sensibly small.
+
+    A table (an embedding, a bias array) has one row per id up to the largest; an id such as
+    10**12 would make a NumPy or Keras table allocate terabytes (MemoryError, or a frozen machine).
+
+    Returns:
+        ``largest_id + 1``, an ``int``.
+
+    Raises:
+        ValueError: ``largest_id + 1`` is above :data:`MAX_TABLE_ROWS`; the message names the ids'
+            argument, the table's size in GB, and the fix (re-map sparse ids to 1..n).
+    """
+    rows = int(largest_id) + 1
+    if rows > MAX_TABLE_ROWS:
+        gigabytes = rows * 8 / 1e9
+        raise _fail(ValueError, name, repr(int(largest_id)),
+                    f"ids up to {int(largest_id):,} need a table of {rows:,} rows ({gigabytes:,.1f} GB per float64 "
+                    f"array; the course allows {MAX_TABLE_ROWS:,})",
+                    "ids must be compact row numbers: re-map sparse ids first, e.g. pd.factorize(ids)[0] + 1", hint)
+    return rows
+
+
+def check_instance(value: Any, name: str, types: type | tuple[type, ...], *, what: str, hint: str = "") -> Any:
+    """``value`` if it is an instance of ``types``, else a ``TypeError`` saying what was expected and how to get it.
+
+    Args:
+        value: the argument.
+        name: the argument's name.
+        types: the class (or classes) it must be an instance of.
+        what: the expected value in the caller's terms, e.g. ``"a Split, from split_ratings(ratings)"``.
+        hint: advice appended to the message.
+
+    Raises:
+        TypeError: anything else (a DataFrame where a Split belongs, a string where a model does).
+    """
+    if isinstance(value, types):
+        return value
+    if isinstance(value, np.ndarray):
+        shown = _describe_array(value)
+    elif isinstance(value, pd.DataFrame):
+        shown = f"<DataFrame of shape {value.shape}>"
+    else:
+        shown = _short(value)
+    raise _fail(TypeError, name, shown, f"expected {what}, got {type(value).__name__}", "pass that instead", hint)
+
+
+def check_labels(values: Any, name: str, *, length: int | None = None, hint: str = "") -> list:
+    """A sequence of labels (one per row), refusing a single string, which Python would split into letters.
+
+    Returns:
+        the labels as a ``list`` (each turned into ``str``).
+
+    Raises:
+        TypeError: a ``str`` or ``bytes`` (one label, not a list of them), or something not iterable.
+        ValueError: ``length`` is given and the number of labels differs.
+    """
+    if isinstance(values, (str, bytes)):
+        raise _fail(TypeError, name, _short(values), "is one string, not a list of labels (it would be split into "
+                    "letters)", "pass one label per row, e.g. a list or a pandas Series", hint)
+    if isinstance(values, (dict, set, frozenset)) or not hasattr(values, "__iter__"):
+        raise _fail(TypeError, name, _short(values), f"expected a sequence of labels, got {type(values).__name__}",
+                    "pass one label per row, e.g. a list or a pandas Series", hint)
+    labels = [str(label) for label in values]
+    if length is not None and len(labels) != length:
+        raise _fail(ValueError, name, f"<{len(labels)} labels>", f"expected {length} labels (one per row), got "
+                    f"{len(labels)}", "pass exactly one label per row", hint)
+    return labels
+
+
+def check_env(variable: str, choices: dict[str, Any], *, default: Any, hint: str = "") -> Any:
+    """What environment variable ``variable`` means: ``choices[value]`` (value lower-cased, spaces stripped).
+
+    Unset or empty gives ``default``. A value outside ``choices`` is never ignored.
+
+    Raises:
+        ValueError: any other value; the message names the variable, its value and the values allowed.
+    """
+    raw = os.environ.get(variable, "")
+    value = raw.strip().lower()
+    if not value:
+        return default
+    if value in choices:
+        return choices[value]
+    allowed = ", ".join(repr(c) for c in choices)
+    raise _fail(ValueError, variable, repr(raw), f"is not one of {allowed}", "set one of these, or unset it", hint)

@@ -10,7 +10,7 @@ exercise of every lesson and by the catalogue tests (:func:`check_catalogue`):
   ``WordVectors``): every ``name.attribute`` chain in a message whose root is an object the
   message concerns (``Result.objects``), a module (``tf``, ``np``, ``keras``...) or a notebook
   name the test supplies, must resolve;
-- no "the prompt's" values: a message shows the values it cites;
+- no "the prompt's" values that the message does not show (in brackets after it);
 - a catalogued mistake is named only when its own detector found it (:func:`check_catalogue`).
 """
 
@@ -82,7 +82,7 @@ def attribute_problems(text: str, objects: dict | None = None, names: dict | Non
     problems = []
     for match in _CHAIN.finditer(text):
         root, chain = match.group(1), match.group(2).split(".")[1:]
-        if root not in known:
+        if root not in known or chain[-1] in ("io", "org", "com", "net"):  # keras.io, tensorflow.org: web sites
             continue
         missing = _resolves(known[root], chain)
         if missing is not None:
@@ -108,8 +108,10 @@ def lint_result(result, names: dict | None = None) -> list[str]:
             if len(re.findall(r"[A-Za-z]{2,}", after)) < 5:
                 problems.append(f"the learner's error is not explained (what it means, what to check): {text!r}")
     problems += [f"{why} outside the learner's own error: {text!r}" for pattern, why in _LIBRARY_TEXT if pattern.search(rest)]
-    if "the prompt's" in rest:
-        problems.append(f"cites 'the prompt's' values instead of showing them: {text!r}")
+    for match in re.finditer(r"the prompt's", rest):
+        shown = re.match(r"[^(:]{0,60}\(([^)]*[=\d][^)]*)\)", rest[match.end():])
+        if not shown:  # "the prompt's table" with nothing shown: the learner scrolls up looking for it
+            problems.append(f"cites 'the prompt's' values without showing them: {text!r}")
     problems += attribute_problems(rest, getattr(result, "objects", None), names)
     return problems
 

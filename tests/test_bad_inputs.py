@@ -216,3 +216,156 @@ def test_bad_input_is_refused_clearly(tmp_path, index):
 
 def test_the_count():
     assert len(CASES) == len({case[0] for case in CASES}) >= 90  # every input named once
+
+
+# --------------------------------------------------------------------------- issue 17: the classes still silent or unclear
+
+
+def _ratings(n: int = 200, users: int = 20, movies: int = 15, seed: int = 0):
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"user_id": rng.integers(1, users + 1, n), "movie_id": rng.integers(1, movies + 1, n),
+                         "rating": rng.integers(1, 6, n).astype(np.float32)})
+
+
+def _with(frame, column, value):
+    frame = frame.copy()
+    frame.loc[0, column] = value
+    return frame
+
+
+def _env(name: str, value: str, call):
+    return _env_case(name, value, call)
+
+
+def issue17_bad_inputs(tmp: Path):
+    """(id, class, call, expected exception type, fragment). Every one was silent or unclear before issue 17."""
+    import keras
+    import pandas as pd
+
+    from course_lib import checks, progress, recommender as rec, validation as v
+
+    ratings = _ratings()
+    split = rec.split_ratings(ratings, seed=0)
+    baseline = rec.fit_bias_baseline(split.train, split.n_users, split.n_movies)
+    tower = rec.TwoTower(5, 7, dim=2)
+    model = rec.build_rating_model(5, 7, global_mean=3.5, dim=2)
+    scorer = rec.rating_scorer(model)
+    pitfall = checks.Pitfall("odd", lambda f: f.x % 2, "odd")
+    case = checks.Case({"x": np.ones((3, 2), np.float32)})
+    layer = keras.layers.Dense(1)
+    return [
+        # ids: never wrapped, never a TiB table, never read from the end
+        ("model_inputs(id 2**32)", "ids", lambda: rec.model_inputs(_with(ratings, "user_id", 2**32)), ValueError, "above 2147483647"),
+        ("model_inputs(id 2**31)", "ids", lambda: rec.model_inputs(_with(ratings, "movie_id", 2**31)), ValueError, "wrap around"),
+        ("split_ratings(id 2**40)", "ids", lambda: rec.split_ratings(_with(ratings, "user_id", 2**40)), ValueError, "above"),
+        ("fit_bias_baseline(id 10**8)", "ids", lambda: rec.fit_bias_baseline(_with(ratings, "movie_id", 10**8)), ValueError,
+         "pd.factorize"),
+        ("fit_bias_baseline(n_users=10**9)", "ids", lambda: rec.fit_bias_baseline(ratings, n_users=10**9), ValueError, "GB"),
+        ("rating_scorer([-1])", "ids", lambda: scorer([-1]), ValueError, "last row"),
+        ("rating_scorer([6])", "ids", lambda: scorer([6]), ValueError, "above 5"),
+        ("rating_scorer([1.0])", "ids", lambda: scorer([1.0]), TypeError, "user_ids"),
+        ("rating_scorer(2-D)", "ids", lambda: scorer([[1, 2]]), ValueError, "1-D"),
+        ("TwoTower.scores([-1])", "ids", lambda: tower.scores([-1]), ValueError, "below 0"),
+        ("TwoTower.scores([99])", "ids", lambda: tower.scores([99]), ValueError, "above 5"),
+        ("TwoTower.scores(['1'])", "ids", lambda: tower.scores(["1"]), TypeError, "strings"),
+        ("BiasBaseline.predict(movie 99)", "ids", lambda: baseline.predict([1], [99]), IndexError, "refit with n_movies=99"),
+        ("BiasBaseline.predict(user -1)", "ids", lambda: baseline.predict([-1], [1]), ValueError, "below 0"),
+        ("BiasBaseline.predict(float ids)", "ids", lambda: baseline.predict([1.0], [1]), TypeError, "stored as floats"),
+        # shapes: never broadcast
+        ("BiasBaseline.predict(3 users, 1 movie)", "shapes", lambda: baseline.predict([1, 2, 3], [1]), ValueError,
+         "same length"),
+        ("BiasBaseline.predict(2 users, 3 movies)", "shapes", lambda: baseline.predict([1, 2], [1, 2, 3]), ValueError,
+         "expected shape (2,)"),
+        ("BiasBaseline.predict(2-D users)", "shapes", lambda: baseline.predict([[1, 2]], [1, 2]), ValueError, "shape"),
+        # sizes: never an empty part, an ignored 0 or min() of nothing
+        ("split_ratings(3 ratings)", "sizes", lambda: rec.split_ratings(ratings.head(3)), ValueError, "too few"),
+        ("split_ratings(9 ratings)", "sizes", lambda: rec.split_ratings(ratings.head(9)), ValueError,
+         "validation part would be empty"),
+        ("split_ratings(1 rating, no validation)", "sizes", lambda: rec.split_ratings(ratings.head(1), validation_fraction=0),
+         ValueError, "test part"),
+        ("fit_in_model(batch_size=0)", "sizes", lambda: checks.fit_in_model(layer, np.ones((3, 2)), batch_size=0), ValueError,
+         "batch_size=0"),
+        ("fit_in_model(batch_size=-2)", "sizes", lambda: checks.fit_in_model(layer, np.ones((3, 2)), batch_size=-2), ValueError,
+         "batch_size=-2"),
+        ("fit_in_model(no rows)", "sizes", lambda: checks.fit_in_model(layer, np.ones((0, 2))), ValueError, "at least one row"),
+        ("tune_bias_baseline(user_regs=())", "sizes", lambda: rec.tune_bias_baseline(split, user_regs=()), ValueError, "empty"),
+        ("tune_bias_baseline(movie_regs=[])", "sizes", lambda: rec.tune_bias_baseline(split, movie_regs=[]), ValueError, "empty"),
+        # types: never split into letters, never an AttributeError deep inside
+        ("tune_bias_baseline(DataFrame)", "types", lambda: rec.tune_bias_baseline(ratings), TypeError, "expected a Split"),
+        ("tune_bias_baseline('split')", "types", lambda: rec.tune_bias_baseline("split"), TypeError, "split_ratings(ratings)"),
+        ("tune_bias_baseline(user_regs='10')", "types", lambda: rec.tune_bias_baseline(split, user_regs="10"), TypeError,
+         "sequence of penalties"),
+        ("tune_bias_baseline(user_regs=('a',))", "types", lambda: rec.tune_bias_baseline(split, user_regs=("a",)), TypeError,
+         "user_regs[0]"),
+        ("tune_bias_baseline(movie_regs=(-1,))", "types", lambda: rec.tune_bias_baseline(split, movie_regs=(-1,)), ValueError,
+         "movie_regs[0]=-1"),
+        ("check_labels('abc')", "types", lambda: v.check_labels("abc", "labels"), TypeError, "split into letters"),
+        ("check_labels(3 for 2 rows)", "types", lambda: v.check_labels(["a", "b", "c"], "labels", length=2), ValueError,
+         "expected 2 labels"),
+        ("check_instance(DataFrame)", "types", lambda: v.check_instance(ratings, "split", rec.Split, what="a Split"), TypeError,
+         "<DataFrame of shape (200, 3)>"),
+        ("BiasBaseline(2-D user_bias)", "types", lambda: rec.BiasBaseline(3.5, np.zeros((2, 2)), np.zeros(3)), ValueError,
+         "user_bias"),
+        ("BiasBaseline(NaN mean)", "types", lambda: rec.BiasBaseline(np.nan, np.zeros(3), np.zeros(3)), ValueError, "global_mean"),
+        ("BiasBaseline('3.5')", "types", lambda: rec.BiasBaseline("3.5", np.zeros(3), np.zeros(3)), TypeError, "global_mean"),
+        ("BiasBaseline(empty movie_bias)", "types", lambda: rec.BiasBaseline(3.5, np.zeros(3), []), ValueError, "movie_bias"),
+        # contracts: the checks' own helpers do what their docstrings say
+        ("expect_int(3.0)", "contracts", lambda: checks.expect_int(3.0), checks.Mistake, "whole number"),
+        ("expect_int(np.float64(2.0))", "contracts", lambda: checks.expect_int(np.float64(2.0)), checks.Mistake, "int(...)"),
+        ("expect_close(atol=-1)", "contracts", lambda: checks.expect_close([1.0], [1.0], atol=-1), ValueError, "atol=-1"),
+        ("expect_close(atol='0.1')", "contracts", lambda: checks.expect_close([1.0], [1.0], atol="0.1"), ValueError, "atol='0.1'"),
+        ("is_rounding_of(decimals=-1)", "contracts", lambda: checks.is_rounding_of(1.0, 1.0, decimals=-1), ValueError, "decimals"),
+        ("Case(inputs=list)", "contracts", lambda: checks.Case([1, 2]), TypeError, "dict of the arguments"),
+        ("Pitfall(key='')", "contracts", lambda: checks.Pitfall("", lambda f: True, "m"), ValueError, "non-empty"),
+        ("Pitfall(detect=str)", "contracts", lambda: checks.Pitfall("k", "x", "m"), TypeError, "detect"),
+        ("diagnose(not pitfalls)", "contracts", lambda: checks.diagnose(["odd"], checks.facts(x=1)), TypeError, "Pitfall"),
+        ("Exercise(checker=None)", "contracts", lambda: checks.Exercise("q1", "t", None, hint="h", solution="s"), TypeError,
+         "checker"),
+        ("Exercise(mistakes=[1])", "contracts", lambda: checks.Exercise("q1", "t", print, hint="h", solution="s", mistakes=[1]),
+         TypeError, "Pitfall"),
+        ("Exercise(duplicate keys)", "contracts", lambda: checks.Exercise("q1", "t", print, hint="h", solution="s",
+                                                                           mistakes=[pitfall, pitfall]), ValueError, "unique"),
+        ("run_case(not a function)", "contracts", lambda: checks.run_case(3, case), checks.Mistake, "expected a function"),
+        ("run_case(a class)", "contracts", lambda: checks.run_case(int, case), checks.Mistake, "the class int"),
+        ("check_ids(maximum < minimum)", "contracts", lambda: v.check_ids([1], "ids", minimum=5, maximum=2), ValueError,
+         "maximum=2 is below minimum=5"),
+        ("check_table_rows(10**9)", "contracts", lambda: v.check_table_rows(10**9, "n_users"), ValueError, "GB"),
+        # environment variables outside their documented set
+        ("COURSE_OFFLINE=maybe, data cached", "environment",
+         _env("COURSE_OFFLINE", "maybe", lambda: datasets.fetch("100k")), ValueError, "COURSE_OFFLINE='maybe'"),
+        ("COURSE_OFFLINE=2, data cached", "environment",
+         _env("COURSE_OFFLINE", "2", lambda: datasets.load_movielens("100k")), ValueError, "COURSE_OFFLINE='2'"),
+        ("COURSE_PROGRESS=maybe", "environment", _env("COURSE_PROGRESS", "maybe", progress.recording_enabled), ValueError,
+         "COURSE_PROGRESS='maybe'"),
+        ("COURSE_PROGRESS=yes", "environment", _env("COURSE_PROGRESS", "yes", progress.recording_enabled), ValueError,
+         "'on', 'off'"),
+        ("progress --file a folder", "environment", lambda: progress.report(tmp), IsADirectoryError, "is a folder"),
+        ("check_env(X=b)", "environment", _env("COURSE_TEST_SWITCH", "b",
+                                              lambda: v.check_env("COURSE_TEST_SWITCH", {"a": 1}, default=0)), ValueError,
+         "COURSE_TEST_SWITCH='b'"),
+    ]
+
+
+CASES_17 = issue17_bad_inputs(Path("/nonexistent-placeholder"))
+
+
+@pytest.mark.parametrize("index", range(len(CASES_17)), ids=[case[0] for case in CASES_17])
+def test_issue17_bad_input_is_refused_clearly(tmp_path, index):
+    name, _, call, expected, fragment = issue17_bad_inputs(tmp_path)[index]
+    with pytest.raises(BaseException) as caught:
+        call()
+    error = caught.value
+    assert isinstance(error, expected), (name, repr(error))
+    assert raised_by_course_lib(error), (name, traceback.format_exception(error)[-3:])
+    assert fragment in str(error), (name, fragment, str(error))
+
+
+def test_issue17_count_and_classes():
+    classes = {}
+    for case in CASES_17:
+        classes[case[1]] = classes.get(case[1], 0) + 1
+    assert len(CASES_17) == len({case[0] for case in CASES_17})
+    assert set(classes) == {"ids", "shapes", "sizes", "types", "contracts", "environment"}, classes
+    assert all(n >= 2 for n in classes.values()), classes

