@@ -632,3 +632,21 @@ def test_the_browser_test_starts_its_lab_with_recording_off(tmp_path):
     finally:
         sys.path.pop(0)
     assert browser_test.lab_environment(tmp_path)[progress.SWITCH_VAR] == "off"
+
+
+def test_authoring_documents_the_toolkit_that_exists():
+    """Every toolkit name AUTHORING.md's "Writing a check" shows as a call exists in course_lib.checks, and back."""
+    import re
+
+    from course_lib import checks
+
+    text = open(os.path.join(REPO_ROOT, "AUTHORING.md"), encoding="utf-8").read()
+    section = text.split("## Writing a check: the toolkit", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"`([a-z_]+|[A-Z][A-Za-z]+)\(", section)) | set(re.findall(r"`([A-Z_]{6,})`", section))
+    elsewhere = {"check_catalogue", "COURSE_PROGRESS_FILE", "PYTEST_VERSION", "COURSE_PROGRESS"}  # tests' helper, variables
+    missing = sorted(name for name in documented - elsewhere if not hasattr(checks, name))
+    assert not missing, missing
+    used = {"Exercise", "Pitfall", "diagnose", "facts", "fallback", "run_case", "explained_error", "run_in_graph",
+            "fit_in_model", "fit_function_in_model", "raised", "read_number", "table_size_pitfalls", "is_rounding_of",
+            "NUMBER_PITFALLS"}
+    assert used <= documented, sorted(used - documented)

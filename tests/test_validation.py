@@ -264,8 +264,56 @@ def test_check_file_name_never_escapes_its_folder(name):
 
 
 def test_api_is_small_and_documented():
-    assert sorted(v.__all__) == sorted(n for n in dir(v) if n.startswith("check_"))
-    for name in v.__all__:
+    checks = [n for n in v.__all__ if n.startswith("check_")]
+    assert sorted(checks) == sorted(n for n in dir(v) if n.startswith("check_"))
+    assert sorted(set(v.__all__) - set(checks)) == ["MAX_ID", "MAX_TABLE_ROWS"]
+    for name in checks:
         doc = getattr(v, name).__doc__
         assert doc and ("Raises" in doc or "raises" in doc.lower()), name
     assert re.search(r"check_ids.*int64", v.__doc__, re.S)
+
+
+# --------------------------------------------------------------------------- issue 17
+
+
+def test_check_table_rows_refuses_tables_that_would_not_fit():
+    assert v.check_table_rows(1682, "n_movies") == 1683
+    assert v.check_table_rows(v.MAX_TABLE_ROWS - 1, "n") == v.MAX_TABLE_ROWS
+    with pytest.raises(ValueError) as caught:
+        v.check_table_rows(10**12, "n_users")
+    assert_clear(caught, "n_users", "pd.factorize")
+    assert "8,000.0 GB" in str(caught.value)
+
+
+def test_check_instance_names_what_was_expected():
+    assert v.check_instance(3, "x", int, what="an int") == 3
+    with pytest.raises(TypeError) as caught:
+        v.check_instance(pd.DataFrame({"a": [1]}), "split", dict, what="a Split, from split_ratings(ratings)")
+    assert_clear(caught, "split", "split_ratings(ratings)")
+
+
+def test_check_labels_never_splits_a_string_into_letters():
+    assert v.check_labels(("a", 2), "labels") == ["a", "2"]
+    assert v.check_labels(pd.Series(["x", "y"]), "labels", length=2) == ["x", "y"]
+    for bad, error in (("abc", TypeError), (b"abc", TypeError), (3, TypeError), ({"a": 1}, TypeError)):
+        with pytest.raises(error) as caught:
+            v.check_labels(bad, "labels")
+        assert_clear(caught, "labels", "one label per row")
+    with pytest.raises(ValueError):
+        v.check_labels(["a"], "labels", length=3)
+
+
+def test_check_env_never_ignores_a_value_outside_its_set(monkeypatch):
+    choices = {"1": True, "0": False}
+    monkeypatch.delenv("COURSE_TEST_VAR", raising=False)
+    assert v.check_env("COURSE_TEST_VAR", choices, default=None) is None
+    monkeypatch.setenv("COURSE_TEST_VAR", " 1 ")
+    assert v.check_env("COURSE_TEST_VAR", choices, default=None) is True
+    monkeypatch.setenv("COURSE_TEST_VAR", "maybe")
+    with pytest.raises(ValueError, match="COURSE_TEST_VAR='maybe': is not one of '1', '0'"):
+        v.check_env("COURSE_TEST_VAR", choices, default=None)
+
+
+def test_check_ids_refuses_a_maximum_below_its_minimum():
+    with pytest.raises(ValueError, match="maximum=0 is below minimum=1"):
+        v.check_ids([1], "ids", minimum=1, maximum=0)
