@@ -22,7 +22,6 @@ from course_lib.checks import (
     NUMBER_PITFALLS,
     Case,
     Exercise,
-    Mistake,
     Pitfall,
     describe,
     diagnose,

@@ -29,7 +29,6 @@ from course_lib.checks import (
     Pitfall,
     describe,
     diagnose,
-    error_text,
     explain_error,
     explained_error,
     facts,

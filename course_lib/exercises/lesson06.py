@@ -21,7 +21,6 @@ from course_lib.checks import (
     Pitfall,
     describe,
     diagnose,
-    error_text,
     explain_error,
     explained_error,
     facts,
