@@ -1037,8 +1037,8 @@ def table_size_pitfalls(right: int | Callable[[], int]) -> tuple[Pitfall, ...]:
                 lambda f: f"{show(f.answer)} is the right number of rows, but a float: keras.layers.Embedding refuses "
                           f"a float input_dim (it counts rows). {fix}"),
         Pitfall("numpy-integer", lambda f: refused(f, lambda f: f.number.is_integer_type and isinstance(f.answer, np.generic)),
-                lambda f: f"{size()} is right, but it is {describe(f.answer)}, and the next cell's keras.layers.Embedding"
-                          f"({size()}, ...) refuses a NumPy integer as input_dim on this Keras version. {fix} "
+                lambda f: f"{size()} is right, but it is {describe(f.answer)}, and keras.layers.Embedding({size()}, ...), "
+                          f"where a number of rows goes, refuses a NumPy integer as input_dim on this Keras version. {fix} "
                           "(NumPy and pandas give NumPy integers: df.column.max() + 1 is one)"),
         Pitfall("tensor-size", lambda f: refused(f, lambda f: f.number.is_integer_type and is_tensor(f.answer)),
                 lambda f: f"{size()} is right, but it is {describe(f.answer)}: keras.layers.Embedding needs a Python int "
