@@ -362,8 +362,10 @@ def test_progress_report_lists_passed_and_missing(_own_progress_file, capsys):
 def test_default_progress_file_is_outside_the_repository(monkeypatch):
     monkeypatch.delenv(progress.ENV_VAR)
     path = progress.progress_file().resolve()
-    repository = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    assert not str(path).startswith(repository) and path.name == "progress.json"
+    from pathlib import Path
+
+    repository = Path(__file__).resolve().parent.parent
+    assert not path.is_relative_to(repository) and path.name == "progress.json"  # a folder, not a string prefix
     assert "embeddings-course" in str(path)
 
 
