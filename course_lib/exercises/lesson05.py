@@ -113,8 +113,8 @@ _Q1_MESSAGES = {
     "whole_table": "for ids {ids} your layer returned shape {got}, the whole table: gather the rows of ids",
     "columns": "for ids {ids} your layer returned shape {got}: tf.gather(..., axis=1) picks columns; the rows of a "
                "table are axis 0, the default",
-    "off_by_one": "for ids {ids} your layer returned the rows of ids {shift}1: row i of the table belongs to id i "
-                  "(ids here start at 0, and id 0 is a row like any other)",
+    "off_by_one": "for ids {ids} your layer read the rows of {shift}1: row i of the table belongs to id i (ids "
+                  "here start at 0, and id 0 is a row like any other): gather at the ids themselves",
     "wrong_shape": "for ids {ids} your layer returned shape {got}, expected {want}: one row of {dim} numbers per id",
     "wrong_values": "for ids {ids} your layer returned numbers that are not the table's rows at those ids (largest "
                     "difference {diff:.3g}): return the rows themselves",
@@ -141,8 +141,12 @@ _Q1_MESSAGES = {
 }
 
 
-def _q1_message(key: str, **fields) -> Mistake:
-    return Mistake(_Q1_MESSAGES[key].format(**fields))
+#: Messages of q1 used only when no catalogued mistake matches (each still says where to look).
+_Q1_LAST_RESORT = {"call_raised", "wrong_shape", "wrong_values", "no_resource_gather", "fit_differs", "fit_raised"}
+
+
+def _q1_message(which: str, **fields) -> Mistake:
+    return Mistake(_Q1_MESSAGES[which].format(**fields))
 
 
 def _trace_ops(layer) -> set[str]:
@@ -182,9 +186,9 @@ class _ValueSpy:
 
 
 def _is_graph_numpy_error(exc: BaseException) -> bool:
-    text = str(exc)
-    return isinstance(exc, (NotImplementedError, AttributeError, TypeError)) and any(
-        word in text for word in ("numpy()", "numpy array", "has no attribute 'numpy'", "symbolic", "__array__"))
+    """True for the errors NumPy code raises on the symbolic tensors of a traced step."""
+    text = str(exc).lower()
+    return any(word in text for word in ("numpy", "symbolic", "__array__", "iterating over `tf.tensor`"))
 
 
 def _check_handle_embedding(answer: Any) -> str:
@@ -220,7 +224,12 @@ def _check_handle_embedding(answer: Any) -> str:
         try:
             got = layer(tf.constant(ids))
         except Exception as exc:  # noqa: BLE001 - the learner's call
-            raise _q1_message("call_raised", ids=shown, error=error_text(exc)) from None
+            text = error_text(exc)
+            if f"is not in [0, {Q1_DIM})" in text:  # gathered along the columns
+                raise _q1_message("columns", ids=shown, got="an error: ids above the dimension") from None
+            if "= -1 is not in" in text or f"= {Q1_ROWS} is not in" in text:  # ids shifted by one
+                raise _q1_message("off_by_one", ids=shown, shift="id - " if "-1" in text else "id + ") from None
+            raise _q1_message("call_raised", ids=shown, error=text) from None
         got_array = np.asarray(got)
         want = table[ids]
         if got_array.shape == table.shape and got_array.shape != want.shape:
@@ -238,12 +247,6 @@ def _check_handle_embedding(answer: Any) -> str:
                     raise _q1_message("off_by_one", ids=shown, shift=f"id {sign} ")
             raise _q1_message("wrong_values", ids=shown, diff=float(np.max(np.abs(got_array - want))))
 
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_sum(layer(tf.constant([3, 0, 49, 3])) ** 2)
-    gradient = tape.gradient(loss, layer.embeddings)
-    if gradient is None:
-        raise _q1_message("no_gradient")
-
     try:
         with _ValueSpy(layer.embeddings) as spy:
             ops = _trace_ops(layer)
@@ -251,13 +254,18 @@ def _check_handle_embedding(answer: Any) -> str:
         if _is_graph_numpy_error(exc):
             raise _q1_message("numpy_in_call", error=error_text(exc)) from None
         raise _q1_message("fit_raised", error=error_text(exc)) from None
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(layer(tf.constant([3, 0, 49, 3])) ** 2)
+    gradient = tape.gradient(loss, layer.embeddings)
+    if gradient is None:
+        raise _q1_message("no_gradient")
     if "OneHot" in ops or "MatMul" in ops or "BatchMatMulV2" in ops:
         raise _q1_message("one_hot")
     if not isinstance(gradient, tf.IndexedSlices):
         raise _q1_message("dense_gradient", shape=tuple(gradient.shape))
     if "ReadVariableOp" in ops:
         raise _q1_message("read_value" if spy.read else "keras_variable")
-    if "ResourceGather" not in ops:
+    if "ResourceGather" not in ops and "ResourceGatherNd" not in ops:
         raise _q1_message("no_resource_gather", ops=", ".join(sorted(ops - {"Placeholder", "NoOp", "Identity", "Const"})))
 
     # one SGD step of fit, next to Keras's Embedding: same table afterwards
@@ -303,7 +311,8 @@ q1 = Exercise(
 Q2_GLOBAL_BATCH, Q2_REPLICAS, Q2_L2 = 16, (4, 2), 0.1
 
 _Q2_MESSAGES = {
-    "raised": "inside strategy.run, {call} raised {error}",
+    "raised": "inside strategy.run, {call} raised {error}: check that your function computes with TensorFlow "
+              "ops on the tensors it gets (labels, predictions, the penalties list) and returns one number",
     "add_n_empty": "with a model without penalties, penalties is an empty list and tf.add_n([]) fails ({error}): add "
                    "the penalty only when there is one (if penalties: ...)",
     "numpy": "your function runs inside strategy.run in a compiled step, where labels and predictions are symbolic "
@@ -343,8 +352,11 @@ _Q2_MESSAGES = {
 }
 
 
-def _q2_message(key: str, **fields) -> Mistake:
-    return Mistake(_Q2_MESSAGES[key].format(**fields))
+_Q2_LAST_RESORT = {"raised", "step_differs", "loss_differs"}
+
+
+def _q2_message(which: str, **fields) -> Mistake:
+    return Mistake(_Q2_MESSAGES[which].format(**fields))
 
 
 def _q2_data():
@@ -576,8 +588,11 @@ _Q3_MESSAGES = {
 }
 
 
-def _q3_message(key: str, **fields) -> Mistake:
-    return Mistake(_Q3_MESSAGES[key].format(**fields))
+_Q3_LAST_RESORT = {"raised", "differs"}
+
+
+def _q3_message(which: str, **fields) -> Mistake:
+    return Mistake(_Q3_MESSAGES[which].format(**fields))
 
 
 _Q3_TRUTH: dict = {}
@@ -635,6 +650,10 @@ def _q3_candidates(mse: float, penalty: float, replicas: int, rank: int, batch: 
 
 
 def _check_logged_loss(function: Any) -> str:
+    if not callable(function) or isinstance(function, type):
+        raise Mistake(f"give the function logged_loss, got {show(function, 40)}")
+    if is_stub_function(function):
+        raise NotAttempted
     truth = _q3_truth()
     mse, penalty = truth["mse"], truth["penalty"]
     results, cases = {}, []
@@ -722,8 +741,11 @@ _Q4_MESSAGES = {
 }
 
 
-def _q4_message(key: str, **fields) -> Mistake:
-    return Mistake(_Q4_MESSAGES[key].format(**fields))
+_Q4_LAST_RESORT = {"raised", "not_sharded", "differs"}
+
+
+def _q4_message(which: str, **fields) -> Mistake:
+    return Mistake(_Q4_MESSAGES[which].format(**fields))
 
 
 def _q4_paths() -> dict[str, str]:
@@ -739,14 +761,18 @@ def _check_shard_tables(function: Any) -> str:
     from course_lib import distributed
     from course_lib import recommender as rec
 
+    if not callable(function) or isinstance(function, type):
+        raise Mistake(f"give the function shard_tables, got {show(function, 40)}")
+    if is_stub_function(function):
+        raise NotAttempted
     mesh = keras.distribution.DeviceMesh(Q4_MESH_SHAPE, Q4_AXES, [f"cpu:{i}" for i in range(int(np.prod(Q4_MESH_SHAPE)))])
     try:
         answer = call_learner(function, mesh)
     except (KeyboardInterrupt, Mistake, NotAttempted):
         raise
     except Exception as exc:  # noqa: BLE001 - the learner's function
-        key = "axis_name" if "axis names" in str(exc).lower() else "raised"
-        raise _q4_message(key, error=error_text(exc)) from None
+        which = "axis_name" if "axis names" in str(exc).lower() else "raised"
+        raise _q4_message(which, error=error_text(exc)) from None
     if isinstance(answer, keras.distribution.ModelParallel):
         raise _q4_message("distribution")
     if not isinstance(answer, keras.distribution.LayoutMap):
@@ -858,6 +884,9 @@ _Q5_MESSAGES = {
     "differs": "collision_share({n}, {bins}) returned {got:.6f}, expected {want:.6f}: compare with the formula in the "
                "hint (the probability that none of the other n_ids - 1 ids lands in the id's bin)",
 }
+
+
+_Q5_LAST_RESORT = {"differs"}
 
 
 def _birthday(n_ids: int, bins: int) -> float:
