@@ -12,7 +12,10 @@ The pieces, in the order lesson 04 uses them:
   :func:`tune_bias_baseline`: the star-scale metrics and the two baselines every model must beat;
 - :func:`build_rating_model`, :func:`train_rating_model`, :func:`predict_ratings`: biased
   matrix factorisation (user and movie embeddings, a per-row dot product, user and movie
-  biases and the global mean) trained with ``fit``, large batches and early stopping;
+  biases and the global mean, a ``(batch, 1)`` output) trained with ``fit``, large batches and
+  early stopping; its layer names are the constants :data:`USER_EMBEDDING`,
+  :data:`MOVIE_EMBEDDING`, :data:`USER_BIAS`, :data:`MOVIE_BIAS`, ... (a contract with
+  :func:`rating_scorer` and lesson 05's ``LayoutMap``);
 - :func:`build_retrieval_model`, :func:`train_retrieval_model`: a two-tower model trained
   with an in-batch softmax over movies, for top-N lists;
 - :func:`known_items_mask`, :func:`top_n`, :func:`popularity_scores`, :func:`rating_scorer`,
