@@ -204,6 +204,8 @@ def _check_handle_embedding(answer: Any) -> str:
     name = cls.__name__
     if is_stub_function(getattr(cls, "call", None)):
         raise NotAttempted
+    if not issubclass(cls, keras.layers.Layer):
+        raise _q1_message("not_a_class", kind=f"the class {name}")
     if not issubclass(cls, keras.layers.Embedding):
         raise _q1_message("not_an_embedding", name=name)
     if cls.call is keras.layers.Embedding.call:
