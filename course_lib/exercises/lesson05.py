@@ -75,6 +75,17 @@ def _strategy(replicas: int):
     return _STRATEGIES[replicas]
 
 
+def _attempted_function(function: Any, name: str) -> None:
+    """Mistake unless ``function`` is a function; NotAttempted while it is still the lesson's stub.
+
+    Checked before a check starts an engine, so that an unattempted exercise costs nothing.
+    """
+    if not callable(function) or isinstance(function, type):
+        raise Mistake(f"give the function {name}, got {show(function, 40)}")
+    if is_stub_function(function):
+        raise NotAttempted
+
+
 def _number(value: Any, what: str) -> float:
     """A float from a Python/NumPy number or a one-element array or tensor; Mistake naming ``what`` otherwise."""
     if isinstance(value, (bool, np.bool_, str, bytes)):
@@ -485,10 +496,7 @@ def _probe_broadcast(function) -> str | None:
 
 
 def _check_replica_loss(function: Any) -> str:
-    if not callable(function) or isinstance(function, type):
-        raise Mistake(f"give the function replica_loss, got {show(function, 40)}")
-    if is_stub_function(function):
-        raise NotAttempted
+    _attempted_function(function, "replica_loss")
     reference = _q2_references()
     basis = np.stack([reference["data"], reference["penalty"]], axis=1)
     for replicas, l2 in ((Q2_REPLICAS[0], Q2_L2), (Q2_REPLICAS[1], Q2_L2), (Q2_REPLICAS[0], 0.0)):
@@ -652,10 +660,7 @@ def _q3_candidates(mse: float, penalty: float, replicas: int, rank: int, batch: 
 
 
 def _check_logged_loss(function: Any) -> str:
-    if not callable(function) or isinstance(function, type):
-        raise Mistake(f"give the function logged_loss, got {show(function, 40)}")
-    if is_stub_function(function):
-        raise NotAttempted
+    _attempted_function(function, "logged_loss")
     truth = _q3_truth()
     mse, penalty = truth["mse"], truth["penalty"]
     results, cases = {}, []
@@ -763,10 +768,7 @@ def _check_shard_tables(function: Any) -> str:
     from course_lib import distributed
     from course_lib import recommender as rec
 
-    if not callable(function) or isinstance(function, type):
-        raise Mistake(f"give the function shard_tables, got {show(function, 40)}")
-    if is_stub_function(function):
-        raise NotAttempted
+    _attempted_function(function, "shard_tables")
     mesh = keras.distribution.DeviceMesh(Q4_MESH_SHAPE, Q4_AXES, [f"cpu:{i}" for i in range(int(np.prod(Q4_MESH_SHAPE)))])
     try:
         answer = call_learner(function, mesh)
