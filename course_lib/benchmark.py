@@ -25,6 +25,12 @@ the whole epoch's wall time. Example runs::
 process, alternating which backend goes first, and prints the ratio of their examples per
 second for every pair: on a shared, noisy machine only such paired ratios mean anything.
 
+``--devices N`` trains over N devices with the engines of lesson 05 (:func:`training_scope`):
+data parallel on TensorFlow (``MirroredStrategy`` over N GPUs, or N logical CPUs), the user and
+movie tables split row-wise on JAX (``keras.distribution.ModelParallel``, tables padded to a
+multiple of N rows). It uses :mod:`course_lib.distributed` for the devices and the layout; that
+module never imports this one.
+
 Every flag is checked before any data or backend is loaded (exit status 2 and a message naming
 the flag). The backend must be chosen before Keras is imported, so this module imports Keras
 (and :mod:`course_lib.recommender`) only inside :func:`main`, after setting ``KERAS_BACKEND``.
@@ -45,6 +51,7 @@ import sys
 import time
 from dataclasses import asdict, replace
 
+from course_lib import validation as v
 from course_lib.env import quiet_native_stderr  # imports no Keras or TensorFlow
 
 #: Test-RMSE targets (stars) the course promises, per variant.
@@ -106,15 +113,68 @@ def _select_backend(backend: str) -> None:
         tf.get_logger().setLevel("ERROR")  # no retracing notices between seeds
 
 
-def run_once(ratings, variant: str, seed: int, config, device: str) -> dict:
-    """Split with ``seed``, fit the baselines and the rating model, return the measured figures."""
+def training_scope(backend: str, devices: int):
+    """How ``--devices N`` trains the rating model over ``devices`` devices on ``backend``.
+
+    - ``"tensorflow"``: data parallel, ``tf.distribute.MirroredStrategy`` over the first
+      ``devices`` GPUs, or over ``devices`` logical CPUs when there is no GPU
+      (:func:`course_lib.distributed.virtual_cpus`, so call this before TensorFlow runs any op).
+      The rating model's (batch, 1) output makes ``"mse"`` a per-rating loss, which Keras
+      scales per replica: the step is one device's (lesson 05, section 3).
+    - ``"jax"``: model parallel, ``keras.distribution.ModelParallel`` with the user and movie
+      tables split row-wise over ``devices`` devices
+      (:func:`course_lib.distributed.rating_layout_map`; on CPU start the process with
+      :func:`course_lib.distributed.jax_env`'s ``XLA_FLAGS``, as :func:`main` does).
+
+    Returns:
+        ``(scope, description, pad_to)``: ``scope()`` is a context manager to build and train
+        the model in; ``description`` says what it does; ``pad_to`` is the multiple that each
+        table's rows must be padded to (``split_ratings(pad_to=...)``: 1 for TensorFlow,
+        ``devices`` for JAX).
+
+    Raises:
+        TypeError/ValueError: ``devices`` is not a whole number from 1 to 64; ValueError: unknown backend.
+        RuntimeError: fewer devices than asked (with the setting that makes more).
+    """
+    from course_lib import distributed
+
+    devices = v.check_size(devices, "devices", maximum=64)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        if gpus and len(gpus) < devices:
+            raise RuntimeError(f"{len(gpus)} GPU(s) found, {devices} asked")
+        names = [f"/gpu:{i}" for i in range(devices)] if gpus else distributed.virtual_cpus(devices)
+        kind = "GPU" if gpus else "logical CPU"
+        return tf.distribute.MirroredStrategy(names).scope, f"MirroredStrategy over {devices} {kind}(s)", 1
+    if backend == "jax":
+        import keras
+
+        found = keras.distribution.list_devices()
+        if len(found) < devices:
+            raise RuntimeError(f"{len(found)} JAX device(s), {devices} asked: on CPU start the process with "
+                               f"XLA_FLAGS=--xla_force_host_platform_device_count={devices}")  # fmt: skip
+        mesh = keras.distribution.DeviceMesh((1, devices), ("batch", "model"), found[:devices])
+        distribution = keras.distribution.ModelParallel(layout_map=distributed.rating_layout_map(mesh),
+                                                        batch_dim_name="batch")  # fmt: skip
+        return distribution.scope, f"ModelParallel, both tables row-sharded over {devices} devices", devices
+    raise ValueError(f"backend={backend!r}: choose 'tensorflow' or 'jax'")
+
+
+def run_once(ratings, variant: str, seed: int, config, device: str, *, pad_to: int = 1) -> dict:
+    """Split with ``seed``, fit the baselines and the rating model, return the measured figures.
+
+    ``pad_to`` pads the tables to a multiple of that many rows (``split_ratings(pad_to=...)``),
+    for tables split over that many shards (:func:`training_scope`).
+    """
     import keras
     import numpy as np
 
     from course_lib import recommender as rec
 
     keras.utils.set_random_seed(seed)
-    split = rec.split_ratings(ratings, seed=seed)
+    split = rec.split_ratings(ratings, seed=seed, pad_to=pad_to)
     mean = rec.global_mean_baseline(split.train)
     biases, _, _ = rec.tune_bias_baseline(split)  # penalties chosen on the validation slice
     model = rec.build_model_for(split, config, seed=seed)  # implicit-feedback table from split.train only
@@ -168,7 +228,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--devices", type=int, default=1,
                         help="train over N devices: data parallel on TensorFlow (MirroredStrategy over the GPUs, or N "
                              "logical CPUs), row-sharded tables on JAX (keras.distribution.ModelParallel); lesson 05. "
-                             "Uses the variant's settings (other flags are refused)")
+                             "Uses the variant's settings (only --epochs, --seeds and --json may be added)")
     parser.add_argument("--compare-backends", metavar="A,B", nargs="?", const="tensorflow,jax",
                         help="measure training speed of these backends back to back (default tensorflow,jax), "
                              "each in a fresh process, alternating which goes first; prints each pair's ratio")
@@ -196,7 +256,7 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
     if args.devices > 1:
         if args.backend not in ("tensorflow", "jax"):
             parser.error(f"--devices {args.devices} needs --backend tensorflow or jax, got {args.backend}")
-        tuned = [f"--{n.replace('_', '-')}" for n in ("batch_size", "epochs", "learning_rate", "dim", "l2",
+        tuned = [f"--{n.replace('_', '-')}" for n in ("batch_size", "learning_rate", "dim", "l2",
                                                         "history_length", "implicit_l2", "implicit_method",
                                                         "implicit_normalization", "jit", "steps_per_execution")
                  if getattr(args, n, None) is not None] + (["--compare-backends"] if args.compare_backends else [])
@@ -262,6 +322,63 @@ def compare_backends(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_on_devices(args: argparse.Namespace) -> int:
+    """``--devices N``: the figures of :func:`run_once` for seeds 0 .. ``--seeds - 1``, trained in :func:`training_scope`.
+
+    Prints one line per seed and the mean test RMSE; returns 0 (or 1 when the data is missing).
+    On JAX the process first gets :func:`course_lib.distributed.jax_env`'s ``XLA_FLAGS`` and
+    ``PJRT_NPROC`` unless they are set already (JAX reads them when it makes its CPU client).
+    On TensorFlow the step runs without XLA and one step per call: Keras 3 turns XLA off under
+    ``tf.distribute`` by itself (``_resolve_auto_jit_compile`` in
+    ``keras/src/trainers/trainer.py``), XLA on logical CPUs fails ("Trying to access resource
+    .../replica_1/... on CPU:1 from CPU:0"), and ``steps_per_execution > 1`` fails under
+    ``MirroredStrategy`` in Keras 3.15 (lesson 05, Going deeper, has the minimal reproduction).
+    CPU figures show the mechanics; real figures need accelerators.
+    """
+    from course_lib import distributed
+
+    if args.backend == "jax":
+        for name, value in distributed.jax_env(args.devices).items():
+            os.environ.setdefault(name, value)
+        os.environ["KERAS_BACKEND"] = "jax"
+        with quiet_native_stderr():  # Keras's data adapters import TensorFlow: do it before JAX runs anything
+            import tensorflow  # noqa: F401
+    _select_backend(args.backend)
+    scope, what, pad_to = training_scope(args.backend, args.devices)  # before any TensorFlow op
+    import keras
+    import numpy as np
+
+    from course_lib import recommender as rec
+    from course_lib.datasets import DataUnavailableError, load_movielens
+
+    try:
+        ratings = load_movielens(args.variant).ratings
+    except DataUnavailableError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    config = rec.CONFIGS[args.variant]
+    if args.epochs is not None:
+        config = replace(config, epochs=args.epochs)
+    if args.backend == "tensorflow":
+        config = replace(config, steps_per_execution=1, jit_compile=False)
+    with quiet_native_stderr():
+        device = describe_device(args.backend)
+    print(f"MovieLens {args.variant}, Keras {keras.__version__} on {args.backend}, {device}; {what}; "
+          f"settings {asdict(config)}", flush=True)  # fmt: skip
+    runs = []
+    for seed in range(args.seeds):
+        with scope():
+            run = run_once(ratings, args.variant, seed, config, device, pad_to=pad_to)
+        runs.append(run)
+        print(f"seed {seed}: {run['examples_per_s']:,.0f} examples/s, {run['s_per_epoch']:.2f} s/epoch, "
+              f"{run['epochs']} epochs, test RMSE {run['test_rmse']:.4f}, MAE {run['test_mae']:.4f}, "
+              f"global mean {run['global_mean_rmse']:.4f}, bias only {run['bias_only_rmse']:.4f}", flush=True)  # fmt: skip
+        if args.json:
+            print(json.dumps(run), flush=True)
+    print(f"mean test RMSE {np.mean([r['test_rmse'] for r in runs]):.4f} over {args.seeds} seed(s)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -269,9 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.compare_backends:
         return compare_backends(args)
     if args.devices > 1:  # lesson 05's engines: before any backend or TensorFlow op is set up
-        from course_lib.distributed import benchmark_main
-
-        return benchmark_main(args.devices, args.backend, args.variant, args.seeds)
+        return run_on_devices(args)
 
     _select_backend(args.backend)
     import keras

@@ -1,24 +1,29 @@
 """Training past one device and one machine, on TensorFlow's and Keras's own engines (lesson 05).
 
 Nothing here distributes anything by itself: the engines do that (``tf.distribute`` and
-``keras.distribution``). This module holds what lesson 05 would otherwise repeat:
+``keras.distribution``). This module holds what lesson 05 (and, for the first two items and
+:func:`rating_layout_map`, the benchmark's ``--devices``) would otherwise repeat:
 
 - :func:`virtual_cpus`: split the CPU into N logical devices (must run before any TF op);
+  :func:`jax_env`: the environment of a JAX child process with N CPU devices;
 - :func:`free_ports`, :func:`tf_config`, :class:`Cluster`, :func:`run_cluster`: start worker
   processes on 127.0.0.1 with free ports, capture their logs, and stop every one of them (the
   whole process group) on success, failure, timeout or interrupt;
 - the worker itself, ``python -m course_lib.distributed worker ...``: a
   ``MultiWorkerMirroredStrategy`` custom training loop for the lesson 04 rating model, with
-  chief-only saving and checkpoints that survive a killed worker. It reads its place in the
-  cluster from ``TF_CONFIG`` only, so the same command runs on a real cluster;
+  chief-only saving and ``tf.train.CheckpointManager`` checkpoints that survive a killed
+  worker. It reads its place in the cluster from ``TF_CONFIG`` only, so the same command runs
+  on a real cluster;
 - :func:`train_custom_loop`: that loop, callable in-process (one device) for comparison;
-- ``python -m course_lib.distributed sharded ...`` and ``... jax-worker ...``: the lesson 04
-  model with its tables sharded row-wise by ``keras.distribution.ModelParallel`` on the JAX
-  backend (run in a subprocess, because the backend is fixed when Keras is imported);
-- :func:`step_time`, :func:`rows_changed_by_one_step`, :func:`hashing_collisions`: the
-  one-device measurements of the lesson;
-- ``python -m course_lib.distributed benchmark --devices N``: the benchmark's figures, trained
-  data-parallel (TensorFlow, ``MirroredStrategy``) or sharded (JAX, ``ModelParallel``).
+- :func:`rating_layout_map`, :func:`run_jax_processes` (``python -m course_lib.distributed
+  jax-worker ...``) and ``... layout-check ...``: the lesson 04 model with its tables sharded
+  row-wise by ``keras.distribution.ModelParallel`` on the JAX backend, in child processes,
+  because the backend is fixed when Keras is imported;
+- :data:`HandleEmbedding`, :func:`step_time`, :func:`rows_changed_by_one_step`,
+  :func:`hashing_collisions`: the one-device measurements of the lesson.
+
+The benchmark over N devices (``python -m course_lib.benchmark --devices N``) lives in
+:mod:`course_lib.benchmark` and imports from here; this module never imports the benchmark.
 
 Importing this module imports neither TensorFlow nor Keras: worker processes choose their
 backend first. Sources: the TensorFlow guides "Distributed training with TensorFlow",
@@ -42,14 +47,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
+
+from course_lib import validation as v  # imports neither TensorFlow nor Keras
 
 __all__ = [
     "virtual_cpus", "jax_env", "child_processes", "free_ports", "port_is_free", "tf_config", "WorkerError", "Worker", "Cluster",
-    "run_cluster", "run_jax_processes", "worker_command", "train_custom_loop", "LoopConfig", "step_time",
-    "rows_changed_by_one_step", "hashing_collisions", "expected_collision_share", "run_module", "ps_demo",
-    "sharded_run", "jax_worker_run", "benchmark_main", "training_scope", "padded_sizes",
+    "run_cluster", "run_jax_processes", "worker_command", "train_custom_loop", "LoopConfig", "step_time", "HandleEmbedding",
+    "OPTIMIZERS", "LOOKUPS", "rows_changed_by_one_step", "hashing_collisions", "expected_collision_share", "run_module",
+    "ps_demo", "rating_layout_map", "jax_worker_run", "layout_check",
 ]  # fmt: skip
 
 #: Environment for every child process: quiet TensorFlow, no oneDNN (bit-repeatable CPU sums).
@@ -77,8 +84,7 @@ def jax_env(devices: int) -> dict:
     600 s, so a slow but live step on a loaded machine is not aborted. Raises ValueError for
     ``devices`` outside 1..64.
     """
-    if isinstance(devices, bool) or not isinstance(devices, int) or not 1 <= devices <= 64:
-        raise ValueError(f"devices={devices!r} must be a whole number from 1 to 64")
+    devices = v.check_size(devices, "devices", maximum=64, hint="JAX CPU devices of the child process")
     flags = (f"--xla_force_host_platform_device_count={devices} --xla_cpu_multi_thread_eigen=false "
              "--xla_cpu_collective_call_terminate_timeout_seconds=600 --xla_cpu_collective_timeout_seconds=600")  # fmt: skip
     return {"KERAS_BACKEND": "jax", "XLA_FLAGS": flags, "PJRT_NPROC": str(4 * devices)}
@@ -95,12 +101,11 @@ def virtual_cpus(n: int) -> list[str]:
         ``["/device:CPU:0", ..., "/device:CPU:{n-1}"]``.
 
     Raises:
-        ValueError: ``n`` is not a whole number from 1 to 64.
+        TypeError: ``n`` is not a whole number. ValueError: ``n`` is outside 1..64.
         RuntimeError: TensorFlow already ran an op with other devices (restart the kernel and
             call this first).
     """
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 64:
-        raise ValueError(f"n={n!r}: the number of logical CPUs must be a whole number from 1 to 64")
+    n = v.check_size(n, "n", maximum=64, hint="the number of logical CPUs")
     import tensorflow as tf
 
     cpu = tf.config.list_physical_devices("CPU")[0]
@@ -136,10 +141,9 @@ def free_ports(n: int, host: str = "127.0.0.1") -> list[int]:
 
     The sockets are closed before returning, so another program could take a port in the
     meantime; :func:`run_cluster` asks for new ports on each launch to keep that window short.
-    Raises ValueError for ``n`` outside 1..64.
+    Raises TypeError for a non-integer ``n``, ValueError for ``n`` outside 1..64.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 64:
-        raise ValueError(f"n={n!r}: ask for 1 to 64 ports")
+    n = v.check_size(n, "n", maximum=64, hint="the number of ports")
     sockets, ports = [], []
     try:
         while len(ports) < n:
@@ -398,59 +402,105 @@ def run_module(args, *, timeout: float = 180, env: dict | None = None) -> dict:
 
 # --------------------------------------------------------------------------- one device, a big table
 
+#: Optimizers of :func:`step_time` and :func:`rows_changed_by_one_step` (Keras 3, these settings).
+OPTIMIZERS = ("sgd", "sgd_momentum", "adagrad", "adam")
+#: How the table's rows are read in :func:`step_time`: Keras's ``Embedding`` (``ops.take`` on the
+#: whole variable) or :data:`HandleEmbedding` (``tf.gather`` on the variable's handle).
+LOOKUPS = ("take", "handle")
 
-def _check_count(value, what: str, low: int = 1, high: int = 10**9) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{what}={value!r} must be a whole number from {low:,} to {high:,}")
-    return value
+_HANDLE_EMBEDDING = None
 
 
-def _one_table_model(rows: int, dim: int, optimizer, jit_compile: bool, seed: int = 0):
+def _handle_embedding_class():
+    """Build :data:`HandleEmbedding` on first use (this module imports no Keras at import time)."""
+    global _HANDLE_EMBEDDING
+    if _HANDLE_EMBEDDING is None:
+        import keras
+        import tensorflow as tf
+
+        if keras.backend.backend() != "tensorflow":
+            raise RuntimeError("HandleEmbedding reads a TensorFlow variable's handle: it needs KERAS_BACKEND=tensorflow")
+
+        class HandleEmbedding(keras.layers.Embedding):
+            """A Keras ``Embedding`` that reads its rows through the TensorFlow variable's handle (lesson 05, q1).
+
+            ``tf.gather(self.embeddings.value, ids)``: ``self.embeddings`` is the Keras
+            variable, ``.value`` the ``tf.Variable`` behind it, and ``tf.gather`` on a resource
+            variable calls its ``sparse_read``, one ``ResourceGather`` op that copies only the
+            ``ids`` rows. Keras's own ``Embedding.call`` runs ``ops.take(self.embeddings, ...)``,
+            which converts the variable to a tensor first (a ``ReadVariableOp``); once a sparse
+            op has touched the variable, TensorFlow copies the whole table on every such read
+            (``copy_on_read_mode``, ``tensorflow/core/kernels/resource_variable_ops.cc``). Same
+            numbers, same sparse ``IndexedSlices`` gradient; TensorFlow backend only.
+            """
+
+            def call(self, inputs):
+                if inputs.dtype not in (tf.int32, tf.int64):
+                    inputs = tf.cast(inputs, "int32")
+                return tf.cast(tf.gather(self.embeddings.value, inputs), self.compute_dtype)
+
+        _HANDLE_EMBEDDING = HandleEmbedding
+    return _HANDLE_EMBEDDING
+
+
+def __getattr__(name: str):
+    if name == "HandleEmbedding":  # built lazily: it subclasses keras.layers.Embedding
+        return _handle_embedding_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _one_table_model(rows: int, dim: int, optimizer, jit_compile: bool, seed: int = 0, lookup: str = "take"):
     import keras
 
+    layer = keras.layers.Embedding if lookup == "take" else _handle_embedding_class()
     ids = keras.Input(shape=(), dtype="int32")
-    vectors = keras.layers.Embedding(rows, dim, embeddings_initializer=keras.initializers.RandomNormal(seed=seed),
-                                     name="table")(ids)  # fmt: skip
+    vectors = layer(rows, dim, embeddings_initializer=keras.initializers.RandomNormal(seed=seed), name="table")(ids)
     model = keras.Model(ids, keras.ops.sum(vectors, axis=-1))
     model.compile(optimizer=optimizer, loss="mse", jit_compile=jit_compile)
     return model
 
 
 def step_time(rows: int, *, dim: int = 16, batch: int = 1024, jit_compile: bool = False,
-              optimizer: str = "sgd", steps: int = 5, seed: int = 0) -> float:  # fmt: skip
-    """Median wall time (seconds) of one ``train_on_batch`` step of a model that is one ``(rows, dim)`` table.
+              optimizer: str = "sgd", lookup: str = "take", steps: int = 5, seed: int = 0) -> float:  # fmt: skip
+    """Wall time (seconds) of the fastest of ``steps`` ``train_on_batch`` steps of a model that is one ``(rows, dim)`` table.
 
     Each step looks up ``batch`` random ids (drawn with ``seed``), sums each vector and fits
-    an MSE target. The first step (tracing, XLA compilation) is not timed. With
+    an MSE target. The first step (tracing, XLA compilation) is not timed. The fastest step is
+    the step's own cost; slower ones waited for other programs on a shared CPU. With
     ``jit_compile=True`` TensorFlow's op determinism is switched off during the measurement
     (Keras 3 silently falls back to no XLA while it is on) and switched back on afterwards.
 
     Args:
         rows: table rows (the vocabulary size), 1 to 10**9.
         jit_compile: compile the step with XLA (``model.compile(jit_compile=True)``).
-        optimizer: ``"sgd"``, ``"adagrad"`` or ``"adam"`` (Keras 3 optimizers, default settings).
-        steps: timed steps (the median is returned).
+        optimizer: one of :data:`OPTIMIZERS` (Keras 3 optimizers: SGD 0.1, SGD 0.1 with momentum
+            0.9, Adagrad 0.1, Adam 0.01).
+        lookup: one of :data:`LOOKUPS`: ``"take"`` (Keras's ``Embedding``) or ``"handle"``
+            (:data:`HandleEmbedding`).
+        steps: timed steps (the fastest is returned).
 
-    Raises ValueError for a size or optimizer outside these ranges.
+    Raises TypeError/ValueError for a size, optimizer or lookup outside these ranges.
     """
     import numpy as np
 
-    rows = _check_count(rows, "rows")
-    _check_count(dim, "dim", 1, 4096)
-    _check_count(batch, "batch", 1, 10**7)
-    _check_count(steps, "steps", 1, 1000)
+    rows = v.check_size(rows, "rows", maximum=10**9)
+    v.check_size(dim, "dim", maximum=4096)
+    v.check_size(batch, "batch", maximum=10**7)
+    v.check_size(steps, "steps", maximum=1000)
+    v.check_choice(lookup, "lookup", LOOKUPS)
+    v.check_bool(jit_compile, "jit_compile")
     rng = np.random.default_rng(seed)
     batches = [rng.integers(0, rows, size=batch, dtype=np.int32) for _ in range(steps + 1)]
     target = np.zeros(batch, np.float32)
     with _xla_allowed(jit_compile):
-        model = _one_table_model(rows, dim, _optimizer(optimizer), jit_compile, seed)
+        model = _one_table_model(rows, dim, _optimizer(optimizer), jit_compile, seed, lookup)
         model.train_on_batch(batches[0], target)
         times = []
         for ids in batches[1:]:
             start = time.perf_counter()
             model.train_on_batch(ids, target)
             times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return float(np.min(times))
 
 
 @contextlib.contextmanager
@@ -475,10 +525,9 @@ def _xla_allowed(jit_compile: bool):
 def _optimizer(name: str):
     import keras
 
-    choices = {"sgd": lambda: keras.optimizers.SGD(0.1), "adagrad": lambda: keras.optimizers.Adagrad(0.1),
-               "adam": lambda: keras.optimizers.Adam(0.01)}  # fmt: skip
-    if name not in choices:
-        raise ValueError(f"optimizer={name!r}: choose one of {sorted(choices)}")
+    choices = {"sgd": lambda: keras.optimizers.SGD(0.1), "sgd_momentum": lambda: keras.optimizers.SGD(0.1, momentum=0.9),
+               "adagrad": lambda: keras.optimizers.Adagrad(0.1), "adam": lambda: keras.optimizers.Adam(0.01)}  # fmt: skip
+    v.check_choice(name, "optimizer", OPTIMIZERS)
     return choices[name]()
 
 
@@ -493,12 +542,12 @@ def rows_changed_by_one_step(optimizer: str, *, rows: int = 10_000, dim: int = 8
         ``{"looked_up": distinct ids of the last batch, "changed": rows whose values changed,
         "touched_before": distinct ids of all steps, "rows": rows}`` (ints).
 
-    Raises ValueError for an unknown optimizer or a size out of range.
+    Raises TypeError/ValueError for an optimizer not in :data:`OPTIMIZERS` or a size out of range.
     """
     import numpy as np
 
-    _check_count(rows, "rows", 2)
-    _check_count(warmup_steps, "warmup_steps", 0, 1000)
+    v.check_size(rows, "rows", minimum=2, maximum=10**8)
+    v.check_size(warmup_steps, "warmup_steps", minimum=0, maximum=1000)
     model = _one_table_model(rows, dim, _optimizer(optimizer), False, seed)
     rng = np.random.default_rng(seed)
     target = np.ones(batch, np.float32)
@@ -522,31 +571,33 @@ def expected_collision_share(n_ids: int, bins: int) -> float:
     With a uniform hash into ``bins`` bins, another given id misses my bin with probability
     ``1 - 1/bins``, so all ``n_ids - 1`` others miss it with ``(1 - 1/bins) ** (n_ids - 1)``:
     the share is ``1 - (1 - 1/bins) ** (n_ids - 1)`` (about ``1 - exp(-n_ids / bins)``).
-    Raises ValueError for counts below 1.
+    Raises ValueError for counts below 1, TypeError for counts that are not whole numbers.
     """
-    _check_count(n_ids, "n_ids")
-    _check_count(bins, "bins")
+    v.check_size(n_ids, "n_ids")
+    v.check_size(bins, "bins")
     return 1.0 - (1.0 - 1.0 / bins) ** (n_ids - 1)
 
 
-def hashing_collisions(ids, bins: int) -> dict:
-    """Hash distinct ``ids`` with ``keras.layers.Hashing(bins)`` and measure the collisions.
+def hashing_collisions(ids, bins: int, *, salt: int | None = None) -> dict:
+    """Hash distinct ``ids`` with ``keras.layers.Hashing(bins, salt=salt)`` and measure the collisions.
 
     Args:
         ids: strings or integers (duplicates are dropped first).
         bins: number of hash bins (the rows of the ``Embedding`` behind the hashing layer).
+        salt: ``None`` (FarmHash64, Keras's default) or a whole number (SipHash64 with that
+            key): each salt is another hash function, to see how much one hash's collisions vary.
 
     Returns:
         ``{"ids": distinct ids, "bins": bins, "used_bins": bins holding at least one id,
         "colliding_share": share of ids sharing their bin with another id (measured),
         "expected_share": :func:`expected_collision_share`}``.
 
-    Raises ValueError for ``bins`` < 1 or no ids.
+    Raises ValueError for ``bins`` < 1, a negative ``salt`` or no ids.
     """
     import keras
     import numpy as np
 
-    _check_count(bins, "bins")
+    v.check_size(bins, "bins")
     values = np.unique(np.asarray(list(ids)))
     if values.size == 0:
         raise ValueError("ids is empty: nothing to hash")
@@ -554,7 +605,9 @@ def hashing_collisions(ids, bins: int) -> dict:
         values = values.astype(np.int64)
     else:
         values = values.astype(str).astype(object)
-    hashed = np.asarray(keras.layers.Hashing(num_bins=bins)(values)).reshape(-1)
+    if salt is not None:
+        salt = v.check_size(salt, "salt", minimum=0)
+    hashed = np.asarray(keras.layers.Hashing(num_bins=bins, salt=salt)(values)).reshape(-1)
     counts = np.bincount(hashed, minlength=bins)
     return {"ids": int(values.size), "bins": int(bins), "used_bins": int((counts > 0).sum()),
             "colliding_share": float((counts[hashed] > 1).mean()),
@@ -669,7 +722,7 @@ def train_custom_loop(strategy, config: LoopConfig = LoopConfig(), *, checkpoint
         def replica_step(inputs):
             x, y = inputs
             with tf.GradientTape() as tape:
-                predicted = model(x, training=True)
+                predicted = tf.reshape(model(x, training=True), [-1])  # the model gives a (batch, 1) column
                 loss = tf.nn.compute_average_loss(tf.square(y - predicted), global_batch_size=G)
                 if model.losses:
                     loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
@@ -742,8 +795,28 @@ def _worker_main(args) -> dict:
 # --------------------------------------------------------------------------- a sharded table (JAX backend)
 
 
-def _sharded_setup(devices_per_table: int, epochs: int, pad_to: int):
-    """Import Keras (JAX backend), load the split; return (keras, rec, split, n_movies padded)."""
+def rating_layout_map(mesh, tables=None):
+    """A ``keras.distribution.LayoutMap`` that splits the rating model's tables row-wise over ``mesh``'s ``"model"`` axis.
+
+    Each table in ``tables`` (default :data:`course_lib.recommender.EMBEDDING_TABLES`, the user
+    and movie tables) gets the layout ``("model", None)``: rows split into equal consecutive
+    blocks over the mesh's ``"model"`` axis, columns whole. The key is the variable's path,
+    ``f"{table}/embeddings"``. Every other variable is replicated. Used by lesson 05 (section
+    5), :func:`jax_worker_run` and ``python -m course_lib.benchmark
+    --devices N --backend jax``. Sharding happens on the JAX backend only.
+    """
+    import keras
+
+    from course_lib.recommender import EMBEDDING_TABLES
+
+    layout = keras.distribution.LayoutMap(mesh)
+    for table in EMBEDDING_TABLES if tables is None else tables:
+        layout[f"{table}/embeddings"] = ("model", None)
+    return layout
+
+
+def _sharded_setup(pad_to: int):
+    """Import Keras (JAX backend) and split ml-100k with tables padded to a multiple of ``pad_to`` rows."""
     import keras
 
     from course_lib import recommender as rec
@@ -751,104 +824,43 @@ def _sharded_setup(devices_per_table: int, epochs: int, pad_to: int):
 
     if keras.backend.backend() != "jax":
         raise RuntimeError("run this with KERAS_BACKEND=jax (keras.distribution shards only on JAX)")
-    split = rec.split_ratings(load_movielens("100k").ratings, seed=42)
-    rows = -(-(split.n_movies + 1) // pad_to) * pad_to  # round the movie table up to a multiple of pad_to
-    return keras, rec, split, rows - 1
+    ratings = load_movielens("100k").ratings
+    return keras, rec, rec.split_ratings(ratings, seed=42, pad_to=pad_to), ratings
 
 
 def _table_layout(variable) -> list[dict]:
-    """Where the rows of a (JAX-backed) Keras variable live: one dict per shard this process holds."""
+    """Where the rows and columns of a 2-D (JAX-backed) Keras variable live: one dict per shard this process holds."""
     shards = sorted(variable.value.addressable_shards, key=lambda s: s.device.id)
     return [{"device": int(s.device.id), "process": int(s.device.process_index),
-             "rows": [int(s.index[0].start or 0), int(s.index[0].stop or variable.shape[0])]} for s in shards]  # fmt: skip
-
-
-def _train_rating(keras, rec, split, n_movies: int, epochs: int, distribution=None):
-    keras.utils.set_random_seed(42)
-    scope = distribution.scope() if distribution is not None else contextlib.nullcontext()
-    with scope:
-        model = rec.build_rating_model(split.n_users, n_movies, global_mean=rec.global_mean_baseline(split.train),
-                                       dim=16, seed=42)  # fmt: skip
-        config = rec.TrainConfig(dim=16, epochs=epochs, patience=epochs)
-        history, _ = rec.train_rating_model(model, split, config)
-        rmse = rec.rmse(split.test["rating"], rec.predict_ratings(model, split.test))
-    return model, history, rmse
-
-
-def sharded_run(devices: int = 8, epochs: int = 2) -> dict:
-    """Train the rating model twice on JAX: unsharded, then with both tables split row-wise over ``devices``.
-
-    Uses ``keras.distribution.ModelParallel`` with a ``DeviceMesh`` of shape (1, devices) and a
-    ``LayoutMap`` mapping ``user_embedding/embeddings`` and ``movie_embedding/embeddings`` to
-    ``("model", None)``: rows split over the ``model`` axis, columns whole. Must run in a
-    process started with ``KERAS_BACKEND=jax`` and, on CPU,
-    ``XLA_FLAGS=--xla_force_host_platform_device_count=<devices>``.
-
-    Returns:
-        dict with ``devices`` (names), ``table_layout`` and ``adam_layout`` (rows per device
-        of the movie table and of its Adam moments), ``losses`` and ``test_rmse`` of both runs,
-        ``max_weight_difference`` (largest absolute difference of the trained movie tables)
-        and ``uneven_error`` (what JAX says when the rows do not divide evenly, or None).
-    """
-    keras, rec, split, n_movies = _sharded_setup(devices, epochs, pad_to=devices)
-    import numpy as np
-
-    found = keras.distribution.list_devices()
-    if len(found) < devices:
-        raise RuntimeError(f"{len(found)} JAX devices, {devices} asked: set XLA_FLAGS=--xla_force_host_platform_device_count={devices}")
-    mesh = keras.distribution.DeviceMesh((1, devices), ("batch", "model"), found[:devices])
-    layout = keras.distribution.LayoutMap(mesh)
-    layout["user_embedding/embeddings"] = ("model", None)
-    layout["movie_embedding/embeddings"] = ("model", None)
-    distribution = keras.distribution.ModelParallel(layout_map=layout, batch_dim_name="batch")
-    plain, plain_history, plain_rmse = _train_rating(keras, rec, split, n_movies, epochs)
-    sharded, sharded_history, sharded_rmse = _train_rating(keras, rec, split, n_movies, epochs, distribution)
-    table = sharded.get_layer("movie_embedding").embeddings
-    moments = [v for v in sharded.optimizer.variables if "movie_embedding" in v.path]
-    user_table = sharded.get_layer("user_embedding").embeddings
-    uneven_error = None
-    try:  # the ratings' own size: 1683 rows do not split into equal parts
-        with distribution.scope():
-            rec.build_rating_model(split.n_users, split.n_movies, global_mean=3.5, dim=16)
-    except Exception as exc:
-        uneven_error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
-    return {
-        "backend": keras.backend.backend(),
-        "devices": [str(d) for d in found[:devices]],
-        "table_shape": list(table.shape),
-        "user_table_shape": list(user_table.shape),
-        "table_layout": _table_layout(table),
-        "user_table_layout": _table_layout(user_table),
-        "adam_layout": {v.path: _table_layout(v) for v in moments},
-        "losses": {"one_device": plain_history["loss"], "sharded": sharded_history["loss"]},
-        "test_rmse": {"one_device": plain_rmse, "sharded": sharded_rmse},
-        "max_weight_difference": float(np.max(np.abs(
-            keras.ops.convert_to_numpy(plain.get_layer("movie_embedding").embeddings)
-            - keras.ops.convert_to_numpy(table)))),
-        "uneven_error": uneven_error,
-    }
+             "rows": [int(s.index[0].start or 0), int(s.index[0].stop or variable.shape[0])],
+             "cols": [int(s.index[1].start or 0), int(s.index[1].stop or variable.shape[1])]} for s in shards]  # fmt: skip
 
 
 def jax_worker_run(coordinator: str, num_processes: int, process_id: int, steps: int = 5) -> dict:
-    """One of ``num_processes`` JAX processes that together hold one movie table, split row-wise.
+    """One of ``num_processes`` JAX processes that together hold the rating model's tables, split row-wise.
 
     ``keras.distribution.initialize`` connects the processes through the coordinator
     (``host:port`` of process 0); afterwards ``keras.distribution.list_devices()`` lists every
-    process's devices, and a ``LayoutMap`` entry ``("model", None)`` spreads the rows over all
-    of them. Each process trains ``steps`` Adam steps on the same batches and reports the rows it
-    holds and the losses (equal in every process, and to one process alone).
+    process's devices, and :func:`rating_layout_map` (``("model", None)`` for the user and movie
+    tables) spreads the rows over all of them. The tables are padded to a multiple of the
+    device count (``split_ratings(pad_to=...)``). Each process trains 2 epochs of ``steps`` Adam
+    steps on the same batches (ml-100k, batch 1024), then the same alone on one device.
+
+    Returns:
+        ``{"process_id", "global_devices", "local_devices", "table_shape", "table_layout" and
+        "user_table_layout" (the rows of the movie and user tables this process holds, see
+        ``_table_layout``), "adam_layout" (the same for the movie table's Adam moments),
+        "losses" (per epoch, sharded), "one_device_losses", "uneven_error" (what JAX says when
+        the unpadded 1,683-row movie table is to be split)}``.
     """
     import keras
     import numpy as np
 
     keras.distribution.initialize(job_addresses=coordinator, num_processes=num_processes, process_id=process_id)
-    keras_, rec, split, n_movies = _sharded_setup(0, 0, pad_to=8)
     found = keras.distribution.list_devices()
+    _, rec, split, ratings = _sharded_setup(pad_to=len(found))
     mesh = keras.distribution.DeviceMesh((1, len(found)), ("batch", "model"), found)
-    layout = keras.distribution.LayoutMap(mesh)
-    layout["movie_embedding/embeddings"] = ("model", None)
-    layout["user_embedding/embeddings"] = ("model", None)
-    distribution = keras.distribution.ModelParallel(layout_map=layout, batch_dim_name="batch")
+    distribution = keras.distribution.ModelParallel(layout_map=rating_layout_map(mesh), batch_dim_name="batch")
     distribution.auto_shard_dataset = False  # every process feeds the same whole batches (batch axis of size 1)
     inputs = rec.model_inputs(split.train.iloc[: 1024 * steps])
     targets = split.train["rating"].to_numpy(np.float32)[: 1024 * steps]
@@ -856,7 +868,7 @@ def jax_worker_run(coordinator: str, num_processes: int, process_id: int, steps:
     def train(scope):
         keras.utils.set_random_seed(42)
         with scope:
-            model = rec.build_rating_model(split.n_users, n_movies, global_mean=rec.global_mean_baseline(split.train),
+            model = rec.build_rating_model(split.n_users, split.n_movies, global_mean=rec.global_mean_baseline(split.train),
                                            dim=16, seed=42)  # fmt: skip
             model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
             history = model.fit(inputs, targets, batch_size=1024, epochs=2, shuffle=False, verbose=0)
@@ -864,27 +876,96 @@ def jax_worker_run(coordinator: str, num_processes: int, process_id: int, steps:
 
     model, losses = train(distribution.scope())
     _, local_losses = train(contextlib.nullcontext())  # this process alone, one device, nothing sharded
-    table = model.get_layer("movie_embedding").embeddings
+    table = model.get_layer(rec.MOVIE_EMBEDDING).embeddings
+    moments = [m for m in model.optimizer.variables if rec.MOVIE_EMBEDDING in m.path]
+    uneven_error = None
+    try:  # the ratings' own sizes: 1,683 movie rows do not split into equal parts
+        with distribution.scope():
+            rec.build_rating_model(int(ratings.user_id.max()), int(ratings.movie_id.max()), global_mean=3.5, dim=16)
+    except Exception as exc:
+        uneven_error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
     return {"process_id": process_id, "global_devices": len(found), "local_devices": len(table.value.addressable_shards),
             "table_shape": list(table.shape), "table_layout": _table_layout(table),
-            "losses": losses, "one_device_losses": local_losses}  # fmt: skip
+            "user_table_layout": _table_layout(model.get_layer(rec.USER_EMBEDDING).embeddings),
+            "adam_layout": [_table_layout(m) for m in moments],
+            "losses": losses, "one_device_losses": local_losses, "uneven_error": uneven_error}  # fmt: skip
+
+
+def layout_check(spec: dict) -> dict:
+    """Train the rating model one SGD step with a given layout on JAX, sharded and on one device (lesson 05, q4).
+
+    ``spec`` (JSON-able, so that a TensorFlow-backend process can hand it over): ``{"shape":
+    [1, N], "axis_names": ["batch", "model"], "batch_dim_name": "batch", "layout": [[key,
+    [axis or None, ...]], ...]}``: the ``DeviceMesh`` and the ``LayoutMap`` entries. Runs in a
+    JAX process with at least N devices (:func:`jax_env`). The model has tables of 944 and
+    1,684 rows (ml-100k's sizes padded to a multiple of 4), dimension 8; one batch of 512
+    random ratings (seed 0), SGD 0.1, ``"mse"``.
+
+    Returns:
+        ``{"devices": N, "layouts": {variable path: [{"device", "rows": [begin, end], "cols":
+        [begin, end]}, ...]}, "max_difference": largest absolute difference of any weight after
+        the step, sharded against one device, "error": None or the text of the error raised
+        while building or training under the distribution}``.
+    """
+    import keras
+    import numpy as np
+
+    from course_lib import recommender as rec
+
+    shape, names = tuple(spec["shape"]), tuple(spec["axis_names"])
+    found = keras.distribution.list_devices()
+    count = int(np.prod(shape))
+    result = {"devices": count, "layouts": {}, "max_difference": None, "error": None}
+    rng = np.random.default_rng(0)
+    inputs = {"user_id": rng.integers(1, 944, 512).astype("int32"), "movie_id": rng.integers(1, 1683, 512).astype("int32")}
+    targets = rng.integers(1, 6, 512).astype("float32")
+
+    def one_step(scope):
+        keras.utils.set_random_seed(0)
+        with scope:
+            model = rec.build_rating_model(943, 1683, global_mean=3.5, dim=8, l2=0.05, seed=0)
+            model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+            model.fit(inputs, targets, batch_size=512, epochs=1, shuffle=False, verbose=0)
+        return model
+
+    try:
+        mesh = keras.distribution.DeviceMesh(shape, names, np.array(found[:count]).reshape(shape))
+        layout = keras.distribution.LayoutMap(mesh)
+        for key, axes in spec["layout"]:
+            layout[key] = tuple(axes)
+        distribution = keras.distribution.ModelParallel(layout_map=layout, batch_dim_name=spec.get("batch_dim_name", "batch"))
+        sharded = one_step(distribution.scope())
+    except Exception as exc:  # the learner's layout: report what JAX or Keras said
+        result["error"] = f"{type(exc).__name__}: {' '.join(str(exc).split())[:400]}"
+        return result
+    plain = one_step(contextlib.nullcontext())
+    result["layouts"] = {w.path: _table_layout(w) for w in sharded.weights if len(w.shape) == 2}
+    result["max_difference"] = float(max(
+        np.max(np.abs(keras.ops.convert_to_numpy(a) - keras.ops.convert_to_numpy(b)))
+        for a, b in zip(sharded.weights, plain.weights)))  # fmt: skip
+    return result
 
 
 # --------------------------------------------------------------------------- ParameterServerStrategy (tf_keras)
 
 
 def ps_demo(rows: int = 1000, dim: int = 8, shards: int = 2) -> dict:
-    """Build an ``Embedding`` under ``ParameterServerStrategy`` with ``FixedShardsPartitioner(shards)``.
+    """An ``Embedding`` under ``ParameterServerStrategy`` with ``FixedShardsPartitioner(shards)``, trained by ``fit``.
 
     Starts an in-process cluster (one worker and ``shards`` parameter servers on free ports of
     127.0.0.1, as in the TensorFlow guide "Parameter server training"), so run it in a child
     process (``python -m course_lib.distributed ps-demo``): the servers end with that process.
+    Both ``fit`` calls get the same ``tf.data.Dataset`` (64 ids repeated, batches of 32) and
+    ``steps_per_epoch=4``: under this strategy ``fit`` takes a dataset or a ``DatasetCreator``,
+    never NumPy arrays.
 
     Returns:
-        ``{"tf_keras_shards": [[rows, dim], ...], "tf_keras_variable": type name,
-        "keras3_variable": type name of a Keras 3 Embedding's table under the same strategy
-        (or the error it raised)}``.
+        ``{"tf_keras_variable": type name, "tf_keras_shards": [[rows, dim], ...],
+        "tf_keras_fit": "ran, loss ..." or the error, "keras3_variable": type name of a Keras
+        3 Embedding's table under the same strategy, "keras3_shape": [rows, dim],
+        "keras3_fit": "ran" or the error}``.
     """
+    import numpy as np
     import tensorflow as tf
     import tf_keras
 
@@ -896,154 +977,43 @@ def ps_demo(rows: int = 1000, dim: int = 8, shards: int = 2) -> dict:
     resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(spec, rpc_layer="grpc")
     partitioner = tf.distribute.experimental.partitioners.FixedShardsPartitioner(shards)
     strategy = tf.distribute.experimental.ParameterServerStrategy(resolver, variable_partitioner=partitioner)
-    with strategy.scope():
-        old = tf_keras.layers.Embedding(rows, dim)
-        old.build((None,))
-    result = {"tf_keras_variable": type(old.embeddings).__name__,
-              "tf_keras_shards": [list(v.shape) for v in getattr(old.embeddings, "variables", [old.embeddings])]}  # fmt: skip
-    try:
-        import keras
 
+    def dataset():
+        ids = np.arange(64, dtype=np.int32) % rows
+        return tf.data.Dataset.from_tensor_slices((ids, np.zeros(64, np.float32))).repeat().batch(32)
+
+    def short(exc):
+        return f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+
+    with strategy.scope():
+        old = tf_keras.Sequential([tf_keras.Input(shape=(), dtype="int32"), tf_keras.layers.Embedding(rows, dim),
+                                   tf_keras.layers.Lambda(lambda v: tf.reduce_sum(v, axis=-1))])  # fmt: skip
+        old.compile(optimizer="sgd", loss="mse")
+    table = old.layers[0].embeddings
+    result = {"tf_keras_variable": type(table).__name__,
+              "tf_keras_shards": [list(v.shape) for v in getattr(table, "variables", [table])]}  # fmt: skip
+    try:
+        history = old.fit(dataset(), epochs=1, steps_per_epoch=4, verbose=0)
+        result["tf_keras_fit"] = f"ran, loss {history.history['loss'][0]:.4f}"
+    except Exception as exc:
+        result["tf_keras_fit"] = short(exc)
+    import keras
+
+    try:
         with strategy.scope():
+            ids = keras.Input(shape=(), dtype="int32")
             new = keras.layers.Embedding(rows, dim)
-            new.build((None,))
+            model = keras.Model(ids, keras.ops.sum(new(ids), axis=-1))
+            model.compile(optimizer="sgd", loss="mse")
         value = getattr(new.embeddings, "value", new.embeddings)
         result["keras3_variable"] = type(value).__name__
         result["keras3_shape"] = list(new.embeddings.shape)
-    except Exception as exc:
-        result["keras3_variable"] = f"error: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
-    try:  # Keras 3's fit under the same strategy
-        import numpy as np
-
-        with strategy.scope():
-            ids = keras.Input(shape=(), dtype="int32")
-            model = keras.Model(ids, keras.ops.sum(keras.layers.Embedding(rows, dim)(ids), axis=-1))
-            model.compile(optimizer="sgd", loss="mse")
-        model.fit(np.arange(64, dtype=np.int32), np.zeros(64, np.float32), batch_size=32, epochs=1, verbose=0)
+        model.fit(dataset(), epochs=1, steps_per_epoch=4, verbose=0)
         result["keras3_fit"] = "ran"
     except Exception as exc:
-        result["keras3_fit"] = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+        result.setdefault("keras3_variable", f"error: {short(exc)}")
+        result["keras3_fit"] = short(exc)
     return result
-
-
-# --------------------------------------------------------------------------- benchmark over N devices
-
-
-def training_scope(backend: str, devices: int):
-    """How to train the rating model over ``devices`` devices on ``backend``.
-
-    - ``"tensorflow"``: data parallel, ``tf.distribute.MirroredStrategy`` over the first
-      ``devices`` GPUs, or over ``devices`` logical CPUs when there is no GPU (so call this
-      before TensorFlow runs any op).
-    - ``"jax"``: model parallel, ``keras.distribution.ModelParallel`` with the user and movie
-      tables split row-wise over ``devices`` devices (on CPU start the process with
-      ``XLA_FLAGS=--xla_force_host_platform_device_count=<devices>``).
-
-    Returns:
-        ``(scope, description, pad_to, penalty_factor)``: ``scope()`` is a context manager to
-        build and train the model in; ``description`` says what it does; ``pad_to`` is the
-        multiple that table rows must be padded to (1 for TensorFlow, ``devices`` for JAX; see
-        :func:`padded_sizes`); ``penalty_factor`` multiplies the model's ``l2``: Keras 3's
-        ``fit`` under a TensorFlow strategy divides extra losses (activity penalties) by the
-        replica count but not the data loss, so the same ``l2`` would regularise less
-        (``devices`` for TensorFlow, 1 for JAX).
-
-    Raises:
-        ValueError: unknown backend or ``devices`` outside 1..64.
-        RuntimeError: fewer devices than asked (with the setting that makes more).
-    """
-    _check_count(devices, "devices", 1, 64)
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        gpus = tf.config.list_physical_devices("GPU")
-        if gpus and len(gpus) < devices:
-            raise RuntimeError(f"{len(gpus)} GPU(s) found, {devices} asked")
-        names = [f"/gpu:{i}" for i in range(devices)] if gpus else virtual_cpus(devices)
-        kind = "GPU" if gpus else "logical CPU"
-        return tf.distribute.MirroredStrategy(names).scope, f"MirroredStrategy over {devices} {kind}(s)", 1, devices
-    if backend == "jax":
-        import keras
-
-        found = keras.distribution.list_devices()
-        if len(found) < devices:
-            raise RuntimeError(f"{len(found)} JAX device(s), {devices} asked: on CPU start the process with "
-                               f"XLA_FLAGS=--xla_force_host_platform_device_count={devices}")  # fmt: skip
-        mesh = keras.distribution.DeviceMesh((1, devices), ("batch", "model"), found[:devices])
-        layout = keras.distribution.LayoutMap(mesh)
-        layout["user_embedding/embeddings"] = ("model", None)
-        layout["movie_embedding/embeddings"] = ("model", None)
-        distribution = keras.distribution.ModelParallel(layout_map=layout, batch_dim_name="batch")
-        return distribution.scope, f"ModelParallel, both tables row-sharded over {devices} devices", devices, 1
-    raise ValueError(f"backend={backend!r}: choose 'tensorflow' or 'jax'")
-
-
-def padded_sizes(ratings, pad_to: int) -> dict:
-    """``{"n_users": ..., "n_movies": ...}`` for ``split_ratings``: tables of ``n + 1`` rows, a multiple of ``pad_to``.
-
-    The extra rows are never looked up; they only let the rows split evenly over the shards.
-    """
-    _check_count(pad_to, "pad_to", 1, 4096)
-    sizes = {}
-    for column, key in (("user_id", "n_users"), ("movie_id", "n_movies")):
-        rows = int(ratings[column].max()) + 1
-        sizes[key] = -(-rows // pad_to) * pad_to - 1
-    return sizes
-
-
-@contextlib.contextmanager
-def _split_with_sizes(rec, sizes: dict):
-    """Make ``rec.split_ratings`` use ``sizes`` inside the block (restored after)."""
-    original = rec.split_ratings
-    rec.split_ratings = lambda ratings, **kw: original(ratings, **{**sizes, **kw})
-    try:
-        yield
-    finally:
-        rec.split_ratings = original
-
-
-def benchmark_main(devices: int, backend: str, variant: str, seeds: int) -> int:
-    """The figures of ``python -m course_lib.benchmark``, trained over ``devices`` devices (:func:`training_scope`).
-
-    Runs :func:`course_lib.benchmark.run_once` for seeds 0 .. ``seeds - 1`` inside the scope and
-    prints one line per seed and the mean test RMSE.
-
-    On JAX the process gets :func:`jax_env`'s ``XLA_FLAGS`` and ``PJRT_NPROC`` unless they are
-    set already (they must be, before JAX makes its CPU client). Before ``PJRT_NPROC`` was set,
-    8 virtual devices on a loaded 2-core machine hung in XLA's all-reduce in 3 of 4 runs (see
-    :func:`jax_env` for why). CPU figures show the mechanics; real figures need accelerators.
-    """
-    from course_lib import benchmark
-
-    if backend == "jax":
-        for name, value in jax_env(devices).items():  # read when JAX makes its CPU client
-            os.environ.setdefault(name, value)
-    benchmark._select_backend(backend)
-    scope, what, pad_to, penalty_factor = training_scope(backend, devices)  # before any TensorFlow op
-    import keras
-    import numpy as np
-
-    from course_lib import recommender as rec
-    from course_lib.datasets import load_movielens
-
-    ratings = load_movielens(variant).ratings
-    config = rec.CONFIGS[variant]
-    config = replace(config, l2=config.l2 * penalty_factor, bias_l2=config.bias_l2 * penalty_factor)
-    if backend == "tensorflow":  # Keras 3.15 / TF 2.21 under MirroredStrategy: more steps per call fail, and
-        # XLA fails on logical CPUs ("Trying to access resource .../replica_1/... on CPU:1 from CPU:0")
-        config = replace(config, steps_per_execution=1, jit_compile=False)
-    device = benchmark.describe_device(backend)
-    print(f"MovieLens {variant}, Keras {keras.__version__} on {backend}, {device}; {what}")
-    runs = []
-    for seed in range(seeds):
-        with scope(), _split_with_sizes(rec, padded_sizes(ratings, pad_to)):
-            run = benchmark.run_once(ratings, variant, seed, config, device)
-        runs.append(run)
-        print(f"seed {seed}: {run['examples_per_s']:,.0f} examples/s, {run['s_per_epoch']:.2f} s/epoch, "
-              f"{run['epochs']} epochs, test RMSE {run['test_rmse']:.4f}, MAE {run['test_mae']:.4f}, "
-              f"global mean {run['global_mean_rmse']:.4f}, bias only {run['bias_only_rmse']:.4f}", flush=True)  # fmt: skip
-    print(f"mean test RMSE {np.mean([r['test_rmse'] for r in runs]):.4f} over {seeds} seed(s)")
-    return 0
 
 
 # --------------------------------------------------------------------------- command line
@@ -1065,20 +1035,14 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--crash-after", type=int, help="exit abruptly after this step (a killed worker)")
     worker.add_argument("--crash-worker", type=int, default=1, help="which worker --crash-after kills (default 1)")
     worker.add_argument("--model-path", help="the chief saves the trained model here (.keras)")
-    sharded = commands.add_parser("sharded", help="the rating model with row-sharded tables on JAX (needs KERAS_BACKEND=jax)")
-    sharded.add_argument("--devices", type=int, default=8)
-    sharded.add_argument("--epochs", type=int, default=2)
     jax_worker = commands.add_parser("jax-worker", help="one process of a multi-process JAX run")
     jax_worker.add_argument("--coordinator", required=True, help="host:port of process 0")
     jax_worker.add_argument("--num-processes", type=int, default=2)
     jax_worker.add_argument("--process-id", type=int, required=True)
     jax_worker.add_argument("--steps", type=int, default=5)
     commands.add_parser("ps-demo", help="an Embedding under ParameterServerStrategy with a partitioner (tf_keras)")
-    bench = commands.add_parser("benchmark", help="the benchmark's figures, data-parallel (TF) or sharded (JAX)")
-    bench.add_argument("--devices", type=int, default=2)
-    bench.add_argument("--backend", default="tensorflow", choices=["tensorflow", "jax"])
-    bench.add_argument("--variant", default="100k", choices=["100k", "1m"])
-    bench.add_argument("--seeds", type=int, default=1)
+    check = commands.add_parser("layout-check", help="one sharded SGD step of the rating model with a given layout (JAX)")
+    check.add_argument("--spec", required=True, help="JSON: mesh shape, axis names and LayoutMap entries (see layout_check)")
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -1096,24 +1060,15 @@ def main(argv: list[str] | None = None) -> int:
             import tensorflow as tf
         tf.get_logger().setLevel("ERROR")
         _print_result(ps_demo())
-    elif args.command == "benchmark":
-        if args.backend == "jax":
-            for name, value in jax_env(args.devices).items():  # before JAX makes its CPU client
-                os.environ.setdefault(name, value)
-            os.environ["KERAS_BACKEND"] = "jax"
-            with quiet_native_stderr():  # Keras's data adapters import TensorFlow: do it before JAX runs anything
-                import keras  # noqa: F401
-                import tensorflow  # noqa: F401
-        return benchmark_main(args.devices, args.backend, args.variant, args.seeds)
-    elif args.command in ("sharded", "jax-worker"):
+    elif args.command in ("jax-worker", "layout-check"):
         os.environ["KERAS_BACKEND"] = "jax"
         with quiet_native_stderr():
             import keras  # noqa: F401  (Keras imports TensorFlow for its data utilities: keep it quiet)
             import tensorflow as tf
 
         tf.get_logger().setLevel("ERROR")
-        if args.command == "sharded":
-            _print_result(sharded_run(args.devices, args.epochs))
+        if args.command == "layout-check":
+            _print_result(layout_check(json.loads(args.spec)))
         else:
             _print_result(jax_worker_run(args.coordinator, args.num_processes, args.process_id, args.steps))
     return 0

@@ -12,7 +12,10 @@ The pieces, in the order lesson 04 uses them:
   :func:`tune_bias_baseline`: the star-scale metrics and the two baselines every model must beat;
 - :func:`build_rating_model`, :func:`train_rating_model`, :func:`predict_ratings`: biased
   matrix factorisation (user and movie embeddings, a per-row dot product, user and movie
-  biases and the global mean) trained with ``fit``, large batches and early stopping;
+  biases and the global mean, a ``(batch, 1)`` output) trained with ``fit``, large batches and
+  early stopping; its layer names are the constants :data:`USER_EMBEDDING`,
+  :data:`MOVIE_EMBEDDING`, :data:`USER_BIAS`, :data:`MOVIE_BIAS`, ... (a contract with
+  :func:`rating_scorer` and lesson 05's ``LayoutMap``);
 - :func:`build_retrieval_model`, :func:`train_retrieval_model`: a two-tower model trained
   with an in-batch softmax over movies, for top-N lists;
 - :func:`known_items_mask`, :func:`top_n`, :func:`popularity_scores`, :func:`rating_scorer`,
@@ -48,6 +51,8 @@ __all__ = [
     "TrainConfig", "CONFIGS", "LESSON_CONFIGS", "FAST_CONFIG_100K", "Split", "split_ratings", "model_inputs", "rmse", "mae",
     "global_mean_baseline", "BiasBaseline", "fit_bias_baseline", "tune_bias_baseline", "RowDot", "AddBiases",
     "rated_movies_table", "RatedMovies", "implicit_weights", "ImplicitMatmul", "build_rating_model", "build_model_for", "EpochTimer", "train_rating_model", "predict_ratings",
+    "USER_EMBEDDING", "MOVIE_EMBEDDING", "USER_BIAS", "MOVIE_BIAS", "INTERACTION", "RATING", "RATED_MOVIES",
+    "IMPLICIT_EMBEDDING", "IMPLICIT_MEAN", "IMPLICIT_MATMUL", "USER_TOTAL", "EMBEDDING_TABLES",
     "TwoTower", "in_batch_softmax_loss", "build_retrieval_model", "train_retrieval_model",
     "known_items_mask", "top_n", "popularity_scores", "ranking_metrics", "rating_scorer", "cosine_neighbours",
     "pca_2d", "export_projector_tsv",
@@ -56,6 +61,23 @@ __all__ = [
 _RATING_COLUMNS = ("user_id", "movie_id", "rating")
 IMPLICIT_NORMALIZATIONS = ("mean", "sqrt")
 IMPLICIT_METHODS = ("gather", "matmul")
+
+# Layer names of the rating model (:func:`build_rating_model`). They are a contract: :func:`rating_scorer`
+# reads the tables by these names, lesson 05's ``LayoutMap`` keys and the benchmark's sharding are
+# ``f"{USER_EMBEDDING}/embeddings"``, and the tests look layers up by them. Name them here only.
+USER_EMBEDDING = "user_embedding"  #: the user table p, (n_users + 1, dim)
+MOVIE_EMBEDDING = "movie_embedding"  #: the movie table q, (n_movies + 1, dim)
+USER_BIAS = "user_bias"  #: the user biases b_u, an (n_users + 1, 1) Embedding
+MOVIE_BIAS = "movie_bias"  #: the movie biases b_m, an (n_movies + 1, 1) Embedding
+INTERACTION = "interaction"  #: the :class:`RowDot` layer, p_u · q_m
+RATING = "rating"  #: the :class:`AddBiases` output layer (holds ``global_mean``)
+RATED_MOVIES = "rated_movies"  #: implicit term, "gather" method: the :class:`RatedMovies` history table
+IMPLICIT_EMBEDDING = "implicit_embedding"  #: implicit term, "gather" method: the second movie table y
+IMPLICIT_MEAN = "implicit_mean"  #: implicit term, "gather" method: the ``MaskedPooling`` combiner
+IMPLICIT_MATMUL = "implicit_matmul"  #: implicit term, "matmul" method: the :class:`ImplicitMatmul` layer
+USER_TOTAL = "user_total"  #: p_u plus the implicit term
+#: The two big tables, the ones worth sharding (lesson 05, ``python -m course_lib.benchmark --devices N``).
+EMBEDDING_TABLES = (USER_EMBEDDING, MOVIE_EMBEDDING)
 
 
 # --------------------------------------------------------------------------- settings
@@ -216,6 +238,7 @@ def split_ratings(
     seed: int = 42,
     n_users: int | None = None,
     n_movies: int | None = None,
+    pad_to: int = 1,
 ) -> Split:
     """Random split of the ratings: ``test_fraction`` for test, the rest for training.
 
@@ -232,11 +255,16 @@ def split_ratings(
         seed: the shuffle's seed.
         n_users, n_movies: largest ids (default: the largest in ``ratings``); pass the
             catalogue's when some movies have no ratings.
+        pad_to: round ``n_users`` and ``n_movies`` up so that each table's ``n + 1`` rows are
+            a multiple of ``pad_to`` (default 1: no padding). The extra ids are never rated;
+            they let a table's rows split evenly over ``pad_to`` shards (lesson 05's
+            ``LayoutMap``, ``python -m course_lib.benchmark --devices N --backend jax``).
 
     Raises:
         TypeError: ``ratings`` is not a DataFrame, or an id column does not hold integers.
         ValueError: a column is missing, an id is below 1, a rating is NaN or infinite, the
-            fractions are out of range, or ``n_users``/``n_movies`` is smaller than an id.
+            fractions are out of range, ``n_users``/``n_movies`` is smaller than an id, or
+            ``pad_to`` is not a whole number from 1 to 4096.
     """
     _check_ratings(ratings)
     seed = v.check_seed(seed)
@@ -247,6 +275,7 @@ def split_ratings(
         if value is not None:
             v.check_size(value, name, minimum=largest[name],
                          hint=f"it is the largest id, and the ratings hold id {largest[name]}")  # fmt: skip
+    pad_to = v.check_size(pad_to, "pad_to", maximum=4096, hint="the number of shards each table is split into")
     if not 0 < test_fraction < 1 or not 0 <= validation_fraction < 1 or test_fraction + validation_fraction >= 1:
         raise ValueError(
             f"test_fraction={test_fraction} and validation_fraction={validation_fraction} must be "
@@ -267,12 +296,15 @@ def split_ratings(
         )
     parts = np.split(order, [n_test, n_test + n_validation])
     test, validation, train = (ratings.iloc[np.sort(p)].reset_index(drop=True) for p in parts)
+    def padded(largest_id: int) -> int:  # n + 1 rows rounded up to a multiple of pad_to, minus the row 0
+        return -(-(largest_id + 1) // pad_to) * pad_to - 1
+
     return Split(
         train=train,
         validation=validation,
         test=test,
-        n_users=int(n_users if n_users is not None else ratings["user_id"].max()),
-        n_movies=int(n_movies if n_movies is not None else ratings["movie_id"].max()),
+        n_users=padded(int(n_users if n_users is not None else largest["n_users"])),
+        n_movies=padded(int(n_movies if n_movies is not None else largest["n_movies"])),
         seed=int(seed),
     )
 
@@ -496,9 +528,18 @@ class RowDot(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="course_lib")
 class AddBiases(keras.layers.Layer):
-    """``global_mean + interaction + user_bias + movie_bias``: shapes (batch,), (batch, 1), (batch, 1) -> (batch,).
+    """``global_mean + interaction + user_bias + movie_bias``: shapes (batch,), (batch, 1), (batch, 1) -> (batch, 1).
 
     ``global_mean`` (stars) is a constant, not trained: the model learns deviations from it.
+
+    The output is a column, one row per rating, like ``Dense(1)``'s: with targets of shape
+    (batch,) Keras's losses then give one loss per rating (``mean_squared_error`` averages the
+    last axis, of size 1 here) and reduce them to the batch mean in ``reduce_values``
+    (``keras/src/losses/loss.py``), which also divides by the number of replicas under a
+    ``tf.distribute`` strategy (``scale_loss_for_distribution``). A (batch,) output would make
+    ``"mse"`` one number already, ``reduce_values`` would return it unscaled, and under
+    ``MirroredStrategy`` with R replicas the replicas' gradients would add up to R times one
+    device's step (lesson 05, section 3).
     """
 
     def __init__(self, global_mean: float, **kwargs):
@@ -507,10 +548,10 @@ class AddBiases(keras.layers.Layer):
 
     def call(self, inputs):
         interaction, user_bias, movie_bias = inputs
-        return self.global_mean + interaction + ops.squeeze(user_bias, -1) + ops.squeeze(movie_bias, -1)
+        return self.global_mean + ops.expand_dims(interaction, -1) + user_bias + movie_bias
 
     def compute_output_shape(self, input_shape):
-        return tuple(input_shape[0])
+        return (*tuple(input_shape[0]), 1)
 
     def get_config(self):
         return {**super().get_config(), "global_mean": self.global_mean}
@@ -693,7 +734,15 @@ def build_rating_model(
     step, rows the batch never touched included.
 
     Inputs: ``{"user_id": int (batch,), "movie_id": int (batch,)}``.
-    Output: predicted stars, float32 (batch,) (not clipped; :func:`predict_ratings` clips).
+    Output: predicted stars, float32 (batch, 1), one row per rating (not clipped;
+    :func:`predict_ratings` clips and flattens). A column, so that ``compile(loss="mse")`` gives
+    one loss per rating and, under ``tf.distribute.MirroredStrategy``, the same step as one
+    device with any optimizer (:class:`AddBiases`; lesson 05). Targets may be (batch,) or (batch, 1).
+
+    Layer names are this module's constants (:data:`USER_EMBEDDING`, :data:`MOVIE_EMBEDDING`,
+    :data:`USER_BIAS`, :data:`MOVIE_BIAS`, :data:`INTERACTION`, :data:`RATING`, and for the
+    implicit term :data:`RATED_MOVIES`, :data:`IMPLICIT_EMBEDDING`, :data:`IMPLICIT_MEAN`,
+    :data:`IMPLICIT_MATMUL`, :data:`USER_TOTAL`).
 
     Raises:
         ValueError: a size is not a positive whole number, a penalty is negative,
@@ -731,23 +780,23 @@ def build_rating_model(
     def normal(offset):
         return keras.initializers.RandomNormal(stddev=0.05, seed=None if seed is None else seed + offset)
 
-    user_vector = table(n_users + 1, dim, "user_embedding", l2, normal(0))(user)
-    movie_vector = table(n_movies + 1, dim, "movie_embedding", l2, normal(1))(movie)
+    user_vector = table(n_users + 1, dim, USER_EMBEDDING, l2, normal(0))(user)
+    movie_vector = table(n_movies + 1, dim, MOVIE_EMBEDDING, l2, normal(1))(movie)
     if rated_movies is not None and implicit_method == "matmul":
         weights = implicit_weights(rated_movies, n_movies, implicit_normalization)
         implicit = ImplicitMatmul(n_users, n_movies, dim, weights, seed=None if seed is None else seed + 2,
-                                  name="implicit_matmul")(user)  # fmt: skip
-        user_vector = keras.layers.Add(name="user_total")([user_vector, implicit])
+                                  name=IMPLICIT_MATMUL)(user)  # fmt: skip
+        user_vector = keras.layers.Add(name=USER_TOTAL)([user_vector, implicit])
     elif rated_movies is not None:
-        history = RatedMovies(n_users, rated_movies.shape[1], rated_movies, name="rated_movies")(user)
-        implicit_vectors = table(n_movies + 1, dim, "implicit_embedding", implicit_l2, normal(2), mask_zero=True)(history)
+        history = RatedMovies(n_users, rated_movies.shape[1], rated_movies, name=RATED_MOVIES)(user)
+        implicit_vectors = table(n_movies + 1, dim, IMPLICIT_EMBEDDING, implicit_l2, normal(2), mask_zero=True)(history)
         combiner = {"mean": "mean", "sqrt": "sqrtn"}[implicit_normalization]
-        implicit = MaskedPooling(combiner, name="implicit_mean")(implicit_vectors)
-        user_vector = keras.layers.Add(name="user_total")([user_vector, implicit])
-    user_bias = table(n_users + 1, 1, "user_bias", bias_l2, "zeros")(user)
-    movie_bias = table(n_movies + 1, 1, "movie_bias", bias_l2, "zeros")(movie)
-    interaction = RowDot(name="interaction")([user_vector, movie_vector])
-    rating = AddBiases(global_mean, name="rating")([interaction, user_bias, movie_bias])
+        implicit = MaskedPooling(combiner, name=IMPLICIT_MEAN)(implicit_vectors)
+        user_vector = keras.layers.Add(name=USER_TOTAL)([user_vector, implicit])
+    user_bias = table(n_users + 1, 1, USER_BIAS, bias_l2, "zeros")(user)
+    movie_bias = table(n_movies + 1, 1, MOVIE_BIAS, bias_l2, "zeros")(movie)
+    interaction = RowDot(name=INTERACTION)([user_vector, movie_vector])
+    rating = AddBiases(global_mean, name=RATING)([interaction, user_bias, movie_bias])
     name = "biased_mf" if rated_movies is None else "biased_mf_implicit"
     return keras.Model({"user_id": user, "movie_id": movie}, rating, name=name)
 
@@ -780,9 +829,9 @@ def _check_ids_fit(ratings: pd.DataFrame, n_users: int, n_movies: int, what: str
 
 def _table_sizes(model: keras.Model) -> tuple[int, int]:
     try:
-        return model.get_layer("user_embedding").input_dim - 1, model.get_layer("movie_embedding").input_dim - 1
+        return model.get_layer(USER_EMBEDDING).input_dim - 1, model.get_layer(MOVIE_EMBEDDING).input_dim - 1
     except ValueError:
-        raise TypeError("expected a model made by build_rating_model (layers user_embedding, movie_embedding)") from None
+        raise TypeError(f"expected a model made by build_rating_model (layers {USER_EMBEDDING}, {MOVIE_EMBEDDING})") from None
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -1243,23 +1292,23 @@ def rating_scorer(model: keras.Model):
     feedback included, not clipped), far faster than ``model.predict`` on every (user, movie) pair. Use it with
     :func:`ranking_metrics` or :func:`top_n`.
     """
-    p = keras.ops.convert_to_numpy(model.get_layer("user_embedding").embeddings).astype(np.float64)
-    q = keras.ops.convert_to_numpy(model.get_layer("movie_embedding").embeddings).astype(np.float64)
+    p = keras.ops.convert_to_numpy(model.get_layer(USER_EMBEDDING).embeddings).astype(np.float64)
+    q = keras.ops.convert_to_numpy(model.get_layer(MOVIE_EMBEDDING).embeddings).astype(np.float64)
     names = {layer.name for layer in model.layers}
-    if "rated_movies" in names:  # implicit feedback: p_u + masked mean (or sqrt-normalised sum) of y_j
-        rated = keras.ops.convert_to_numpy(model.get_layer("rated_movies").table).astype(np.int64)
-        y = keras.ops.convert_to_numpy(model.get_layer("implicit_embedding").embeddings).astype(np.float64)
+    if RATED_MOVIES in names:  # implicit feedback: p_u + masked mean (or sqrt-normalised sum) of y_j
+        rated = keras.ops.convert_to_numpy(model.get_layer(RATED_MOVIES).table).astype(np.int64)
+        y = keras.ops.convert_to_numpy(model.get_layer(IMPLICIT_EMBEDDING).embeddings).astype(np.float64)
         mask = (rated != 0)[:, :, None]
         count = np.maximum(mask.sum(axis=1), 1)
-        sqrt = model.get_layer("implicit_mean").combiner == "sqrtn"
+        sqrt = model.get_layer(IMPLICIT_MEAN).combiner == "sqrtn"
         p = p + (y[rated] * mask).sum(axis=1) / (np.sqrt(count) if sqrt else count)
-    elif "implicit_matmul" in names:  # the same term as one product
-        layer = model.get_layer("implicit_matmul")
+    elif IMPLICIT_MATMUL in names:  # the same term as one product
+        layer = model.get_layer(IMPLICIT_MATMUL)
         weights = keras.ops.convert_to_numpy(layer.weights_matrix).astype(np.float64)
         p = p + weights @ keras.ops.convert_to_numpy(layer.embeddings).astype(np.float64)
-    user_bias = keras.ops.convert_to_numpy(model.get_layer("user_bias").embeddings)[:, 0]
-    movie_bias = keras.ops.convert_to_numpy(model.get_layer("movie_bias").embeddings)[:, 0]
-    mean = model.get_layer("rating").global_mean
+    user_bias = keras.ops.convert_to_numpy(model.get_layer(USER_BIAS).embeddings)[:, 0]
+    movie_bias = keras.ops.convert_to_numpy(model.get_layer(MOVIE_BIAS).embeddings)[:, 0]
+    mean = model.get_layer(RATING).global_mean
 
     def scores(user_ids) -> np.ndarray:
         ids = v.check_ids(user_ids, "user_ids", minimum=0, maximum=len(p) - 1, ndim=1,

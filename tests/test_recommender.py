@@ -1,17 +1,21 @@
-"""Unit tests of course_lib.recommender and course_lib.benchmark (lesson 04)."""
+"""Unit tests of course_lib.recommender (lesson 04; the rating model also lesson 05). The benchmark: tests/test_benchmark.py."""
 
 from __future__ import annotations
 
 import ast
 import dataclasses
 import inspect
+import json
+import os
+import subprocess
+import sys
+import textwrap
 
 import keras
 import numpy as np
 import pandas as pd
 import pytest
 
-from course_lib import benchmark
 from course_lib import recommender as rec
 from course_lib.features import MaskedPooling
 
@@ -81,6 +85,18 @@ def test_split_rejects_wrong_input():
         rec.split_ratings(pd.DataFrame({"user_id": [1], "movie_id": [2]}))
 
 
+def test_split_pads_the_tables_to_a_multiple_of_the_shards():
+    ratings = pd.DataFrame({"user_id": [1, 943] * 10, "movie_id": [5, 1682] * 10, "rating": [3.0, 4.0] * 10})
+    split = rec.split_ratings(ratings, seed=0, pad_to=8)
+    assert (split.n_users + 1, split.n_movies + 1) == (944, 1688)  # 944 rows already a multiple of 8
+    assert (rec.split_ratings(ratings, seed=0).n_users, rec.split_ratings(ratings, seed=0).n_movies) == (943, 1682)
+    assert rec.split_ratings(ratings, seed=0, n_movies=1700, pad_to=4).n_movies == 1703  # on top of the catalogue's size
+    assert rec.split_ratings(ratings, seed=0, pad_to=8).test.equals(rec.split_ratings(ratings, seed=0).test)
+    for bad, error in ((0, ValueError), (2.0, TypeError), (5000, ValueError)):
+        with pytest.raises(error, match="pad_to"):
+            rec.split_ratings(ratings, pad_to=bad)
+
+
 def test_model_inputs_dtypes():
     inputs = rec.model_inputs(synthetic_ratings())
     assert set(inputs) == {"user_id", "movie_id"}
@@ -145,8 +161,8 @@ def test_tune_bias_baseline_picks_the_best_validation_pair():
 def small_model(**kwargs):
     model = rec.build_rating_model(6, 5, global_mean=3.5, dim=4, seed=1, **kwargs)
     # Non-zero biases, so the test below also covers them.
-    model.get_layer("user_bias").set_weights([np.linspace(-0.5, 0.5, 7)[:, None].astype("float32")])
-    model.get_layer("movie_bias").set_weights([np.linspace(0.3, -0.3, 6)[:, None].astype("float32")])
+    model.get_layer(rec.USER_BIAS).set_weights([np.linspace(-0.5, 0.5, 7)[:, None].astype("float32")])
+    model.get_layer(rec.MOVIE_BIAS).set_weights([np.linspace(0.3, -0.3, 6)[:, None].astype("float32")])
     return model
 
 
@@ -156,22 +172,23 @@ def test_each_rows_score_depends_only_on_its_own_user_and_movie():
     users = np.array([1, 2, 3, 4], dtype="int32")
     movies = np.array([5, 4, 3, 2], dtype="int32")
     before = model.predict({"user_id": users, "movie_id": movies}, verbose=0)
-    assert before.shape == (4,)
+    assert before.shape == (4, 1)  # one row per rating: a column (lesson 05, section 3)
+    before = before[:, 0]
     changed_users, changed_movies = users.copy(), movies.copy()
     changed_users[2], changed_movies[2] = 6, 1
-    after = model.predict({"user_id": changed_users, "movie_id": changed_movies}, verbose=0)
+    after = model.predict({"user_id": changed_users, "movie_id": changed_movies}, verbose=0)[:, 0]
     assert np.allclose(np.delete(after, 2), np.delete(before, 2), atol=1e-6)
     assert abs(after[2] - before[2]) > 1e-4
     # and each row equals the formula computed by hand
-    p = model.get_layer("user_embedding").get_weights()[0]
-    q = model.get_layer("movie_embedding").get_weights()[0]
-    bu = model.get_layer("user_bias").get_weights()[0][:, 0]
-    bm = model.get_layer("movie_bias").get_weights()[0][:, 0]
+    p = model.get_layer(rec.USER_EMBEDDING).get_weights()[0]
+    q = model.get_layer(rec.MOVIE_EMBEDDING).get_weights()[0]
+    bu = model.get_layer(rec.USER_BIAS).get_weights()[0][:, 0]
+    bm = model.get_layer(rec.MOVIE_BIAS).get_weights()[0][:, 0]
     by_hand = 3.5 + bu[users] + bm[movies] + np.sum(p[users] * q[movies], axis=1)
     assert np.allclose(before, by_hand, atol=1e-5)
     # one row alone gives the same score as inside the batch
     alone = model.predict({"user_id": users[:1], "movie_id": movies[:1]}, verbose=0)
-    assert alone[0] == pytest.approx(before[0], abs=1e-6)
+    assert alone[0, 0] == pytest.approx(before[0], abs=1e-6)
 
 
 def test_row_dot_layer_matches_numpy_and_keeps_batch_shape():
@@ -182,12 +199,87 @@ def test_row_dot_layer_matches_numpy_and_keeps_batch_shape():
     assert rec.RowDot().compute_output_shape([(None, 3), (None, 3)]) == (None,)
 
 
+def test_rating_model_outputs_a_column_and_its_layers_carry_the_named_constants():
+    model = small_model()
+    assert model.output.shape == (None, 1)
+    names = {layer.name for layer in model.layers}
+    assert {rec.USER_EMBEDDING, rec.MOVIE_EMBEDDING, rec.USER_BIAS, rec.MOVIE_BIAS, rec.INTERACTION, rec.RATING} <= names
+    assert set(rec.EMBEDDING_TABLES) == {rec.USER_EMBEDDING, rec.MOVIE_EMBEDDING}
+    assert rec.AddBiases(3.0).compute_output_shape([(None,), (None, 1), (None, 1)]) == (None, 1)
+    out = rec.AddBiases(3.0)([np.array([1.0, 2.0], "float32"), np.ones((2, 1), "float32"), np.zeros((2, 1), "float32")])
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(out), [[5.0], [6.0]])
+    implicit = rec.build_rating_model(6, 5, global_mean=3.5, rated_movies=np.zeros((7, 2), np.int32))
+    assert {rec.RATED_MOVIES, rec.IMPLICIT_EMBEDDING, rec.IMPLICIT_MEAN, rec.USER_TOTAL} <= {l.name for l in implicit.layers}
+
+
+def test_one_device_mse_is_the_same_for_targets_of_shape_n_and_n_1():
+    """Keras expands (batch,) targets to the (batch, 1) output: one loss per rating, as before the column."""
+    model = small_model()
+    inputs = {"user_id": np.array([1, 2, 3], "int32"), "movie_id": np.array([1, 2, 3], "int32")}
+    predictions = model(inputs)
+    per_rating = keras.losses.MeanSquaredError(reduction=None)
+    flat = keras.ops.convert_to_numpy(per_rating(np.array([3.0, 4.0, 5.0], "float32"), predictions))
+    column = keras.ops.convert_to_numpy(per_rating(np.array([[3.0], [4.0], [5.0]], "float32"), predictions))
+    by_hand = (keras.ops.convert_to_numpy(predictions)[:, 0] - [3.0, 4.0, 5.0]) ** 2
+    assert flat.shape == column.shape == (3,)  # one loss per rating, which Keras then averages and scales per replica
+    np.testing.assert_allclose(flat, by_hand, rtol=1e-5)
+    np.testing.assert_allclose(column, by_hand, rtol=1e-5)
+
+
+_MIRRORED_STEP = textwrap.dedent("""
+    import json
+    from course_lib import distributed
+    devices = distributed.virtual_cpus(2)
+    import keras, numpy as np, tensorflow as tf
+    from course_lib import recommender as rec
+    rng = np.random.default_rng(0)
+    inputs = {"user_id": rng.integers(1, 50, 64).astype("int32"), "movie_id": rng.integers(1, 40, 64).astype("int32")}
+    targets = rng.integers(1, 6, 64).astype("float32")
+
+    def step(strategy, squeeze):
+        keras.utils.set_random_seed(0)
+        with strategy.scope():
+            model = rec.build_rating_model(49, 39, global_mean=3.5, dim=4, l2=0.05, seed=0)
+            if squeeze:  # the (batch,) twin: "mse" is one number, never scaled per replica
+                model = keras.Model(model.inputs, keras.ops.squeeze(model.outputs[0], -1))
+            before = [w.numpy() for w in model.weights]
+            model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+            loss = model.fit(inputs, targets, batch_size=64, epochs=1, shuffle=False, verbose=0).history["loss"][0]
+        return [w.numpy() - b for w, b in zip(model.weights, before)], loss
+
+    one, one_loss = step(tf.distribute.get_strategy(), False)
+    two, two_loss = step(tf.distribute.MirroredStrategy(devices), False)
+    flat, _ = step(tf.distribute.MirroredStrategy(devices, cross_device_ops=tf.distribute.ReductionToOneDevice()), True)
+    print("RESULT " + json.dumps({
+        "replicas": len(devices), "largest_difference": max(float(np.abs(a - b).max()) for a, b in zip(one, two)),
+        "losses": [one_loss, two_loss],
+        "flat_ratio": float(np.linalg.norm(np.concatenate([f.ravel() for f in flat]))
+                            / np.linalg.norm(np.concatenate([o.ravel() for o in one])))}))
+""")
+
+
+def test_one_sgd_step_under_mirrored_strategy_equals_one_device():
+    """The course's rating model, "mse" and SGD, one step on 2 logical CPUs: one device's weights and loss.
+
+    Runs in a child process (logical CPUs must be made before TensorFlow's first op). The (batch,)
+    twin of the same model steps twice as far, so the test would fail if the column were not the fix.
+    """
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"}
+    done = subprocess.run([sys.executable, "-c", _MIRRORED_STEP], env=env, capture_output=True, text=True, timeout=300)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
+    assert line, done.stderr[-3000:]
+    result = json.loads(line[len("RESULT "):])
+    assert result["replicas"] == 2 and result["largest_difference"] < 1e-6
+    assert result["losses"][0] == pytest.approx(result["losses"][1], rel=1e-6)
+    assert result["flat_ratio"] == pytest.approx(2.0, rel=1e-3)
+
+
 def test_per_example_l2_is_added_as_a_loss():
     model = small_model(l2=0.5)
     inputs = {"user_id": np.array([1, 2], "int32"), "movie_id": np.array([3, 4], "int32")}
     model(inputs, training=True)
-    p = model.get_layer("user_embedding").get_weights()[0]
-    q = model.get_layer("movie_embedding").get_weights()[0]
+    p = model.get_layer(rec.USER_EMBEDDING).get_weights()[0]
+    q = model.get_layer(rec.MOVIE_EMBEDDING).get_weights()[0]
     expected = 0.5 * (np.sum(p[[1, 2]] ** 2) + np.sum(q[[3, 4]] ** 2)) / 2  # per example, batch mean
     assert float(sum(keras.ops.convert_to_numpy(loss) for loss in model.losses)) == pytest.approx(expected, rel=1e-4)
 
@@ -331,7 +423,7 @@ def test_rating_scorer_matches_predict():
     table = rec.rating_scorer(model)(users)
     assert table.shape == (2, 6)
     movies = np.array([4, 2], dtype="int32")
-    predicted = model.predict({"user_id": users, "movie_id": movies}, verbose=0)
+    predicted = model.predict({"user_id": users, "movie_id": movies}, verbose=0)[:, 0]  # the model gives a (batch, 1) column
     assert np.allclose(table[[0, 1], movies], predicted, atol=1e-5)
 
 
@@ -364,31 +456,6 @@ def test_pca_2d_and_projector_export(tmp_path):
     assert lines[0] == "title\tyear" and lines[1] == "Movie 0\t2000" and len(lines) == 7
     with pytest.raises(ValueError, match="one label per vector"):
         rec.export_projector_tsv(vectors, ["a", "b"], tmp_path)
-
-
-# --------------------------------------------------------------------------- benchmark
-
-
-def test_benchmark_device_and_argument_errors():
-    assert benchmark.describe_device("tensorflow").startswith(("CPU", "GPU"))
-    with pytest.raises(SystemExit):
-        benchmark.main(["--seeds", "0"])
-    with pytest.raises(SystemExit):
-        benchmark.main(["--variant", "10m"])
-
-
-def test_benchmark_refuses_a_second_backend_in_one_process():
-    other = "jax" if keras.backend.backend() != "jax" else "torch"
-    with pytest.raises(SystemExit, match="fresh process"):
-        benchmark._select_backend(other)
-
-
-def test_benchmark_runs_one_short_seed(capsys):
-    status = benchmark.main(["--variant", "100k", "--seeds", "1", "--epochs", "1", "--batch-size", "8192"])
-    out = capsys.readouterr().out
-    assert status in (0, 2)  # one epoch need not reach the target
-    assert "examples/s" in out and "global mean" in out and "Target: mean test RMSE <= 0.89" in out
-    assert "validation pass included" in out  # the speed is labelled as including validation
 
 
 def test_epoch_timer_includes_the_validation_pass():
@@ -570,40 +637,6 @@ def test_export_projector_tsv_stays_in_its_folder_and_is_atomic(tmp_path, monkey
     assert (tmp_path / "out" / "movies_vectors.tsv").stat().st_size > 0
 
 
-@pytest.mark.parametrize(
-    "flags, message",
-    [(["--batch-size", "0"], "--batch-size"), (["--epochs", "-1"], "--epochs"), (["--seeds", "0"], "--seeds"),
-     (["--learning-rate", "0"], "--learning-rate"), (["--learning-rate", "nan"], "--learning-rate"),
-     (["--dim", "0"], "--dim"), (["--l2", "-1"], "--l2"), (["--history-length", "-2"], "--history-length"),
-     (["--implicit-method", "sparse"], "--implicit-method"),
-     (["--implicit-method", "matmul", "--implicit-l2", "0.1"], "--implicit-method gather"),
-     (["--steps-per-execution", "0"], "--steps-per-execution"), (["--compare-backends", "tensorflow"], "two or more"),
-     (["--compare-backends", "tensorflow,cuda"], "two or more"), (["--repeats", "0"], "--repeats"),
-     (["--devices", "0"], "--devices"), (["--devices", "2", "--backend", "torch"], "tensorflow or jax"),
-     (["--devices", "2", "--epochs", "3"], "drop --epochs")],
-)  # fmt: skip
-def test_benchmark_refuses_nonsense_before_loading_anything(flags, message, monkeypatch, capsys):
-    import course_lib.datasets
-
-    def must_not_load(*args, **kwargs):
-        raise AssertionError("data loaded before the flags were checked")
-
-    monkeypatch.setattr(course_lib.datasets, "load_movielens", must_not_load)
-    with pytest.raises(SystemExit) as exit_info:
-        benchmark.main(flags)
-    assert exit_info.value.code == 2
-    assert message in capsys.readouterr().err
-
-
-def test_benchmark_devices_hands_over_to_lesson_05s_engines(monkeypatch):
-    import course_lib.distributed
-
-    calls = []
-    monkeypatch.setattr(course_lib.distributed, "benchmark_main", lambda *args: calls.append(args) or 0)
-    assert benchmark.main(["--devices", "4", "--backend", "jax", "--variant", "1m", "--seeds", "2"]) == 0
-    assert calls == [(4, "jax", "1m", 2)]
-
-
 # --------------------------------------------------------------------------- implicit feedback and training options
 
 
@@ -625,7 +658,7 @@ def test_rated_movies_table_uses_training_ratings_only_padded_at_the_end():
 def test_build_model_for_takes_the_history_from_train_only():
     split = rec.split_ratings(synthetic_ratings(), seed=0)
     model = rec.build_model_for(split, rec.TrainConfig(dim=4, history_length=20), seed=0)
-    table = keras.ops.convert_to_numpy(model.get_layer("rated_movies").table)
+    table = keras.ops.convert_to_numpy(model.get_layer(rec.RATED_MOVIES).table)
     for part, should_appear in ((split.train, True), (split.validation, False), (split.test, False)):
         listed = {(u, m) for u, row in enumerate(table) for m in row if m}
         pairs = set(zip(part.user_id.tolist(), part.movie_id.tolist()))
@@ -716,7 +749,7 @@ def test_matmul_implicit_term_equals_the_masked_gather_and_trains(normalization)
     matmul_config = dataclasses.replace(base, implicit_method="matmul")
     matmul = rec.build_model_for(split, matmul_config, seed=0)
     names = {layer.name for layer in matmul.layers}
-    assert "implicit_matmul" in names and "rated_movies" not in names and "implicit_embedding" not in names
+    assert rec.IMPLICIT_MATMUL in names and rec.RATED_MOVIES not in names and rec.IMPLICIT_EMBEDDING not in names
     # same seed, same initial tables: the two ways give the same predictions
     np.testing.assert_allclose(rec.predict_ratings(gather, split.test, clip=False),
                                rec.predict_ratings(matmul, split.test, clip=False), atol=1e-5)  # fmt: skip
