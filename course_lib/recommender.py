@@ -806,7 +806,12 @@ def build_model_for(split: Split, config: TrainConfig = TrainConfig(), *, seed: 
 
     The global mean is ``split.train``'s; when ``config.history_length > 0`` the implicit
     term's table is :func:`rated_movies_table` of ``split.train`` (never validation or test).
+
+    Raises:
+        TypeError: ``split`` is not a :class:`Split` (a DataFrame, say) or ``config`` not a :class:`TrainConfig`.
     """
+    v.check_instance(split, "split", Split, what="a Split, from split_ratings(ratings)")
+    v.check_instance(config, "config", TrainConfig, what="a TrainConfig, e.g. CONFIGS['100k']")
     rated = None
     if config.history_length:
         rated = rated_movies_table(split.train, split.n_users, config.history_length, seed=0 if seed is None else seed)
@@ -827,7 +832,13 @@ def _check_ids_fit(ratings: pd.DataFrame, n_users: int, n_movies: int, what: str
                              f"build the model with n_{column.split('_')[0]}s >= {bad}")  # fmt: skip
 
 
+def _check_rating_model(model) -> keras.Model:
+    """TypeError unless ``model`` is a Keras model (a string or a Split passed by mistake is named)."""
+    return v.check_instance(model, "model", keras.Model, what="a rating model from build_rating_model or build_model_for")
+
+
 def _table_sizes(model: keras.Model) -> tuple[int, int]:
+    _check_rating_model(model)
     try:
         return model.get_layer(USER_EMBEDDING).input_dim - 1, model.get_layer(MOVIE_EMBEDDING).input_dim - 1
     except ValueError:
@@ -925,9 +936,12 @@ def predict_ratings(model: keras.Model, ratings: pd.DataFrame, *, batch_size: in
     """Predicted stars for each row of ``ratings``: float32 array (n,), clipped to [1, 5] unless ``clip=False``.
 
     Clipping to the star scale can only lower the error, since every true rating lies in [1, 5].
-    Raises ValueError for an id without a row in the model's tables, TypeError for a model
-    not made by :func:`build_rating_model`.
+    Raises ValueError for an id without a row in the model's tables or a ``batch_size`` that is
+    not a positive whole number, TypeError for a model not made by :func:`build_rating_model`
+    (a string, a Split, another model) or a ``clip`` that is not a bool.
     """
+    batch_size = v.check_size(batch_size, "batch_size")
+    clip = v.check_bool(clip, "clip")
     _check_ratings(ratings)
     _check_ids_fit(ratings, *_table_sizes(model), "ratings")
     predictions = model.predict(model_inputs(ratings), batch_size=batch_size, verbose=0)
@@ -1287,11 +1301,14 @@ def rating_scorer(model: keras.Model):
 
     ``user_ids`` is a 1-D sequence of integer ids in 0..n_users; the function raises TypeError for
     other ids (floats, strings) and ValueError for negative ids or ids beyond the user table.
+    ``rating_scorer`` itself raises TypeError when ``model`` is not a model made by
+    :func:`build_rating_model` (a string, a Split).
 
     Computed from the model's tables with NumPy (the same formula as the model, implicit
     feedback included, not clipped), far faster than ``model.predict`` on every (user, movie) pair. Use it with
     :func:`ranking_metrics` or :func:`top_n`.
     """
+    _table_sizes(model)  # a rating model (TypeError otherwise), before any layer is read
     p = keras.ops.convert_to_numpy(model.get_layer(USER_EMBEDDING).embeddings).astype(np.float64)
     q = keras.ops.convert_to_numpy(model.get_layer(MOVIE_EMBEDDING).embeddings).astype(np.float64)
     names = {layer.name for layer in model.layers}
