@@ -11,7 +11,7 @@ LAB_ARGS ?=
 # JupyterLab refuses to run as root (containers, some cloud VMs) unless told it is intended.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 
-.PHONY: lab test test-browser browser preflight setup data lessons solutions check-lessons clean help
+.PHONY: lab test test-browser browser preflight setup data lessons solutions check-lessons clean help test-canary bump
 
 help:
 	@echo "make lab        set up, fetch the data, open JupyterLab on lessons/00_welcome.ipynb"
@@ -23,6 +23,8 @@ help:
 	@echo "make data VARIANTS='100k 1m'   pre-fetch data (classroom / offline use)"
 	@echo "make solutions  (authors) execute solutions/ in place, then regenerate lessons/"
 	@echo "make lessons    (authors) regenerate lessons/ from solutions/"
+	@echo "make test-canary  (maintainers) every test on tomorrow's TensorFlow/Keras: canary-report/REPORT.md"
+	@echo "make bump TF=2.22.0 KERAS=3.16.0 TF_KERAS=2.22.0   (maintainers) move the pins, re-resolve, test"
 
 # Set-up runs again only when requirements.txt or pyproject.toml change.
 $(STAMP): requirements.txt constraints.txt pyproject.toml
@@ -77,3 +79,10 @@ solutions: $(STAMP)
 
 clean:  # also the way to switch Python: make clean; make lab PYTHON=python3.12
 	rm -rf $(VENV) .pytest_cache
+
+# Maintainers (MAINTAINING.md). The canary: every test and notebook on the newest nightlies of
+# TensorFlow, Keras and tf-keras, in its own environment (.canary-venv/); report in canary-report/.
+# Not part of .ci/run. CANARY_STRICT=1 makes any failure exit 1.
+CANARY_ARGS ?=
+test-canary:
+	$(PYTHON) tools/canary.py $(CANARY_ARGS)
