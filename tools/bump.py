@@ -118,7 +118,8 @@ def describe_changes(pin_changes: dict[str, tuple[str, str]], old_constraints: s
     """What a bump changed, as lines a maintainer reads (and pastes into a commit message)."""
     old, new = read_pins(old_constraints), read_pins(new_constraints)
     lines = ["requirements.txt:"]
-    lines += [f"  {name}: {before} -> {after}" for name, (before, after) in pin_changes.items()]
+    lines += [f"  {name}: {before} -> {after}" if before != after else f"  {name}: {before} (unchanged)"
+              for name, (before, after) in pin_changes.items()]
     moved = [f"  {new[n][0]}: {old[n][1]} -> {new[n][1]}" for n in sorted(set(old) & set(new)) if old[n][1] != new[n][1]]
     added = [f"  {new[n][0]}=={new[n][1]} (new)" for n in sorted(set(new) - set(old))]
     removed = [f"  {old[n][0]}=={old[n][1]} (gone)" for n in sorted(set(old) - set(new))]
