@@ -179,13 +179,16 @@ def test_the_report_states_failures_versions_and_wall_time(tmp_path):
               "totals": {"run": 3, "passed": 2, "failed": 1, "skipped": 0},
               "files": [{"file": "lessons/02_masking.ipynb", "kind": "lesson", "run": 3, "passed": 2, "failed": 1, "skipped": 0}],
               "failures": [{"file": "lessons/02_masking.ipynb", "test": "Cell 9", "first_line": "AssertionError | x"}],
-              "wall_time_s": 1234.5, "setup_s": 100.0, "data_s": 2.0, "tests_s": 1100.0}
+              "wall_time_s": 1234.5, "setup_s": 100.0, "data_s": 2.0, "tests_s": 1100.0,
+              "test_warnings": [{"test": "tests/test_r.py::test_fit", "category": "UserWarning",
+                                 "message": "Model doesn't support `jit_compile=True`.", "where": "keras/src/trainers/trainer.py:250"}]}
     canary.write_report(report, tmp_path)
     assert json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["failed"] == 1
     text = (tmp_path / "REPORT.md").read_text(encoding="utf-8")
     assert "**1 failed** of 3 run" in text and "Wall time 1234 s" in text
     assert "| tf-nightly | 2.23.0.dev20261026 |" in text and "`protobuf`: was protobuf==7.36.2" in text
     assert "| `lessons/02_masking.ipynb` | Cell 9 | `AssertionError / x` |" in text  # a | would break the table
+    assert "| UserWarning | `Model doesn't support `jit_compile=True`.` | `keras/src/trainers/trainer.py:250` |" in text
 
 
 def test_a_run_that_could_not_start_still_writes_a_report(tmp_path):
@@ -205,3 +208,23 @@ def test_strict_comes_from_the_environment(monkeypatch):
     seen.clear()
     canary.main([])
     assert seen["strict"] is False
+
+
+def test_the_warnings_plugin_records_each_distinct_warning_once(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "test_w.py").write_text(
+        "import warnings\n\n"
+        "def test_a():\n    warnings.warn('jit_compile fell back', UserWarning)\n\n"
+        "def test_b():\n    for _ in range(3):\n        warnings.warn('jit_compile fell back', UserWarning)\n", encoding="utf-8")
+    out = tmp_path / "warnings.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CANARY_WARNINGS": str(out)}
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "tools.canary_warnings", "-p", "no:cacheprovider",
+                             "-c", os.devnull, str(tmp_path / "test_w.py")], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    first, second = json.loads(out.read_text(encoding="utf-8"))  # test_b's three warnings from one line: one entry
+    assert first["category"] == "UserWarning" and first["message"] == "jit_compile fell back"
+    assert first["test"].endswith("::test_a") and first["where"].endswith("test_w.py:4")
+    assert second["test"].endswith("::test_b") and second["where"].endswith("test_w.py:8")

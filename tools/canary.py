@@ -25,7 +25,8 @@ stopped before it finished). The report is written in every case.
 It is not part of ``.ci/run``: nightlies change every day, CI must not. The hosted workflow
 ``.github/workflows/canary.yml`` runs it weekly. MAINTAINING.md explains how to read the
 report. pytest's results come from its own JUnit XML report (``--junitxml``), read with the
-standard library.
+standard library; the warnings the unit tests raise come from a small pytest plugin
+(``tools/canary_warnings.py``, pytest's public ``pytest_warning_recorded`` hook).
 
 The script starts on any Python >= 3.11 with the standard library only; once the environment
 exists it runs itself again inside it (``--inside``), where ``packaging`` is installed, to
@@ -274,15 +275,23 @@ def render_markdown(report: dict) -> str:
                   f"data {report.get('data_s', 0):.0f} s, tests {report['tests_s']:.0f} s) on Python {report['python']}.", ""]
     lines += ["## Versions", "", "| package | version |", "|---|---|"]
     lines += [f"| {name} | {version} |" for name, version in report.get("versions", {}).items()]
-    lines += ["", "Everything else: pinned as in `constraints.txt`"]
     unpinned = report.get("unpinned", {})
-    lines += ([", except these pins, which the nightlies cannot use (so pip chose):", ""]
-              + [f"- `{name}`: {why}" for name, why in unpinned.items()] if unpinned else ["."])
+    if unpinned:
+        lines += ["", "Everything else: pinned as in `constraints.txt`, except these pins, which the nightlies cannot use "
+                  "(so pip chose):", ""] + [f"- `{name}`: {why}" for name, why in unpinned.items()]
+    else:
+        lines += ["", "Everything else: pinned as in `constraints.txt`."]
     for warning in report.get("warnings", []):
         lines += ["", f"**Warning:** {warning}"]
     if report.get("failures"):
         lines += ["", "## Failures", "", "| file | test | first error line or output difference |", "|---|---|---|"]
         lines += [f"| `{f['file']}` | {f['test']} | `{f['first_line'].replace('|', '/')}` |" for f in report["failures"]]
+    if report.get("test_warnings"):
+        lines += ["", "## Warnings raised in the unit tests", "",
+                  "Not failures; often the first sign of what breaks next (notebook cells' warnings are not collected here).", "",
+                  "| category | message | where | first test |", "|---|---|---|---|"]
+        lines += [f"| {w['category']} | `{w['message'].replace('|', '/')}` | `{w['where']}` | `{w['test']}` |"
+                  for w in report["test_warnings"]]
     if report.get("files"):
         lines += ["", "## Per test file and notebook", "", "| file | kind | run | passed | failed | skipped |", "|---|---|---|---|---|---|"]
         lines += [f"| `{f['file']}` | {f['kind']} | {f['run']} | {f['passed']} | {f['failed']} | {f['skipped']} |"
@@ -401,15 +410,19 @@ def inside(args) -> int:
     report["data_s"] = round(time.time() - data_started, 1)
     tests_started = time.time()
     junit = report_dir / "junit.xml"
-    env = {**os.environ, "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}", "VIRTUAL_ENV": str(python.parent.parent)}
+    warnings_file = report_dir / "warnings.json"
+    env = {**os.environ, "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}", "VIRTUAL_ENV": str(python.parent.parent),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+           "CANARY_WARNINGS": str(warnings_file)}
     log(f"running pytest on {' '.join(args.tests) or 'tests/, lessons/ and solutions/'}")
-    code = run_streamed([str(python), "-m", "pytest", "-o", "junit_family=xunit1", f"--junitxml={junit}", *args.tests],
-                        report_dir / "pytest.log", env=env)
+    code = run_streamed([str(python), "-m", "pytest", "-p", "tools.canary_warnings", "-o", "junit_family=xunit1",
+                         f"--junitxml={junit}", *args.tests], report_dir / "pytest.log", env=env)
     report["tests_s"] = round(time.time() - tests_started, 1)
     report["pytest_exit_code"] = code
     if code not in (0, 1) or not junit.exists():
         return stop(f"pytest stopped with exit status {code} before it finished (see pytest.log)")
     report["files"], report["failures"] = read_junit(junit)
+    report["test_warnings"] = json.loads(warnings_file.read_text(encoding="utf-8")) if warnings_file.exists() else []
     report["totals"] = totals(report["files"])
     report["failed"] = report["totals"]["failed"]
     report["wall_time_s"] = round(time.time() - started, 1)
