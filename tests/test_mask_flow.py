@@ -82,3 +82,27 @@ def test_bad_inputs_get_clear_errors(embedded):
         mask_flow([], embedded)
     with pytest.raises(ValueError, match="list of Keras layers"):
         mask_flow({"relu": np.maximum}, embedded)
+
+
+# --------------------------------------------------------------------------- lesson 02's order (issue 18)
+
+
+def _cells(path):
+    import json
+    from pathlib import Path
+
+    notebook = json.loads((Path(__file__).resolve().parent.parent / path).read_text(encoding="utf-8"))
+    return [("".join(cell["source"]), cell["cell_type"]) for cell in notebook["cells"]]
+
+
+@pytest.mark.parametrize("path", ["solutions/02_masking.ipynb", "lessons/02_masking.ipynb"])
+def test_lesson02_shows_the_mask_before_cudnn_and_keeps_private_imports_out_of_the_core_path(path):
+    cells = _cells(path)
+    heading = lambda prefix: next(i for i, (text, kind) in enumerate(cells) if kind == "markdown" and text.startswith(prefix))  # noqa: E731
+    section_1, deeper = heading("## 1 ·"), heading("## Going deeper")
+    section_4 = next(i for i, (text, _) in enumerate(cells) if "\n## 4 ·" in text or text.startswith("## 4 ·"))
+    assert not any("cuDNN" in text for text, _ in cells[section_1:section_4]), "the cuDNN rule belongs with the RNN layers"
+    assert any("cuDNN" in text for text, _ in cells[section_4:deeper])
+    mask_picture = next(i for i, (text, _) in enumerate(cells) if "plot_padded_batch(" in text)
+    assert section_1 < mask_picture < section_4
+    assert not any("keras.src" in text for text, kind in cells[:deeper] if kind == "code"), "no private import in the core path"
