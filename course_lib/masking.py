@@ -7,7 +7,10 @@ Only what the notebook would otherwise repeat lives here:
 - :func:`draw_padding` pads a few sequences and draws the batch, its mask and both means;
 - :func:`padding_explorer` is the widget around it: a slider for the padded length;
 - :func:`is_right_padded` says whether a mask meets the cuDNN rule of Keras 3 ``LSTM``/``GRU``
-  on a GPU (real steps first, padding only at the end, no all-padding row).
+  on a GPU (real steps first, padding only at the end, no all-padding row);
+- :func:`mask_flow` asks the running Keras what each of some layers does with a padding mask
+  (lesson 02, section 4: the table is computed, never written down, because it changes
+  between Keras versions).
 
 Importing this module does not import TensorFlow; :func:`draw_padding` imports Keras
 (for ``keras.utils.pad_sequences``) when it is called.
@@ -21,7 +24,7 @@ import numpy as np
 
 from course_lib import validation as v
 
-__all__ = ["padded_mean", "plot_padded_batch", "draw_padding", "padding_explorer", "is_right_padded"]
+__all__ = ["padded_mean", "plot_padded_batch", "draw_padding", "padding_explorer", "is_right_padded", "mask_flow"]
 
 
 def _as_id_batch(padded, name: str = "padded") -> np.ndarray:
@@ -77,6 +80,75 @@ def is_right_padded(mask) -> bool:
     lengths = m.sum(axis=1)
     right = np.arange(m.shape[1])[None, :] < lengths[:, None]
     return bool(np.array_equal(m, right) and (lengths > 0).all())
+
+
+def mask_flow(layers, x):
+    """What each layer does with the padding mask attached to ``x``, asked of the running Keras.
+
+    Each layer is called on ``x`` (which carries a mask, e.g. the output of an ``Embedding``
+    with ``mask_zero=True``), and once more on a copy of the same numbers without a mask. The
+    columns of the result:
+
+    - ``uses``: the output changes when the mask is taken away (the layer reads the mask);
+    - ``declares``: ``layer.supports_masking``;
+    - ``warned``: Keras warned that the layer "does not support masking" (it does so exactly
+      when support is not declared: ``Layer.__call__`` in ``keras/src/layers/layer.py``);
+    - ``passes_on``: the output carries a mask for the next layer;
+    - ``verdict``: ``"passed on"`` (the output carries the mask), ``"consumed"`` (used, and the
+      time axis is gone), ``"used, not passed on"`` (used, the time axis stays, no mask on it)
+      or ``"dropped"`` (not used, no mask on the output: later layers see padding as data).
+
+    Args:
+        layers: a list of Keras layers, named in the table by their class (``LSTM``, and
+            ``LSTM(return_sequences=True)`` for a recurrent layer that returns sequences), or
+            a dict ``{name: layer}``.
+        x: float tensor ``(batch, time, dim)`` with a Keras mask attached.
+
+    Returns:
+        A pandas DataFrame indexed by name, with the bool columns ``uses``, ``declares``,
+        ``warned``, ``passes_on`` and the str column ``verdict``.
+
+    Raises:
+        ValueError: ``x`` carries no mask (there would be nothing to follow), ``layers`` is
+            empty or holds something other than Keras layers, or two layers of a list get the
+            same name (pass a dict then).
+    """
+    import warnings
+
+    import keras
+    import pandas as pd
+
+    if getattr(x, "_keras_mask", None) is None:
+        raise ValueError("x carries no mask: pass the output of an Embedding with mask_zero=True "
+                         "(or of a Masking layer), called on padded ids")
+    if isinstance(layers, (list, tuple)):
+        names = [type(layer).__name__ + ("(return_sequences=True)" if getattr(layer, "return_sequences", False) else "")
+                 for layer in layers]
+        if len(set(names)) < len(names):
+            raise ValueError(f"two layers would both be called {max(names, key=names.count)!r}: "
+                             "pass a dict {name: layer} to name them yourself")
+        layers = dict(zip(names, layers))
+    if not isinstance(layers, dict) or not layers or not all(isinstance(v, keras.layers.Layer) for v in layers.values()):
+        raise ValueError("layers must be a non-empty list of Keras layers (or a dict {name: layer}), "
+                         f"got {type(layers).__name__}: {layers!r:.80}")
+    rows = {}
+    for name, layer in layers.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = layer(x)
+        without_mask = layer(keras.ops.copy(x))  # the same numbers, no mask attached
+        uses = not np.allclose(keras.ops.convert_to_numpy(out), keras.ops.convert_to_numpy(without_mask), atol=1e-6)
+        passes_on = getattr(out, "_keras_mask", None) is not None
+        if passes_on:
+            verdict = "passed on"
+        elif not uses:
+            verdict = "dropped"
+        else:
+            verdict = "consumed" if len(out.shape) == 2 else "used, not passed on"
+        rows[name] = {"uses": uses, "declares": bool(layer.supports_masking),
+                      "warned": any("does not support masking" in str(w.message) for w in caught),
+                      "passes_on": passes_on, "verdict": verdict}
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def padded_mean(vectors, mask) -> tuple[np.ndarray, np.ndarray]:
