@@ -377,12 +377,17 @@ def recall_at_k(score_rows, exclude: np.ndarray, relevant: np.ndarray, users, k:
     if (n_relevant == 0).any():
         raise ValueError(f"user {int(users[np.argmax(n_relevant == 0)])} has no relevant movie: pass only users "
                          "with at least one")  # fmt: skip
-    scores = np.asarray(score_rows(users), dtype=np.float64)
+    scores = np.asarray(score_rows(users))
     if scores.shape != (len(users), exclude.shape[1]):
         raise ValueError(f"score_rows gave shape {scores.shape}; expected ({len(users)}, {exclude.shape[1]})")
     scores = np.where(exclude[users], -np.inf, scores)
-    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-    hits = np.take_along_axis(relevant[users], top, axis=1).sum(axis=1)
+    k = min(k, scores.shape[1])
+    # The top k of a stable sort, without sorting: every score above the k-th largest, then the
+    # lowest ids among those equal to it (a partition is several times faster than argsort).
+    kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1:k]
+    above, tied = scores > kth, scores == kth
+    chosen = above | (tied & (np.cumsum(tied, axis=1) <= (k - above.sum(axis=1))[:, None]))
+    hits = (chosen & relevant[users]).sum(axis=1)
     return float(np.mean(hits / n_relevant))
 
 
@@ -458,7 +463,7 @@ def train_retrieval_model(split: Split, config: RetrievalConfig = RetrievalConfi
     model = build_two_tower(split, config, seed=seed, min_rating=min_rating)
     optimizer = (keras.optimizers.Adam if config.optimizer == "adam" else keras.optimizers.Adagrad)(
         config.learning_rate, weight_decay=config.weight_decay or None)
-    model.compile(optimizer=optimizer, steps_per_execution=16)
+    model.compile(optimizer=optimizer, steps_per_execution=64)
     start = time.perf_counter()
     fitted = model.fit(model_inputs(positives), batch_size=config.batch_size, epochs=config.epochs, shuffle=True,
                        callbacks=[keep], verbose=0)  # fmt: skip
