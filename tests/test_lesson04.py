@@ -140,14 +140,14 @@ Q2_WRONG = [
     (lambda u, m: ops.sum(u * m, axis=0), "axis 0"),
     (lambda u, m: ops.matmul(u, ops.transpose(m)), "every user with every movie"),
     (lambda u, m: u * m, "add up"),
-    (lambda u, m: ops.sum(u + m, axis=-1), "numbers are not"),
+    (lambda u, m: ops.sum(u + m, axis=-1), "added the two vectors"),
     (lambda u, m: ops.mean(u * m, axis=-1), "mean"),
     (lambda u, m: ops.sum(u * m, axis=-1, keepdims=True), "keepdims"),
     (lambda u, m: keras.layers.Dot(axes=1)([u, m]), "keepdims"),
     (lambda u, m: np.einsum("bd,bd->b", u, m), "keras.ops"),  # NumPy: fails on symbolic tensors in fit
     (lambda u, m: ops.sum(u * m, axis=-1) / (ops.norm(u, axis=-1) * ops.norm(m, axis=-1)), "cosine"),
-    (lambda u, m: ops.sum(u * m, axis=-1) + 0.01 * ops.sum(u * m), "numbers are not"),  # mixes the batch a little
-    (lambda u, m: ops.sum(u * ops.flip(m, axis=0), axis=-1), "numbers are not"),  # pairs the wrong rows
+    (lambda u, m: ops.sum(u * m, axis=-1) + 0.01 * ops.sum(u * m), "row i uses u[i] and m[i] only"),  # mixes the batch
+    (lambda u, m: ops.sum(u * ops.flip(m, axis=0), axis=-1), "another row's movie"),  # pairs the wrong rows
 ]
 
 
@@ -366,7 +366,7 @@ Q4_WRONG = [
     (loss_positive_only, "positive's score only"),
     (loss_naive, "overflows"),
     (loss_softmax_eps, "log-softmax"),
-    (loss_not_from_logits, "expected"),
+    (loss_not_from_logits, "from_logits=True"),
     (loss_exclusive, "leaves the positive out"),
     (loss_column_zero, "column 0"),
     (loss_sigmoid, "sigmoid"),
@@ -682,3 +682,31 @@ def test_each_exercise_has_enough_answers_in_these_tests():
     wrong = {"q1": Q1_WRONG, "q2": Q2_WRONG, "q3": Q3_WRONG, "q4": Q4_WRONG, "q5": Q5_WRONG, "q6": Q6_WRONG}
     assert all(len(answers) >= 2 for answers in correct.values())
     assert all(len(answers) >= 8 for answers in wrong.values())
+
+
+def test_every_hint_leads_to_an_accepted_answer():
+    """Each hint's steps, written the plain way a learner following it would (default sorts, no extras)."""
+
+    def q1_hint(y_true, y_pred):
+        return np.sqrt(np.mean((np.ravel(y_true) - np.ravel(y_pred)) ** 2))
+
+    def q2_hint(u, m):
+        return keras.ops.sum(u * m, axis=-1)
+
+    def q3_hint(scores, exclude, relevant, k=10):
+        masked = np.array(scores, dtype=float)
+        masked[exclude] = -np.inf
+        top = np.argsort(-masked)[:k]
+        return np.isin(top, relevant).sum() / len(relevant)
+
+    def q4_hint(logits):
+        return keras.ops.logsumexp(logits, axis=1) - keras.ops.diagonal(logits)
+
+    def q6_hint(vectors, movie_id, k=10):
+        unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        cosine = unit @ unit[movie_id]
+        cosine[movie_id] = -np.inf
+        return np.argsort(-cosine)[:k]
+
+    for exercise, answer in ((q1, q1_hint), (q2, q2_hint), (q3, q3_hint), (q4, q4_hint), (q6, q6_hint)):
+        assert status(exercise, answer) == "correct", exercise

@@ -210,8 +210,18 @@ def _diagnose_q2(got: np.ndarray, u: np.ndarray, m: np.ndarray, where: str) -> N
     unit = np.sum(u64 * m64, -1) / (np.linalg.norm(u64, axis=1) * np.linalg.norm(m64, axis=1))
     if np.allclose(got, unit, atol=1e-4):
         raise Mistake(f"{where} you divided by the vectors' lengths (cosine); the model's score is the plain dot product")
-    raise Mistake(f"{where} the shape is right but the numbers are not the per-row dot products: "
-                  f"expected {_short(expected)}, got {_short(got)}")  # fmt: skip
+    if np.allclose(got, np.sum(u64 + m64, axis=-1), atol=1e-4):
+        raise Mistake(f"{where} you added the two vectors (u + m) and summed; the dot product multiplies them "
+                      "element by element (u * m), then sums each row")  # fmt: skip
+    pairs = u64 @ m64.T  # pairs[i, j] = u[i] · m[j]
+    partner = [np.flatnonzero(np.isclose(pairs[i], got[i], atol=1e-4)) for i in range(batch)]
+    if all(len(js) for js in partner) and any(i not in js for i, js in enumerate(partner)):
+        i = next(i for i, js in enumerate(partner) if i not in js)
+        raise Mistake(f"{where} row {i}'s score is u[{i}] · m[{int(partner[i][0])}], another row's movie: each rating "
+                      f"needs its own user and movie, u[{i}] · m[{i}]; do not reorder or shift m")  # fmt: skip
+    raise Mistake(f"{where} the shape is right but the numbers are not the per-row dot products: expected "
+                  f"{_short(expected)}, got {_short(got)}. Check that row i uses u[i] and m[i] only: multiply "
+                  "element by element (u * m), then sum over the last axis")  # fmt: skip
 
 
 def _check_q2(row_dot) -> str:
@@ -470,7 +480,13 @@ def _diagnose_q4(got: np.ndarray, logits: np.ndarray, where: str) -> None:
         raise Mistake(f"{where} expected {_short(expected)}, got {_short(got)}: with large scores the softmax "
                       "rounds to 0 and its log is clipped; compute the log-softmax directly "
                       "(keras.ops.log_softmax or logsumexp), or use from_logits=True")  # fmt: skip
-    raise Mistake(f"{where} expected {_short(expected)}, got {_short(got)}")
+    with np.errstate(all="ignore"):
+        as_probabilities = np.log(np.clip(x, 1e-7, 1 - 1e-7))
+    if np.allclose(got, _softmax_reference(as_probabilities), rtol=1e-4, atol=1e-3):
+        raise Mistake(f"{where} you treated the scores as probabilities: Keras's crossentropy losses expect "
+                      "probabilities unless you pass from_logits=True, which raw scores (logits) need")  # fmt: skip
+    raise Mistake(f"{where} expected {_short(expected)}, got {_short(got)}. Row i's loss is "
+                  "logsumexp(row i) - logits[i, i]: check the axis of the normaliser and which column is the positive")
 
 
 def _check_q4(in_batch_softmax) -> str:
