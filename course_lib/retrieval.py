@@ -317,7 +317,7 @@ class RetrievalConfig:
 PREVIOUS_RETRIEVAL_CONFIG = RetrievalConfig(epochs=6, remove_accidental_hits=False)
 
 #: Settings chosen on the validation slice only, for the ratings >= 4 of ``split_ratings(seed=42)``
-#: (``tools/tune_retrieval.py``; README, "The retrieval search"): TFRS's recipe (Adagrad on the summed
+#: (``tools/tune_retrieval.py``; README, "The retrieval search and serving"): TFRS's recipe (Adagrad on the summed
 #: loss, uniform initial values in ±0.05) with Adagrad 0.07, dimension 64, batches of 1,024 and at
 #: most 6 epochs (the lesson's time budget; the best validation epoch is kept). Masking tied with no
 #: masking on validation (0.2887 both) and is kept, as TFRS recommends. ``"1m"`` was not searched:

@@ -1,7 +1,8 @@
 """Serving top-k: brute force against an approximate index, timed per query (lesson 04, Going deeper).
 
 Used by lesson 04's serving section (small catalogues) and by ``python -m course_lib.serving``
-(the ml-100k catalogue and a synthetic catalogue of 1,000,000 vectors; README, "Serving").
+(the ml-100k catalogue and a synthetic catalogue of 1,000,000 vectors; README, "The retrieval search
+and serving").
 
 - :func:`synthetic_catalogue`: many vectors shaped like a trained movie tower (each a real movie
   vector plus noise), so that an index meets the clusters of a real catalogue, not uniform noise;
