@@ -85,8 +85,8 @@ def logq_correction(logits, log_q):
 
     Args:
         logits: float (batch, batch), row ``i`` user ``i``'s scores for the batch's movies.
-        log_q: float (batch,), the log probability that column ``j``'s movie is in a batch
-            (its share of the training positives).
+        log_q: float (batch,), the log probability that a column of the batch holds column ``j``'s
+            movie (its share of the training positives, :func:`log_sampling_probability`).
 
     Returns:
         float (batch, batch). A popular movie (large ``log_q``) loses more: it is a negative in
