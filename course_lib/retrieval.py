@@ -4,10 +4,12 @@ The pieces, in the order lesson 04 uses them:
 
 - :func:`logq_correction`, :func:`mask_accidental_hits`, :func:`retrieval_loss`: the in-batch
   softmax of a (batch, batch) logit matrix, with the sampling-bias ("logQ") correction and the
-  removal of accidental hits. They follow TensorFlow Recommenders' ``tfrs.tasks.Retrieval``
-  (``tensorflow_recommenders/tasks/retrieval.py`` and ``layers/loss.py``): the loss takes the
-  logits, the candidate ids and the log sampling probabilities; the model only returns
-  embeddings. The order is TFRS's: temperature, then logQ, then accidental hits.
+  removal of accidental hits, as TensorFlow Recommenders' ``tfrs.tasks.Retrieval`` computes them
+  (``tensorflow_recommenders/tasks/retrieval.py`` and ``layers/loss.py``), in its order:
+  temperature, then logQ, then accidental hits. TFRS's task takes the two batches of embeddings
+  and the sampling *probabilities* (clipped to [1e-6, 1] before the log) and builds the logits
+  itself; here the model's ``compute_loss`` builds the logits and the loss takes them with the
+  candidate ids and log q. Either way the model only returns embeddings.
 - :class:`TwoTower`: a user tower and a movie tower (one ``Embedding`` each). ``call`` returns
   the two batches of embeddings; ``compute_loss`` builds the logits and calls
   :func:`retrieval_loss`.

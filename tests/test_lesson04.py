@@ -384,7 +384,8 @@ def test_q4_accepts_other_correct_answers(answer):
 def test_q4_accepts_course_lib():
     from course_lib.retrieval import retrieval_loss
 
-    assert status(q4, retrieval_loss) == "correct"
+    result = q4.evaluate(retrieval_loss)
+    assert result.status == "correct", result.message
 
 
 @pytest.mark.parametrize("wrong, words", Q4_WRONG)
