@@ -343,8 +343,11 @@ def log_sampling_probability(positives: pd.DataFrame, n_movies: int) -> np.ndarr
 
     Each movie's share of the positive pairs, counted once over the static training set (+1 so
     that a movie never liked gets a finite value). With batches drawn uniformly from the shuffled
-    positives, it is the probability that a given in-batch column holds that movie: what Yi et
-    al. (RecSys 2019) estimate by streaming frequency estimation when the data never stops.
+    positives, it is the probability that a given in-batch column holds that movie. Yi et al.
+    (RecSys 2019) estimate, from streaming data, the probability that an item is in a batch
+    (1 / the average number of steps between its occurrences); for a movie rarer than one per
+    batch that is ``batch_size`` times ours, which shifts every logit of a row by the same
+    ``log(batch_size)`` and leaves the softmax unchanged.
 
     Raises ValueError when ``n_movies`` is smaller than a movie id of ``positives``.
     """
