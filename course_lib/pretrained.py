@@ -1,7 +1,9 @@
-"""Pretrained vectors in a task: embedding matrices, cosine neighbours, analogies, 2-D maps.
+"""Pretrained vectors in a task: embedding matrices, similar words and analogies (lesson 03).
 
 Lesson 03 builds each of these by hand first; the notebooks then call these versions so
-later cells never depend on a learner's exercise answer. Pure NumPy: importing this module
+later cells never depend on a learner's exercise answer. The generic vector helpers
+(cosine similarity, nearest neighbours, the 2-D map) live in :mod:`course_lib.vectors`, their
+one home; ``similar_words`` and ``analogy`` use them on GloVe's word vectors. Pure NumPy: importing this module
 does not import TensorFlow.
 
 Conventions (the same as Keras' ``StringLookup(mask_token="")``): a *vocabulary* is the
@@ -12,8 +14,7 @@ out-of-vocabulary), then one row per task word.
 Sources: J. Pennington, R. Socher, C. D. Manning, "GloVe: Global Vectors for Word
 Representation", EMNLP 2014 (https://nlp.stanford.edu/projects/glove/); T. Mikolov, W. Yih,
 G. Zweig, "Linguistic Regularities in Continuous Space Word Representations", NAACL 2013
-(the ``b - a + c`` analogy test); principal component analysis via the SVD (any linear
-algebra text).
+(the ``b - a + c`` analogy test).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from course_lib.text import glove_form
-from course_lib.validation import check_choice, check_finite, check_ids, check_seed, check_size
+from course_lib.validation import check_choice, check_seed, check_size
+from course_lib.vectors import nearest_neighbours
 
 #: Row labels Keras' ``StringLookup(mask_token="")`` puts first: padding, then OOV.
 RESERVED_TOKENS = ("", "[UNK]")
@@ -111,67 +113,6 @@ def build_embedding_matrix(
     return matrix, found
 
 
-def cosine_similarity(matrix: Any, query: Any) -> np.ndarray:
-    """Cosine similarity of every row of ``matrix`` with ``query``.
-
-    Args:
-        matrix: array-like of shape (rows, dim), e.g. an embedding matrix or a tensor.
-        query: array-like of shape (dim,).
-
-    Returns:
-        float32 array of shape (rows,), values in [-1, 1]; a zero row (padding, a missing
-        word) gets 0, never NaN.
-
-    Raises:
-        TypeError: ``matrix`` or ``query`` does not hold real numbers.
-        ValueError: ``matrix`` is not 2-D, ``query`` is not 1-D, their dimensions differ, either
-            holds NaN or infinity, or ``query`` is all zeros (no direction to compare with).
-    """
-    matrix = check_finite(matrix, "matrix", ndim=2).astype(np.float32, copy=False)
-    query = check_finite(query, "query", ndim=1).astype(np.float32, copy=False)
-    if query.shape[0] != matrix.shape[1]:
-        raise ValueError(f"query has {query.shape[0]} dimensions but the matrix rows have {matrix.shape[1]}; "
-                         f"pass a query of shape ({matrix.shape[1]},), e.g. one row of the same matrix")  # fmt: skip
-    query_norm = float(np.linalg.norm(query))
-    if query_norm == 0.0:
-        raise ValueError("the query vector is all zeros (a padding or missing word?): it has no direction")
-    row_norms = np.linalg.norm(matrix, axis=1)
-    safe = np.where(row_norms > 0, row_norms, 1.0)
-    return (matrix @ query) / (safe * query_norm)
-
-
-def nearest_neighbours(matrix: Any, query: Any, k: int = 10, *, exclude: Sequence[int] = ()) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` rows of ``matrix`` most similar to ``query`` by cosine similarity (top-k).
-
-    Args:
-        matrix: shape (rows, dim), real and finite.
-        query: shape (dim,).
-        k: how many rows to return: 1 <= k <= rows - (number of distinct excluded rows).
-        exclude: row numbers (0 <= row < rows) never returned (e.g. the query word itself, padding).
-
-    Returns:
-        ``(rows, similarities)``: int64 row numbers and their float32 cosine similarities,
-        both shape (k,), most similar first; ties broken by the lower row number.
-
-    Raises:
-        TypeError: ``k`` is not an int, or ``exclude`` does not hold integer row numbers.
-        ValueError: as :func:`cosine_similarity`; ``k`` < 1; ``k`` larger than the rows that
-            can be returned (asking for more is refused, never answered with fewer); an
-            ``exclude`` row outside 0..rows-1 (a negative row never counts from the end).
-    """
-    similarities = cosine_similarity(matrix, query).astype(np.float64)
-    rows = similarities.shape[0]
-    k = check_size(k, "k", hint="ask for at least one neighbour")
-    excluded = np.unique(check_ids(exclude, "exclude", maximum=rows - 1, ndim=1))
-    available = rows - excluded.size
-    if k > available:
-        raise ValueError(f"k={k}: only {available} rows can be returned ({rows} rows, {excluded.size} excluded); "
-                         f"ask for at most {available} neighbours")  # fmt: skip
-    similarities[excluded] = -np.inf
-    order = np.argsort(-similarities, kind="stable")[:k]
-    return order.astype(np.int64), similarities[order].astype(np.float32)
-
-
 def similar_words(vectors: Any, word: str, k: int = 10) -> list[tuple[str, float]]:
     """The ``k`` words nearest to ``word`` by cosine similarity, the word itself left out.
 
@@ -221,30 +162,3 @@ def analogy(vectors: Any, a: str, b: str, c: str, k: int = 1) -> list[tuple[str,
     query = vectors.vectors[vectors.index[b]] - vectors.vectors[vectors.index[a]] + vectors.vectors[vectors.index[c]]
     rows, sims = nearest_neighbours(vectors.vectors, query, k, exclude=[vectors.index[w] for w in (a, b, c)])
     return [(vectors.words[r], float(s)) for r, s in zip(rows, sims)]
-
-
-def project_2d(points: Any) -> np.ndarray:
-    """Project points onto their first two principal components (PCA by SVD), for a 2-D map.
-
-    Args:
-        points: shape (n, dim) with n >= 2, e.g. the vectors of chosen words or movies.
-
-    Returns:
-        float32 array of shape (n, 2): coordinates along the two directions of largest
-        variance, centred at 0. Signs are fixed (the largest-magnitude coordinate of each
-        axis is positive), so the same input always gives the same picture.
-
-    Raises:
-        TypeError: ``points`` does not hold real numbers.
-        ValueError: ``points`` is not 2-D, has fewer than 2 rows or 2 columns, or holds NaN/inf.
-    """
-    points = check_finite(points, "points", ndim=2).astype(np.float64)
-    if points.shape[0] < 2 or points.shape[1] < 2:
-        raise ValueError(f"points=<array of shape {points.shape}>: need at least 2 rows and 2 columns; "
-                         f"pass the vectors of two or more items")  # fmt: skip
-    centred = points - points.mean(axis=0)
-    u, s, _ = np.linalg.svd(centred, full_matrices=False)
-    coords = u[:, :2] * s[:2]
-    flip = np.sign(coords[np.abs(coords).argmax(axis=0), [0, 1]])
-    flip[flip == 0] = 1.0
-    return (coords * flip).astype(np.float32)

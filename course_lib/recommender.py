@@ -16,18 +16,19 @@ The pieces, in the order lesson 04 uses them:
   early stopping; its layer names are the constants :data:`USER_EMBEDDING`,
   :data:`MOVIE_EMBEDDING`, :data:`USER_BIAS`, :data:`MOVIE_BIAS`, ... (a contract with
   :func:`rating_scorer` and lesson 05's ``LayoutMap``);
-- :func:`build_retrieval_model`, :func:`train_retrieval_model`: a two-tower model trained
-  with an in-batch softmax over movies, for top-N lists;
 - :func:`known_items_mask`, :func:`top_n`, :func:`popularity_scores`, :func:`rating_scorer`,
   :func:`ranking_metrics`: top-N lists and full-catalogue Recall@k and NDCG@k;
-- :func:`cosine_neighbours`, :func:`pca_2d`, :func:`export_projector_tsv`: the learned vectors
-  as objects.
+- :func:`export_projector_tsv`: the learned vectors for the Embedding Projector.
+
+The two-tower retrieval model, its loss and its serving live in :mod:`course_lib.retrieval`;
+cosine neighbours and the 2-D map of vectors in :mod:`course_lib.vectors`.
 
 Biased matrix factorisation is the model of Koren, Bell and Volinsky, "Matrix Factorization
-Techniques for Recommender Systems", IEEE Computer 42(8), 2009. The in-batch softmax with a
-log-frequency correction follows Yi et al., "Sampling-Bias-Corrected Neural Modeling for
-Large Corpus Item Recommendations", RecSys 2019. Recall and NDCG are defined as in Järvelin
-and Kekäläinen, "Cumulated gain-based evaluation of IR techniques", ACM TOIS 20(4), 2002.
+Techniques for Recommender Systems", IEEE Computer 42(8), 2009. Recall and NDCG are defined
+as in Järvelin and Kekäläinen, "Cumulated gain-based evaluation of IR techniques", ACM TOIS
+20(4), 2002, NDCG with the ``1 / log2(rank + 1)`` discount of Burges et al., "Learning to Rank
+using Gradient Descent", ICML 2005 (Järvelin and Kekäläinen discount by ``1 / log_b(rank)``
+from rank ``b`` on).
 """
 
 from __future__ import annotations
@@ -48,14 +49,12 @@ from course_lib import validation as v
 from course_lib.features import MaskedPooling
 
 __all__ = [
-    "TrainConfig", "CONFIGS", "LESSON_CONFIGS", "FAST_CONFIG_100K", "Split", "split_ratings", "model_inputs", "rmse", "mae",
+    "TrainConfig", "CONFIGS", "LESSON_CONFIGS", "Split", "split_ratings", "model_inputs", "rmse", "mae",
     "global_mean_baseline", "BiasBaseline", "fit_bias_baseline", "tune_bias_baseline", "RowDot", "AddBiases",
     "rated_movies_table", "RatedMovies", "implicit_weights", "ImplicitMatmul", "build_rating_model", "build_model_for", "EpochTimer", "train_rating_model", "predict_ratings",
     "USER_EMBEDDING", "MOVIE_EMBEDDING", "USER_BIAS", "MOVIE_BIAS", "INTERACTION", "RATING", "RATED_MOVIES",
     "IMPLICIT_EMBEDDING", "IMPLICIT_MEAN", "IMPLICIT_MATMUL", "USER_TOTAL", "EMBEDDING_TABLES",
-    "TwoTower", "in_batch_softmax_loss", "build_retrieval_model", "train_retrieval_model",
-    "known_items_mask", "top_n", "popularity_scores", "ranking_metrics", "rating_scorer", "cosine_neighbours",
-    "pca_2d", "export_projector_tsv",
+    "known_items_mask", "top_n", "popularity_scores", "ranking_metrics", "rating_scorer", "export_projector_tsv",
 ]  # fmt: skip
 
 _RATING_COLUMNS = ("user_id", "movie_id", "rating")
@@ -176,7 +175,6 @@ LESSON_CONFIGS: dict[str, TrainConfig] = {
     "100k": TrainConfig(),  # dimension 32, L2 0.1 (best without the term)
     "1m": TrainConfig(dim=64, l2=0.05, learning_rate=0.002, batch_size=4096, epochs=60, plateau_factor=0.3),
 }
-FAST_CONFIG_100K = LESSON_CONFIGS["100k"]
 
 
 # --------------------------------------------------------------------------- data
@@ -949,123 +947,6 @@ def predict_ratings(model: keras.Model, ratings: pd.DataFrame, *, batch_size: in
     return np.clip(predictions, 1.0, 5.0) if clip else predictions
 
 
-# --------------------------------------------------------------------------- the retrieval model
-
-
-def in_batch_softmax_loss(y_true, logits):
-    """Softmax cross-entropy where row ``i``'s positive is column ``i`` of a (batch, batch) logit matrix.
-
-    ``y_true`` is ignored (Keras passes the dummy targets); every other movie in the batch
-    serves as a negative for row ``i``. Returns a float (batch,) tensor.
-    """
-    labels = ops.arange(ops.shape(logits)[0])
-    return keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
-
-
-@keras.saving.register_keras_serializable(package="course_lib")
-class TwoTower(keras.Model):
-    """Two-tower retrieval model: a user tower and a movie tower, each an Embedding.
-
-    ``call({"user_id": (batch,), "movie_id": (batch,)})`` returns the (batch, batch) matrix of
-    scores ``u_i · m_j`` of every user in the batch with every movie in the batch, minus
-    ``log_frequency[movie_j]`` (the "logQ" correction: popular movies appear as in-batch
-    negatives more often than a uniform sample would, which the correction undoes).
-    Train with :func:`in_batch_softmax_loss`; rank the full catalogue with
-    ``user_vectors() @ movie_vectors().T``.
-    """
-
-    def __init__(self, n_users: int, n_movies: int, dim: int = 32, log_frequency=None, seed: int | None = 42, **kwargs):
-        super().__init__(**kwargs)
-        self.n_users, self.n_movies, self.dim, self.seed = int(n_users), int(n_movies), int(dim), seed
-        init = lambda offset: keras.initializers.RandomNormal(stddev=0.05, seed=None if seed is None else seed + offset)  # noqa: E731
-        self.user_tower = keras.layers.Embedding(self.n_users + 1, self.dim, embeddings_initializer=init(10),
-                                                 name="user_tower")  # fmt: skip
-        self.movie_tower = keras.layers.Embedding(self.n_movies + 1, self.dim, embeddings_initializer=init(11),
-                                                  name="movie_tower")  # fmt: skip
-        if log_frequency is None:
-            log_frequency = np.zeros(self.n_movies + 1, dtype=np.float32)
-        self.log_frequency = self.add_weight(
-            shape=(self.n_movies + 1,), initializer=keras.initializers.Constant(np.asarray(log_frequency, np.float32)),
-            trainable=False, name="log_frequency",
-        )  # fmt: skip
-
-    def call(self, inputs):
-        users = self.user_tower(inputs["user_id"])
-        movies = self.movie_tower(inputs["movie_id"])
-        correction = ops.take(self.log_frequency, inputs["movie_id"], axis=0)
-        return ops.matmul(users, ops.transpose(movies)) - correction[None, :]
-
-    def user_vectors(self) -> np.ndarray:
-        """float32 (n_users + 1, dim): the user tower's table."""
-        return keras.ops.convert_to_numpy(self.user_tower.embeddings)
-
-    def movie_vectors(self) -> np.ndarray:
-        """float32 (n_movies + 1, dim): the movie tower's table."""
-        return keras.ops.convert_to_numpy(self.movie_tower.embeddings)
-
-    def scores(self, user_ids) -> np.ndarray:
-        """float32 (len(user_ids), n_movies + 1): each user's score for every movie (dot products).
-
-        Raises TypeError for ids that are not integers, ValueError for a negative id or one above
-        ``n_users`` (never read from the end of the table).
-        """
-        ids = v.check_ids(user_ids, "user_ids", minimum=0, maximum=self.n_users, ndim=1,
-                          hint=f"the user tower has rows 0..{self.n_users}; a negative id would read the last row")
-        return self.user_vectors()[ids] @ self.movie_vectors().T
-
-    def get_config(self):
-        return {**super().get_config(), "n_users": self.n_users, "n_movies": self.n_movies, "dim": self.dim,
-                "seed": self.seed}  # fmt: skip
-
-
-def build_retrieval_model(n_users: int, n_movies: int, train: pd.DataFrame, *, dim: int = 32,
-                          seed: int | None = 42) -> TwoTower:  # fmt: skip
-    """A :class:`TwoTower` whose logQ correction is the log share of each movie among ``train``'s rows.
-
-    Raises ValueError for sizes that are not positive whole numbers or a frame without the columns.
-    """
-    n_users = _check_positive_int(n_users, "n_users")
-    n_movies = _check_positive_int(n_movies, "n_movies")
-    dim = _check_positive_int(dim, "dim")
-    _check_ratings(train, "train")
-    counts = np.bincount(train["movie_id"].to_numpy(np.int64), minlength=n_movies + 1).astype(np.float64)
-    log_frequency = np.log((counts + 1.0) / (counts.sum() + len(counts)))
-    return TwoTower(n_users, n_movies, dim, log_frequency.astype(np.float32), seed=seed)
-
-
-def train_retrieval_model(
-    model: TwoTower,
-    positives: pd.DataFrame,
-    *,
-    epochs: int = 10,
-    batch_size: int = 1024,
-    learning_rate: float = 0.01,
-    verbose: int = 0,
-    callbacks=None,
-) -> list[float]:
-    """Fit a :class:`TwoTower` on (user, movie) pairs the users liked; return the loss per epoch.
-
-    Each batch is a set of positive pairs; the other movies in the batch are the negatives.
-    ``callbacks`` (a list of Keras callbacks) is passed to ``fit``, e.g. to score each epoch on
-    a validation slice.
-    Raises ValueError when ``positives`` has fewer rows than one batch or an id outside the
-    towers, or when ``epochs``/``batch_size`` is not a positive whole number or
-    ``learning_rate`` is not a finite number > 0 (TypeError for a non-number).
-    """
-    _check_ratings(positives, "positives")
-    _check_ids_fit(positives, model.n_users, model.n_movies, "positives")
-    epochs = v.check_size(epochs, "epochs")
-    batch_size = v.check_size(batch_size, "batch_size")
-    learning_rate = v.check_positive(learning_rate, "learning_rate")
-    if len(positives) < batch_size:
-        raise ValueError(f"{len(positives)} positive pairs is fewer than one batch of {batch_size}")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=in_batch_softmax_loss)
-    dummy = np.zeros(len(positives), dtype=np.float32)
-    fitted = model.fit(model_inputs(positives), dummy, batch_size=batch_size, epochs=epochs, shuffle=True,
-                       callbacks=callbacks, verbose=verbose)  # fmt: skip
-    return [float(v) for v in fitted.history["loss"]]
-
-
 # --------------------------------------------------------------------------- top-N
 
 
@@ -1191,8 +1072,10 @@ def ranking_metrics(
       list is as good as it can be (the "Recall@R" of Liang et al., "Variational Autoencoders
       for Collaborative Filtering", WWW 2018).
     - ``ndcg``: NDCG@k = sum(1 / log2(rank + 1) over hits) divided by the same sum for a
-      perfect list (Järvelin and Kekäläinen, "Cumulated gain-based evaluation of IR
-      techniques", ACM TOIS 20(4), 2002, who defined (n)DCG).
+      perfect list. (n)DCG is Järvelin and Kekäläinen's ("Cumulated gain-based evaluation of IR
+      techniques", ACM TOIS 20(4), 2002); the ``1 / log2(rank + 1)`` discount at every rank is
+      the form of Burges et al. ("Learning to Rank using Gradient Descent", ICML 2005), used by
+      most recommender papers; with binary relevance every hit has gain 1.
 
     A user with fewer than ``k`` movies left to recommend gets a shorter list.
 
@@ -1209,8 +1092,9 @@ def ranking_metrics(
         max_users: score at most this many users (>= 1), drawn at random with ``seed`` (for 25m).
         chunk: users scored per call of a scoring function.
         n_movies: the catalogue's largest movie id; when given, every row of scores must have
-            exactly ``n_movies + 1`` columns. Otherwise rows must at least cover every movie
-            id in ``known`` and ``test``.
+            exactly ``n_movies + 1`` columns. Otherwise rows must have exactly one column per
+            movie id up to the largest in ``known`` and ``test`` (a wider table is refused:
+            its extra columns would take places in the lists and never be hits).
 
     Returns:
         ``{"recall": float, "recall_capped": float, "ndcg": float, "users": int}`` (``users``:
@@ -1267,6 +1151,11 @@ def ranking_metrics(
             raise ValueError(f"scores for {len(ids)} users came back with shape {block.shape}; expected "
                              f"({len(ids)}, n_movies + 1)")  # fmt: skip
         expected = n_movies + 1 if n_movies is not None else width
+        if n_movies is None and block.shape[1] > largest_movie + 1:
+            raise ValueError(f"scores rows have {block.shape[1]} columns (movie ids 0..{block.shape[1] - 1}) but the "
+                             f"ratings' largest movie id is {largest_movie}: columns past it would be recommended "
+                             "and never count as hits. Score the catalogue (n_movies + 1 columns), or pass "
+                             f"n_movies={block.shape[1] - 1} if it really has movies nobody rated")  # fmt: skip
         if (expected is not None and block.shape[1] != expected) or block.shape[1] <= largest_movie:
             wanted = f"{expected}" if expected is not None else f"at least {largest_movie + 1}"
             raise ValueError(f"scores rows have {block.shape[1]} columns but {wanted} are needed (one per movie "
@@ -1336,58 +1225,6 @@ def rating_scorer(model: keras.Model):
 
 
 # --------------------------------------------------------------------------- vectors as objects
-
-
-def cosine_neighbours(vectors, query: int, k: int = 10, *, candidates=None) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` rows most cosine-similar to row ``query``, the query itself excluded.
-
-    Args:
-        vectors: float (n, dim) array or tensor (row ``i`` is id ``i``).
-        query: the row (id) to start from.
-        candidates: optional boolean (n,), True for rows allowed in the answer (e.g. movies
-            with enough ratings for their vector to mean something).
-
-    Returns:
-        ``(ids, similarities)``: int64 (k,) and float64 (k,), most similar first.
-
-    Raises:
-        IndexError: ``query`` is not a row. ValueError: fewer than ``k`` candidates, a negative
-        or non-integer ``query`` (TypeError for a float), NaN/inf vectors, ``candidates`` not
-        a boolean (n,) array.
-    """
-    table = v.check_finite(keras.ops.convert_to_numpy(vectors), "vectors", ndim=2).astype(np.float64)
-    k = v.check_size(k, "k")
-    query = int(v.check_ids(query, "query", ndim=0))
-    if not query < len(table):
-        raise IndexError(f"query {query} is not a row of a table with {len(table)} rows")
-    norms = np.linalg.norm(table, axis=1)
-    similarity = table @ table[query] / np.maximum(norms * norms[query], 1e-12)
-    if candidates is None:
-        allowed = np.ones(len(table), dtype=bool)
-    else:
-        allowed = np.asarray(candidates)
-        if allowed.dtype != bool or allowed.shape != (len(table),):
-            raise ValueError(f"candidates must be a boolean array of shape ({len(table)},), got "
-                             f"{allowed.dtype} {allowed.shape}")  # fmt: skip
-        allowed = allowed.copy()
-    allowed[query] = False
-    if allowed.sum() < k:
-        raise ValueError(f"only {int(allowed.sum())} candidate rows for k={k}")
-    ids = top_n(similarity, ~allowed, k, exclude_padding=False)
-    return ids, similarity[ids]
-
-
-def pca_2d(vectors) -> np.ndarray:
-    """Project rows onto their first two principal components: float64 (n, 2) (NumPy SVD, centred).
-
-    Raises ValueError for a table that is not 2-D with at least 2 rows, or holds NaN/inf.
-    """
-    table = v.check_finite(keras.ops.convert_to_numpy(vectors), "vectors").astype(np.float64)
-    if table.ndim != 2 or len(table) < 2:
-        raise ValueError(f"need a 2-D table with at least 2 rows, got shape {table.shape}")
-    centred = table - table.mean(axis=0)
-    _, _, components = np.linalg.svd(centred, full_matrices=False)
-    return centred @ components[:2].T
 
 
 def _write_atomically(path: Path, write) -> None:

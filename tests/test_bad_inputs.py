@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course_lib import datasets, env, pretrained, text
+from course_lib import datasets, env, pretrained, text, vectors
 from course_lib.datasets import DataUnavailableError, WordVectors
 
 
@@ -122,33 +122,33 @@ def bad_inputs(tmp: Path):
         ("WordVectors[list]", lambda: v[["w1"]], KeyError, "not in this GloVe vocabulary"),
         ("WordVectors[upper case]", lambda: v["W1"], KeyError, "lower case"),
         # pretrained
-        ("nearest_neighbours(k=50) on 20 rows", lambda: pretrained.nearest_neighbours(m, q, 50), ValueError,
+        ("nearest_neighbours(k=50) on 20 rows", lambda: vectors.nearest_neighbours(m, q, 50), ValueError,
          "only 20 rows can be returned"),
-        ("nearest_neighbours(k=0)", lambda: pretrained.nearest_neighbours(m, q, 0), ValueError, "k=0"),
-        ("nearest_neighbours(k=-2)", lambda: pretrained.nearest_neighbours(m, q, -2), ValueError, "k=-2"),
-        ("nearest_neighbours(k=2.0)", lambda: pretrained.nearest_neighbours(m, q, 2.0), TypeError, "k=2.0"),
-        ("nearest_neighbours(k='3')", lambda: pretrained.nearest_neighbours(m, q, "3"), TypeError, "k='3'"),
-        ("nearest_neighbours(k=True)", lambda: pretrained.nearest_neighbours(m, q, True), TypeError, "k=True"),
-        ("nearest_neighbours(exclude=[-1])", lambda: pretrained.nearest_neighbours(m, q, 3, exclude=[-1]), ValueError,
+        ("nearest_neighbours(k=0)", lambda: vectors.nearest_neighbours(m, q, 0), ValueError, "k=0"),
+        ("nearest_neighbours(k=-2)", lambda: vectors.nearest_neighbours(m, q, -2), ValueError, "k=-2"),
+        ("nearest_neighbours(k=2.0)", lambda: vectors.nearest_neighbours(m, q, 2.0), TypeError, "k=2.0"),
+        ("nearest_neighbours(k='3')", lambda: vectors.nearest_neighbours(m, q, "3"), TypeError, "k='3'"),
+        ("nearest_neighbours(k=True)", lambda: vectors.nearest_neighbours(m, q, True), TypeError, "k=True"),
+        ("nearest_neighbours(exclude=[-1])", lambda: vectors.nearest_neighbours(m, q, 3, exclude=[-1]), ValueError,
          "-1 at index 0"),
-        ("nearest_neighbours(exclude=[20])", lambda: pretrained.nearest_neighbours(m, q, 3, exclude=[20]), ValueError,
+        ("nearest_neighbours(exclude=[20])", lambda: vectors.nearest_neighbours(m, q, 3, exclude=[20]), ValueError,
          "above 19"),
-        ("nearest_neighbours(exclude=[1.0])", lambda: pretrained.nearest_neighbours(m, q, 3, exclude=[1.0]), TypeError,
+        ("nearest_neighbours(exclude=[1.0])", lambda: vectors.nearest_neighbours(m, q, 3, exclude=[1.0]), TypeError,
          "exclude="),
-        ("nearest_neighbours(exclude=None)", lambda: pretrained.nearest_neighbours(m, q, 3, exclude=None), TypeError,
+        ("nearest_neighbours(exclude=None)", lambda: vectors.nearest_neighbours(m, q, 3, exclude=None), TypeError,
          "exclude=None"),
-        ("nearest_neighbours(exclude=['w1'])", lambda: pretrained.nearest_neighbours(m, q, 3, exclude=["w1"]), TypeError,
+        ("nearest_neighbours(exclude=['w1'])", lambda: vectors.nearest_neighbours(m, q, 3, exclude=["w1"]), TypeError,
          "strings"),
-        ("cosine_similarity(NaN matrix)", lambda: pretrained.cosine_similarity(nan_matrix, q), ValueError,
+        ("cosine_similarity(NaN matrix)", lambda: vectors.cosine_similarity(nan_matrix, q), ValueError,
          "nan at index (3, 1)"),
-        ("cosine_similarity(inf query)", lambda: pretrained.cosine_similarity(m, [1, np.inf, 0, 0]), ValueError, "query="),
-        ("cosine_similarity(dim mismatch)", lambda: pretrained.cosine_similarity(m, [1.0, 2.0]), ValueError,
+        ("cosine_similarity(inf query)", lambda: vectors.cosine_similarity(m, [1, np.inf, 0, 0]), ValueError, "query="),
+        ("cosine_similarity(dim mismatch)", lambda: vectors.cosine_similarity(m, [1.0, 2.0]), ValueError,
          "query has 2 dimensions"),
-        ("cosine_similarity(1-D matrix)", lambda: pretrained.cosine_similarity(q, q), ValueError, "2-D"),
-        ("cosine_similarity(zero query)", lambda: pretrained.cosine_similarity(m, np.zeros(4)), ValueError, "all zeros"),
-        ("cosine_similarity(strings)", lambda: pretrained.cosine_similarity([["a", "b"]], [1, 2]), TypeError, "strings"),
-        ("cosine_similarity(None)", lambda: pretrained.cosine_similarity(None, q), TypeError, "matrix=None"),
-        ("cosine_similarity(bool query)", lambda: pretrained.cosine_similarity(m, [True, False, True, True]), TypeError,
+        ("cosine_similarity(1-D matrix)", lambda: vectors.cosine_similarity(q, q), ValueError, "2-D"),
+        ("cosine_similarity(zero query)", lambda: vectors.cosine_similarity(m, np.zeros(4)), ValueError, "all zeros"),
+        ("cosine_similarity(strings)", lambda: vectors.cosine_similarity([["a", "b"]], [1, 2]), TypeError, "strings"),
+        ("cosine_similarity(None)", lambda: vectors.cosine_similarity(None, q), TypeError, "matrix=None"),
+        ("cosine_similarity(bool query)", lambda: vectors.cosine_similarity(m, [True, False, True, True]), TypeError,
          "booleans"),
         ("similar_words(word=list)", lambda: pretrained.similar_words(v, ["w1"]), TypeError, "word=['w1']"),
         ("similar_words(unknown)", lambda: pretrained.similar_words(v, "nope"), KeyError, "not in this vocabulary"),
@@ -176,10 +176,10 @@ def bad_inputs(tmp: Path):
          "seed='1'"),
         ("build_embedding_matrix(vectors=dict)", lambda: pretrained.build_embedding_matrix(["a"], {"a": [1.0]}), TypeError,
          "load_glove"),
-        ("project_2d(1 row)", lambda: pretrained.project_2d(np.ones((1, 5))), ValueError, "at least 2 rows"),
-        ("project_2d(NaN)", lambda: pretrained.project_2d([[1.0, 2.0], [np.nan, 1.0]]), ValueError, "points="),
-        ("project_2d(1-D)", lambda: pretrained.project_2d(np.ones(5)), ValueError, "2-D"),
-        ("project_2d(strings)", lambda: pretrained.project_2d([["a", "b"], ["c", "d"]]), TypeError, "strings"),
+        ("project_2d(1 row)", lambda: vectors.project_2d(np.ones((1, 5))), ValueError, "at least 2 rows"),
+        ("project_2d(NaN)", lambda: vectors.project_2d([[1.0, 2.0], [np.nan, 1.0]]), ValueError, "points="),
+        ("project_2d(1-D)", lambda: vectors.project_2d(np.ones(5)), ValueError, "2-D"),
+        ("project_2d(strings)", lambda: vectors.project_2d([["a", "b"], ["c", "d"]]), TypeError, "strings"),
         # env
         ("setup_notebook(seed=-1)", lambda: env.setup_notebook(seed=-1), ValueError, "seed=-1"),
         ("setup_notebook(seed=2**32)", lambda: env.setup_notebook(seed=2**32), ValueError, "at most 4294967295"),
@@ -244,12 +244,12 @@ def issue17_bad_inputs(tmp: Path):
     import keras
     import pandas as pd
 
-    from course_lib import checks, progress, recommender as rec, validation as v
+    from course_lib import checks, progress, recommender as rec, retrieval, validation as v
 
     ratings = _ratings()
     split = rec.split_ratings(ratings, seed=0)
     baseline = rec.fit_bias_baseline(split.train, split.n_users, split.n_movies)
-    tower = rec.TwoTower(5, 7, dim=2)
+    tower = retrieval.TwoTower(5, 7, dim=2)
     model = rec.build_rating_model(5, 7, global_mean=3.5, dim=2)
     scorer = rec.rating_scorer(model)
     pitfall = checks.Pitfall("odd", lambda f: f.x % 2, "odd")

@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 from course_lib.checks import ____
-from course_lib.exercises.lesson04 import q1, q2, q3, q4, q5
+from course_lib.exercises.lesson04 import q1, q2, q3, q4, q5, q6
 from exercise_helpers import message, solution_namespace, status
 
 ops = keras.ops
@@ -24,11 +24,11 @@ def solution_of(exercise, name):
 
 def test_printed_solutions_are_accepted():
     for exercise, name in ((q1, "rmse_by_hand"), (q2, "row_dot"), (q3, "recall_at_k"), (q4, "in_batch_softmax"),
-                           (q5, "most_similar")):  # fmt: skip
+                           (q5, "correct_logits"), (q6, "most_similar")):  # fmt: skip
         assert status(exercise, solution_of(exercise, name)) == "correct", exercise
 
 
-@pytest.mark.parametrize("exercise", [q1, q2, q3, q4, q5])
+@pytest.mark.parametrize("exercise", [q1, q2, q3, q4, q5, q6])
 def test_not_attempted(exercise):
     def stub(*args):
         ...  # YOUR CODE HERE
@@ -38,7 +38,7 @@ def test_not_attempted(exercise):
     assert status(exercise, ____) == "not attempted"
 
 
-@pytest.mark.parametrize("exercise", [q1, q2, q3, q4, q5])
+@pytest.mark.parametrize("exercise", [q1, q2, q3, q4, q5, q6])
 def test_forgotten_return_and_learner_errors_are_reported(exercise):
     def no_return(*args):
         args[0]
@@ -51,17 +51,17 @@ def test_forgotten_return_and_learner_errors_are_reported(exercise):
 
 
 def test_hints_and_solutions_print(capsys):
-    for exercise in (q1, q2, q3, q4, q5):
+    for exercise in (q1, q2, q3, q4, q5, q6):
         exercise.hint()
         exercise.solution()
     printed = capsys.readouterr().out
-    assert printed.count("Hint for") == 5 and printed.count("Solution for") == 5
+    assert printed.count("Hint for") == 6 and printed.count("Solution for") == 6
 
 
 def test_messages_read_well():
     """No TensorFlow internals, no double punctuation, in any message of the wrong answers below."""
     answers = [(q1, w) for w, _ in Q1_WRONG] + [(q2, w) for w, _ in Q2_WRONG] + [(q3, w) for w, _ in Q3_WRONG] + \
-              [(q4, w) for w, _ in Q4_WRONG] + [(q5, w) for w, _ in Q5_WRONG]  # fmt: skip
+              [(q4, w) for w, _ in Q4_WRONG] + [(q5, w) for w, _ in Q5_WRONG] + [(q6, w) for w, _ in Q6_WRONG]  # fmt: skip
     for exercise, answer in answers:
         text = message(exercise, answer)
         assert "{{function_node" not in text and "Exception encountered" not in text, text
@@ -140,14 +140,14 @@ Q2_WRONG = [
     (lambda u, m: ops.sum(u * m, axis=0), "axis 0"),
     (lambda u, m: ops.matmul(u, ops.transpose(m)), "every user with every movie"),
     (lambda u, m: u * m, "add up"),
-    (lambda u, m: ops.sum(u + m, axis=-1), "numbers are not"),
+    (lambda u, m: ops.sum(u + m, axis=-1), "added the two vectors"),
     (lambda u, m: ops.mean(u * m, axis=-1), "mean"),
     (lambda u, m: ops.sum(u * m, axis=-1, keepdims=True), "keepdims"),
     (lambda u, m: keras.layers.Dot(axes=1)([u, m]), "keepdims"),
     (lambda u, m: np.einsum("bd,bd->b", u, m), "keras.ops"),  # NumPy: fails on symbolic tensors in fit
     (lambda u, m: ops.sum(u * m, axis=-1) / (ops.norm(u, axis=-1) * ops.norm(m, axis=-1)), "cosine"),
-    (lambda u, m: ops.sum(u * m, axis=-1) + 0.01 * ops.sum(u * m), "numbers are not"),  # mixes the batch a little
-    (lambda u, m: ops.sum(u * ops.flip(m, axis=0), axis=-1), "numbers are not"),  # pairs the wrong rows
+    (lambda u, m: ops.sum(u * m, axis=-1) + 0.01 * ops.sum(u * m), "row i uses u[i] and m[i] only"),  # mixes the batch
+    (lambda u, m: ops.sum(u * ops.flip(m, axis=0), axis=-1), "another row's movie"),  # pairs the wrong rows
 ]
 
 
@@ -366,7 +366,7 @@ Q4_WRONG = [
     (loss_positive_only, "positive's score only"),
     (loss_naive, "overflows"),
     (loss_softmax_eps, "log-softmax"),
-    (loss_not_from_logits, "expected"),
+    (loss_not_from_logits, "from_logits=True"),
     (loss_exclusive, "leaves the positive out"),
     (loss_column_zero, "column 0"),
     (loss_sigmoid, "sigmoid"),
@@ -382,9 +382,10 @@ def test_q4_accepts_other_correct_answers(answer):
 
 
 def test_q4_accepts_course_lib():
-    from course_lib.recommender import in_batch_softmax_loss
+    from course_lib.retrieval import retrieval_loss
 
-    assert status(q4, lambda logits: in_batch_softmax_loss(None, logits)) == "correct"
+    result = q4.evaluate(retrieval_loss)
+    assert result.status == "correct", result.message
 
 
 @pytest.mark.parametrize("wrong, words", Q4_WRONG)
@@ -405,13 +406,177 @@ def test_q4_solution_trains_a_two_tower_step():
     assert history["loss"][-1] < history["loss"][0] - 0.5
 
 
-# --------------------------------------------------------------------------- q5: cosine neighbours
+# --------------------------------------------------------------------------- q5: logQ and accidental hits
+
+
+def _copies(logits, ids):
+    same = ops.equal(ids[:, None], ids[None, :])
+    return ops.logical_and(same, ops.logical_not(ops.eye(ops.shape(logits)[0]) > 0))
+
+
+def logits_tfrs(logits, ids, log_q):  # TFRS's RemoveAccidentalHits: add a huge negative number
+    return logits - log_q[None, :] + ops.cast(_copies(logits, ids), logits.dtype) * (np.finfo("float32").min / 100)
+
+
+def logits_tf(logits, ids, log_q):
+    same = tf.equal(tf.expand_dims(ids, 1), tf.expand_dims(ids, 0))
+    copies = tf.logical_and(same, tf.logical_not(tf.cast(tf.eye(tf.shape(logits)[0]), tf.bool)))
+    return tf.where(copies, tf.constant(-np.inf, logits.dtype), logits - log_q)
+
+
+def logits_course_lib(logits, ids, log_q):
+    from course_lib.retrieval import logq_correction, mask_accidental_hits
+
+    return mask_accidental_hits(logq_correction(logits, log_q), ids)
+
+
+def logits_minus_1e9(logits, ids, log_q):  # a fill far below any score a model produces
+    return ops.where(_copies(logits, ids), -1e9, logits - log_q[None, :])
+
+
+def logits_rows(logits, ids, log_q):
+    return ops.where(_copies(logits, ids), -np.inf, logits - log_q[:, None])
+
+
+def logits_added(logits, ids, log_q):
+    return ops.where(_copies(logits, ids), -np.inf, logits + log_q[None, :])
+
+
+def logits_no_logq(logits, ids, log_q):
+    return ops.where(_copies(logits, ids), -np.inf, logits)
+
+
+def logits_no_mask(logits, ids, log_q):
+    return logits - log_q[None, :]
+
+
+def logits_diagonal_too(logits, ids, log_q):
+    return ops.where(ops.equal(ids[:, None], ids[None, :]), -np.inf, logits - log_q[None, :])
+
+
+def logits_inverted(logits, ids, log_q):
+    return ops.where(ops.not_equal(ids[:, None], ids[None, :]), -np.inf, logits - log_q[None, :])
+
+
+def logits_upper_only(logits, ids, log_q):
+    upper = ops.triu(ops.ones_like(logits), 1) > 0
+    return ops.where(ops.logical_and(_copies(logits, ids), upper), -np.inf, logits - log_q[None, :])
+
+
+def logits_zero_fill(logits, ids, log_q):  # multiplies by the mask instead of excluding
+    keep = 1.0 - ops.cast(_copies(logits, ids), logits.dtype)
+    return (logits - log_q[None, :]) * keep
+
+
+def logits_small_fill(logits, ids, log_q):
+    return ops.where(_copies(logits, ids), -100.0, logits - log_q[None, :])
+
+
+def logits_log_again(logits, ids, log_q):
+    return ops.where(_copies(logits, ids), -np.inf, logits - ops.log(log_q)[None, :])
+
+
+def logits_q_itself(logits, ids, log_q):
+    return ops.where(_copies(logits, ids), -np.inf, logits - ops.exp(log_q)[None, :])
+
+
+def logits_loss(logits, ids, log_q):
+    corrected = ops.where(_copies(logits, ids), -np.inf, logits - log_q[None, :])
+    return keras.losses.sparse_categorical_crossentropy(ops.arange(ops.shape(logits)[0]), corrected, from_logits=True)
+
+
+def logits_fixed_batch(logits, ids, log_q):
+    copies = ops.logical_and(ops.equal(ids[:, None], ids[None, :]), ops.logical_not(ops.eye(32) > 0))
+    return ops.where(copies, -np.inf, logits - log_q[None, :])
+
+
+def logits_python_loop(logits, ids, log_q):  # works while the batch size is known, fails on fit's last batch
+    rows = []
+    for i in range(logits.shape[0]):
+        other = ops.logical_and(ops.equal(ids, ids[i]), ops.not_equal(ops.arange(logits.shape[0]), i))
+        rows.append(ops.where(other, -np.inf, logits[i] - log_q))
+    return ops.stack(rows)
+
+
+def logits_numpy(logits, ids, log_q):
+    ids = np.asarray(ids)
+    copies = (ids[:, None] == ids[None, :]) & ~np.eye(len(ids), dtype=bool)
+    return np.where(copies, -np.inf, np.asarray(logits) - np.asarray(log_q)[None, :])
+
+
+def logits_item_assignment(logits, ids, log_q):
+    corrected = logits - log_q[None, :]
+    for i in range(len(ids)):
+        for j in range(len(ids)):
+            if i != j and ids[i] == ids[j]:
+                corrected[i, j] = -np.inf
+    return corrected
+
+
+Q5_CORRECT = [logits_tfrs, logits_tf, logits_course_lib, logits_minus_1e9]
+
+Q5_WRONG = [
+    (logits_rows, "from each row"),
+    (logits_added, "you added log_q"),
+    (logits_no_logq, "logQ correction is missing"),
+    (logits_no_mask, "no accidental hit is masked"),
+    (logits_diagonal_too, "masked the diagonal too"),
+    (logits_inverted, "movies that differ"),
+    (logits_upper_only, "only the copies to the right"),
+    (logits_zero_fill, "got 0"),
+    (logits_small_fill, "got the value -100"),
+    (logits_log_again, "already the log"),
+    (logits_q_itself, "subtracted q itself"),
+    (logits_loss, "a loss?"),
+    (logits_fixed_batch, "fixed batch size"),
+    (logits_python_loop, "last batch is smaller"),
+    (logits_numpy, "inside model.fit"),
+    (logits_item_assignment, "assigned into a tensor"),
+]
+
+
+@pytest.mark.parametrize("answer", Q5_CORRECT)
+def test_q5_accepts_other_correct_answers(answer):
+    assert status(q5, answer) == "correct"
+
+
+@pytest.mark.parametrize("wrong, words", Q5_WRONG)
+def test_q5_rejects_typical_mistakes(wrong, words):
+    assert words in message(q5, wrong)
+
+
+def test_q5_hint_leads_to_an_accepted_answer():
+    """The hint's own steps, written out as a learner would."""
+
+    def from_the_hint(logits, movie_ids, log_q):
+        corrected = logits - log_q[None, :]
+        copies = keras.ops.equal(movie_ids[:, None], movie_ids[None, :])
+        mask = keras.ops.logical_and(copies, keras.ops.logical_not(keras.ops.eye(keras.ops.shape(logits)[0]) > 0))
+        return keras.ops.where(mask, -np.inf, corrected)
+
+    assert status(q5, from_the_hint) == "correct"
+
+
+def test_q5_runs_the_answer_in_a_real_fit_with_a_partial_last_batch():
+    from course_lib.exercises import lesson04
+
+    seen = []
+
+    def recording(logits, ids, log_q):
+        seen.append(logits.shape[0])
+        return logits_course_lib(logits, ids, log_q)
+
+    lesson04.fit_with_a_partial_last_batch(recording, logits_course_lib, "recording", pairs=70, batch=32)
+    assert seen and set(seen) == {None}  # 70 pairs in batches of 32: Keras traces with an unknown batch size
+
+
+# --------------------------------------------------------------------------- q6: cosine neighbours
 
 
 def neighbours_course_lib(vectors, movie_id, k=10):
-    from course_lib.recommender import cosine_neighbours
+    from course_lib.vectors import nearest_neighbours
 
-    return cosine_neighbours(vectors, movie_id, k)[0]
+    return nearest_neighbours(vectors, vectors[movie_id], k, exclude=[movie_id])[0]
 
 
 def neighbours_keras(vectors, movie_id, k=10):
@@ -486,9 +651,9 @@ def neighbours_scores(vectors, movie_id, k=10):
     return np.sort(scores)[::-1][:k]
 
 
-Q5_CORRECT = [neighbours_course_lib, neighbours_keras]
+Q6_CORRECT = [neighbours_course_lib, neighbours_keras]
 
-Q5_WRONG = [
+Q6_WRONG = [
     (neighbours_in_place, "in place"),
     (neighbours_dot, "raw dot product"),
     (neighbours_with_itself, "its own neighbour"),
@@ -502,18 +667,47 @@ Q5_WRONG = [
 ]
 
 
-@pytest.mark.parametrize("answer", Q5_CORRECT)
-def test_q5_accepts_other_correct_answers(answer):
-    assert status(q5, answer) == "correct"
+@pytest.mark.parametrize("answer", Q6_CORRECT)
+def test_q6_accepts_other_correct_answers(answer):
+    assert status(q6, answer) == "correct"
 
 
-@pytest.mark.parametrize("wrong, words", Q5_WRONG)
-def test_q5_rejects_typical_mistakes(wrong, words):
-    assert words in message(q5, wrong)
+@pytest.mark.parametrize("wrong, words", Q6_WRONG)
+def test_q6_rejects_typical_mistakes(wrong, words):
+    assert words in message(q6, wrong)
 
 
 def test_each_exercise_has_enough_answers_in_these_tests():
-    correct = {"q1": Q1_CORRECT, "q2": Q2_CORRECT, "q3": Q3_CORRECT, "q4": Q4_CORRECT, "q5": Q5_CORRECT}
-    wrong = {"q1": Q1_WRONG, "q2": Q2_WRONG, "q3": Q3_WRONG, "q4": Q4_WRONG, "q5": Q5_WRONG}
+    correct = {"q1": Q1_CORRECT, "q2": Q2_CORRECT, "q3": Q3_CORRECT, "q4": Q4_CORRECT, "q5": Q5_CORRECT,
+               "q6": Q6_CORRECT}
+    wrong = {"q1": Q1_WRONG, "q2": Q2_WRONG, "q3": Q3_WRONG, "q4": Q4_WRONG, "q5": Q5_WRONG, "q6": Q6_WRONG}
     assert all(len(answers) >= 2 for answers in correct.values())
     assert all(len(answers) >= 8 for answers in wrong.values())
+
+
+def test_every_hint_leads_to_an_accepted_answer():
+    """Each hint's steps, written the plain way a learner following it would (default sorts, no extras)."""
+
+    def q1_hint(y_true, y_pred):
+        return np.sqrt(np.mean((np.ravel(y_true) - np.ravel(y_pred)) ** 2))
+
+    def q2_hint(u, m):
+        return keras.ops.sum(u * m, axis=-1)
+
+    def q3_hint(scores, exclude, relevant, k=10):
+        masked = np.array(scores, dtype=float)
+        masked[exclude] = -np.inf
+        top = np.argsort(-masked)[:k]
+        return np.isin(top, relevant).sum() / len(relevant)
+
+    def q4_hint(logits):
+        return keras.ops.logsumexp(logits, axis=1) - keras.ops.diagonal(logits)
+
+    def q6_hint(vectors, movie_id, k=10):
+        unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        cosine = unit @ unit[movie_id]
+        cosine[movie_id] = -np.inf
+        return np.argsort(-cosine)[:k]
+
+    for exercise, answer in ((q1, q1_hint), (q2, q2_hint), (q3, q3_hint), (q4, q4_hint), (q6, q6_hint)):
+        assert status(exercise, answer) == "correct", exercise

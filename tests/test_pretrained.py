@@ -12,11 +12,9 @@ from course_lib.env import gpu_hint, setup_notebook
 from course_lib.pretrained import (
     analogy,
     build_embedding_matrix,
-    cosine_similarity,
-    nearest_neighbours,
-    project_2d,
     similar_words,
 )
+from course_lib.vectors import cosine_similarity, nearest_neighbours, project_2d
 
 
 def tiny_vectors(n: int = 20, dim: int = 4) -> WordVectors:

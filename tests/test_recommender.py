@@ -1,4 +1,4 @@
-"""Unit tests of course_lib.recommender (lesson 04; the rating model also lesson 05). The benchmark: tests/test_benchmark.py."""
+"""Unit tests of course_lib.recommender (lesson 04; the rating model also lesson 05). Retrieval: test_retrieval.py; the benchmark: test_benchmark.py."""
 
 from __future__ import annotations
 
@@ -336,8 +336,6 @@ def test_ids_outside_the_tables_give_a_clear_error():
     split = rec.split_ratings(synthetic_ratings(), seed=0)
     with pytest.raises(ValueError, match="n_users >= 30"):
         rec.train_rating_model(rec.build_rating_model(10, 20, global_mean=3.0), split)
-    with pytest.raises(ValueError, match="positives"):
-        rec.train_retrieval_model(rec.build_retrieval_model(10, 20, split.train), split.train, batch_size=8)
 
 
 def test_training_needs_a_validation_slice():
@@ -348,29 +346,6 @@ def test_training_needs_a_validation_slice():
 
 
 # --------------------------------------------------------------------------- retrieval and top-N
-
-
-def test_in_batch_softmax_loss_uses_the_diagonal():
-    logits = np.array([[5.0, 0.0], [0.0, 5.0]], dtype="float32")
-    loss = keras.ops.convert_to_numpy(rec.in_batch_softmax_loss(np.zeros(2), logits))
-    assert loss.shape == (2,)
-    assert np.allclose(loss, np.log1p(np.exp(-5.0)), atol=1e-5)
-    swapped = keras.ops.convert_to_numpy(rec.in_batch_softmax_loss(np.zeros(2), logits[::-1].copy()))
-    assert np.all(swapped > loss + 4)
-
-
-def test_two_tower_trains_and_exposes_vectors():
-    keras.utils.set_random_seed(0)
-    ratings = synthetic_ratings(n_users=40, n_movies=30, per_user=15)
-    model = rec.build_retrieval_model(40, 30, ratings, dim=8)
-    logits = model({"user_id": np.array([1, 2, 3], "int32"), "movie_id": np.array([4, 5, 6], "int32")})
-    assert tuple(logits.shape) == (3, 3)
-    losses = rec.train_retrieval_model(model, ratings, epochs=5, batch_size=64, learning_rate=0.05)
-    assert len(losses) == 5 and losses[-1] < losses[0]
-    assert model.user_vectors().shape == (41, 8) and model.movie_vectors().shape == (31, 8)
-    assert np.allclose(model.scores([2])[0], model.movie_vectors() @ model.user_vectors()[2], atol=1e-5)
-    with pytest.raises(ValueError, match="fewer than one batch"):
-        rec.train_retrieval_model(model, ratings.head(10), batch_size=64)
 
 
 def test_known_items_mask_and_top_n():
@@ -393,28 +368,28 @@ def test_known_items_mask_and_top_n():
 def test_ranking_metrics_by_hand():
     known = pd.DataFrame({"user_id": [1, 2], "movie_id": [1, 1], "rating": [5.0, 5.0]})
     test = pd.DataFrame({"user_id": [1, 1, 2, 2], "movie_id": [2, 4, 3, 2], "rating": [5.0, 4.0, 5.0, 2.0]})
-    scores = np.zeros((3, 6))
+    scores = np.zeros((3, 6))  # movie 5 has no rating: the catalogue is named with n_movies=5
     scores[1] = [0, 9, 8, 1, 7, 0]  # user 1: movie 1 is known, so the list (k=2) is [2, 4]: both relevant
     scores[2] = [0, 9, 8, 1, 7, 0]  # user 2: list = [2, 4]: relevant is {3} only (movie 2 got 2 stars)
-    result = rec.ranking_metrics(scores, known, test, k=2)
+    result = rec.ranking_metrics(scores, known, test, k=2, n_movies=5)
     assert result["users"] == 2
     assert result["recall"] == pytest.approx((1.0 + 0.0) / 2)
     assert result["ndcg"] == pytest.approx((1.0 + 0.0) / 2)
     scores[2] = [0, 9, 1, 8, 7, 0]  # user 2: list = [3, 4]: hit at rank 1
-    assert rec.ranking_metrics(scores, known, test, k=2)["ndcg"] == pytest.approx(1.0)
+    assert rec.ranking_metrics(scores, known, test, k=2, n_movies=5)["ndcg"] == pytest.approx(1.0)
     scores[2] = [0, 9, 1, 7, 8, 0]  # user 2: list = [4, 3]: hit at rank 2
-    ndcg = rec.ranking_metrics(scores, known, test, k=2)["ndcg"]
+    ndcg = rec.ranking_metrics(scores, known, test, k=2, n_movies=5)["ndcg"]
     assert ndcg == pytest.approx((1.0 + 1 / np.log2(3)) / 2)
     # the same scores as a function of user ids, one user per chunk
-    assert rec.ranking_metrics(lambda ids: scores[ids], known, test, k=2, chunk=1)["ndcg"] == pytest.approx(ndcg)
-    assert rec.ranking_metrics(scores, known, test, k=2, max_users=1)["users"] == 1
+    assert rec.ranking_metrics(lambda ids: scores[ids], known, test, k=2, chunk=1, n_movies=5)["ndcg"] == pytest.approx(ndcg)
+    assert rec.ranking_metrics(scores, known, test, k=2, max_users=1, n_movies=5)["users"] == 1
     popularity = rec.popularity_scores(known, 5)
     assert popularity.tolist() == [0, 2, 0, 0, 0, 0]
-    assert rec.ranking_metrics(popularity, known, test, k=2)["users"] == 2
+    assert rec.ranking_metrics(popularity, known, test, k=2, n_movies=5)["users"] == 2
     with pytest.raises(ValueError, match="nothing to recall"):
-        rec.ranking_metrics(scores, known, test, min_rating=6)
+        rec.ranking_metrics(scores, known, test, min_rating=6, n_movies=5)
     with pytest.raises(ValueError, match="shape"):
-        rec.ranking_metrics(lambda ids: scores[:1], known, test, k=2)
+        rec.ranking_metrics(lambda ids: scores[:1], known, test, k=2, n_movies=5)
 
 
 def test_rating_scorer_matches_predict():
@@ -427,27 +402,11 @@ def test_rating_scorer_matches_predict():
     assert np.allclose(table[[0, 1], movies], predicted, atol=1e-5)
 
 
-# --------------------------------------------------------------------------- vectors as objects
+# --------------------------------------------------------------------------- vectors for the Projector
 
 
-def test_cosine_neighbours_ignore_length_and_self():
-    vectors = np.array([[-0.1, -1], [1, 0], [10, 3], [0.9, 0.1], [0, 1], [-1, 0]], dtype="float32")
-    ids, sims = rec.cosine_neighbours(vectors, 1, k=3)
-    assert ids.tolist() == [3, 2, 4]  # direction, not length; itself left out
-    assert sims[0] == pytest.approx(0.9 / np.hypot(0.9, 0.1))
-    allowed = np.array([False, True, False, True, True, True])
-    assert rec.cosine_neighbours(vectors, 1, k=2, candidates=allowed)[0].tolist() == [3, 4]
-    with pytest.raises(IndexError, match="not a row"):
-        rec.cosine_neighbours(vectors, 6)
-    with pytest.raises(ValueError, match="candidate"):
-        rec.cosine_neighbours(vectors, 1, k=9)
-
-
-def test_pca_2d_and_projector_export(tmp_path):
+def test_projector_export(tmp_path):
     vectors = np.random.default_rng(0).normal(size=(6, 4)).astype("float32")
-    coords = rec.pca_2d(vectors)
-    assert coords.shape == (6, 2) and np.allclose(coords.mean(axis=0), 0, atol=1e-9)
-    assert np.var(coords[:, 0]) >= np.var(coords[:, 1])
     labels = pd.DataFrame({"title": [f"Movie\t{i}" for i in range(6)], "year": range(2000, 2006)})
     vector_path, meta_path = rec.export_projector_tsv(vectors, labels, tmp_path / "projector")
     loaded = np.loadtxt(vector_path, delimiter="\t")
@@ -565,15 +524,7 @@ def test_train_config_refuses_nonsense(field, value, error):
         rec.TrainConfig(**{field: value})
 
 
-def test_retrieval_training_and_models_refuse_nonsense():
-    split = rec.split_ratings(synthetic_ratings(), seed=0)
-    model = rec.build_retrieval_model(30, 20, split.train)
-    for kwargs, match in (({"batch_size": 0}, "batch_size"), ({"epochs": 0}, "epochs"),
-                          ({"learning_rate": -1.0}, "learning_rate")):  # fmt: skip
-        with pytest.raises(ValueError, match=match):
-            rec.train_retrieval_model(model, split.train, **kwargs)
-    with pytest.raises(ValueError, match="dim"):
-        rec.build_retrieval_model(30, 20, split.train, dim=0)
+def test_rating_model_refuses_a_nan_global_mean():
     with pytest.raises(ValueError, match="global_mean"):
         rec.build_rating_model(5, 5, global_mean=float("nan"))
 
@@ -588,7 +539,7 @@ def test_rmse_of_nan_is_refused():
 def test_ranking_metrics_refuses_wrong_tables_and_sizes():
     known = pd.DataFrame({"user_id": [1, 2], "movie_id": [1, 1], "rating": [5.0, 5.0]})
     test = pd.DataFrame({"user_id": [1, 1, 2], "movie_id": [2, 4, 3], "rating": [5.0, 4.0, 5.0]})
-    scores = np.zeros((3, 6))
+    scores = np.zeros((3, 5))
     with pytest.raises(ValueError, match="columns"):  # too narrow: movie 4 has no column
         rec.ranking_metrics(scores[:, :4], known, test, k=2)
     with pytest.raises(ValueError, match="7 columns but 6"):  # wider than the catalogue the caller named
@@ -596,13 +547,26 @@ def test_ranking_metrics_refuses_wrong_tables_and_sizes():
     with pytest.raises(ValueError, match="rows"):  # no row for user 2
         rec.ranking_metrics(scores[:2], known, test, k=2)
     with pytest.raises(ValueError, match="every score"):
-        rec.ranking_metrics(np.full((3, 6), np.nan), known, test, k=2)
+        rec.ranking_metrics(np.full((3, 5), np.nan), known, test, k=2)
     with pytest.raises(ValueError, match="max_users"):
         rec.ranking_metrics(scores, known, test, k=2, max_users=0)
     with pytest.raises(ValueError, match="k"):
         rec.ranking_metrics(scores, known, test, k=0)
     with pytest.raises(ValueError, match="columns"):  # a scoring function whose width changes between chunks
         rec.ranking_metrics(lambda ids: np.zeros((len(ids), 6 + int(ids[0]))), known, test, k=2, chunk=1)
+
+
+def test_ranking_metrics_refuses_a_table_wider_than_the_catalogue():
+    """Issue 17: extra columns would take places in every list and never be hits (a recall of 0, silently)."""
+    known = pd.DataFrame({"user_id": [1, 2], "movie_id": [1, 1], "rating": [5.0, 5.0]})
+    test = pd.DataFrame({"user_id": [1, 1, 2], "movie_id": [2, 4, 3], "rating": [5.0, 4.0, 5.0]})
+    wide = np.r_[np.zeros(5), np.full(20, 9.0)]  # 25 "movies", the 20 unknown ones scored best
+    with pytest.raises(ValueError, match=r"25 columns.*largest movie id is 4.*n_movies=24"):
+        rec.ranking_metrics(wide, known, test, k=2)
+    with pytest.raises(ValueError, match="25 columns"):
+        rec.ranking_metrics(np.tile(wide, (3, 1)), known, test, k=2)
+    assert rec.ranking_metrics(wide, known, test, k=2, n_movies=24)["recall"] == 0.0  # asked for: the caller's catalogue
+    assert rec.ranking_metrics(wide[:5], known, test, k=2)["users"] == 2
 
 
 def test_recall_is_the_standard_one_and_the_capped_variant_is_named():
@@ -709,7 +673,7 @@ def test_no_jit_config_compiles_without_xla():
 
 
 def test_lesson_configs_are_plain_mf_and_the_benchmark_configs_use_the_implicit_term():
-    assert rec.FAST_CONFIG_100K == rec.TrainConfig() == rec.LESSON_CONFIGS["100k"]
+    assert rec.TrainConfig() == rec.LESSON_CONFIGS["100k"]
     for variant, config in rec.LESSON_CONFIGS.items():
         assert config.history_length == 0 and rec.CONFIGS[variant].history_length > 0
 

@@ -1,4 +1,4 @@
-"""Exercises of lesson 04, *A movie recommender*: ``from course_lib.exercises.lesson04 import q1, q2, q3, q4, q5``.
+"""Exercises of lesson 04, *A movie recommender*: ``from course_lib.exercises.lesson04 import q1, q2, q3, q4, q5, q6``.
 
 In the order a learner meets them:
 
@@ -6,7 +6,9 @@ In the order a learner meets them:
 - ``q2``: the per-row dot product, ``row_dot(u, m) -> (batch,)`` with ``keras.ops``;
 - ``q3``: Recall@k for one user over the full catalogue, ``recall_at_k(scores, exclude, relevant, k) -> float``;
 - ``q4``: the in-batch softmax loss of a two-tower model, ``in_batch_softmax(logits) -> (batch,)``;
-- ``q5`` (Going deeper): nearest movies by cosine similarity, ``most_similar(vectors, movie_id, k) -> ids``.
+- ``q5``: the logQ correction and the accidental-hit mask, ``correct_logits(logits, movie_ids, log_q) -> (batch, batch)``,
+  checked on tensors and inside a real ``fit`` whose last batch is smaller;
+- ``q6`` (Going deeper): nearest movies by cosine similarity, ``most_similar(vectors, movie_id, k) -> ids``.
 
 Every check runs the answer on several cases (``course_lib.checks.run_case``): the prompt's example first, then made-up cases
 from a fixed seed that expose the usual slips (scores that are all negative, relevant items
@@ -24,7 +26,7 @@ import numpy as np
 
 from course_lib.checks import Case, Exercise, Mistake, NotAttempted, call_learner, error_text, run_case, to_numpy
 
-__all__ = ["q1", "q2", "q3", "q4", "q5"]
+__all__ = ["q1", "q2", "q3", "q4", "q5", "q6"]
 
 
 # --------------------------------------------------------------------------- shared helpers
@@ -208,8 +210,18 @@ def _diagnose_q2(got: np.ndarray, u: np.ndarray, m: np.ndarray, where: str) -> N
     unit = np.sum(u64 * m64, -1) / (np.linalg.norm(u64, axis=1) * np.linalg.norm(m64, axis=1))
     if np.allclose(got, unit, atol=1e-4):
         raise Mistake(f"{where} you divided by the vectors' lengths (cosine); the model's score is the plain dot product")
-    raise Mistake(f"{where} the shape is right but the numbers are not the per-row dot products: "
-                  f"expected {_short(expected)}, got {_short(got)}")  # fmt: skip
+    if np.allclose(got, np.sum(u64 + m64, axis=-1), atol=1e-4):
+        raise Mistake(f"{where} you added the two vectors (u + m) and summed; the dot product multiplies them "
+                      "element by element (u * m), then sums each row")  # fmt: skip
+    pairs = u64 @ m64.T  # pairs[i, j] = u[i] · m[j]
+    partner = [np.flatnonzero(np.isclose(pairs[i], got[i], atol=1e-4)) for i in range(batch)]
+    if all(len(js) for js in partner) and any(i not in js for i, js in enumerate(partner)):
+        i = next(i for i, js in enumerate(partner) if i not in js)
+        raise Mistake(f"{where} row {i}'s score is u[{i}] · m[{int(partner[i][0])}], another row's movie: each rating "
+                      f"needs its own user and movie, u[{i}] · m[{i}]; do not reorder or shift m")  # fmt: skip
+    raise Mistake(f"{where} the shape is right but the numbers are not the per-row dot products: expected "
+                  f"{_short(expected)}, got {_short(got)}. Check that row i uses u[i] and m[i] only: multiply "
+                  "element by element (u * m), then sum over the last axis")  # fmt: skip
 
 
 def _check_q2(row_dot) -> str:
@@ -468,7 +480,13 @@ def _diagnose_q4(got: np.ndarray, logits: np.ndarray, where: str) -> None:
         raise Mistake(f"{where} expected {_short(expected)}, got {_short(got)}: with large scores the softmax "
                       "rounds to 0 and its log is clipped; compute the log-softmax directly "
                       "(keras.ops.log_softmax or logsumexp), or use from_logits=True")  # fmt: skip
-    raise Mistake(f"{where} expected {_short(expected)}, got {_short(got)}")
+    with np.errstate(all="ignore"):
+        as_probabilities = np.log(np.clip(x, 1e-7, 1 - 1e-7))
+    if np.allclose(got, _softmax_reference(as_probabilities), rtol=1e-4, atol=1e-3):
+        raise Mistake(f"{where} you treated the scores as probabilities: Keras's crossentropy losses expect "
+                      "probabilities unless you pass from_logits=True, which raw scores (logits) need")  # fmt: skip
+    raise Mistake(f"{where} expected {_short(expected)}, got {_short(got)}. Row i's loss is "
+                  "logsumexp(row i) - logits[i, i]: check the axis of the normaliser and which column is the positive")
 
 
 def _check_q4(in_batch_softmax) -> str:
@@ -509,7 +527,252 @@ q4 = Exercise(
 )
 
 
-# --------------------------------------------------------------------------- q5: cosine neighbours
+# --------------------------------------------------------------------------- q5: logQ and accidental hits
+
+
+def _corrected_reference(logits, ids, log_q) -> np.ndarray:
+    """float64: logits - log_q per column, copies of a row's positive off the diagonal at -inf."""
+    x = np.asarray(logits, np.float64) - np.asarray(log_q, np.float64)[None, :]
+    ids = np.asarray(ids)
+    return np.where(_duplicates(ids), -np.inf, x)
+
+
+def _duplicates(ids) -> np.ndarray:
+    ids = np.asarray(ids)
+    return (ids[:, None] == ids[None, :]) & ~np.eye(len(ids), dtype=bool)
+
+
+def _q5_cases():
+    rng = np.random.default_rng(55)
+    yield ("the prompt's example", np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]], np.float32),
+           np.array([7, 9, 7], np.int32), np.array([-1.0, -2.0, -1.0], np.float32))  # fmt: skip
+    ids = np.array([3, 8, 3, 5, 8, 3], np.int32)  # movie 3 three times, movie 8 twice
+    yield ("a batch of 6, movie 3 three times and movie 8 twice", rng.normal(0, 2, (6, 6)).astype(np.float32), ids,
+           np.log(np.array([0.2, 0.1, 0.2, 0.05, 0.1, 0.2])).astype(np.float32))  # fmt: skip
+    big = rng.normal(0, 1, (5, 5)) * 300.0
+    ids = np.array([2, 4, 2, 9, 4], np.int32)
+    big[0, 2], big[1, 4] = 900.0, 800.0  # the copies score far above the positives
+    yield "a batch of 5 with scores in the hundreds", big.astype(np.float32), ids, np.log(np.full(5, 0.01)).astype(np.float32)
+    yield ("a batch of 4 with four different movies (nothing to mask)", rng.normal(size=(4, 4)).astype(np.float32),
+           np.array([1, 2, 3, 4], np.int32), np.log(np.array([0.4, 0.3, 0.2, 0.1])).astype(np.float32))  # fmt: skip
+    yield ("a batch of 3, all three the same movie", rng.normal(size=(3, 3)).astype(np.float32),
+           np.array([6, 6, 6], np.int32), np.log(np.full(3, 0.3)).astype(np.float32))  # fmt: skip
+
+
+def _q5_explanations(got, logits, ids, log_q):
+    """(value a slip gives, what went wrong) for the usual slips, on one case; compared on the visible entries."""
+    x, lq = np.asarray(logits, np.float64), np.asarray(log_q, np.float64)
+    dup, eye = _duplicates(ids), np.eye(len(ids), dtype=bool)
+    masked = lambda values, where=dup: np.where(where, -np.inf, values)  # noqa: E731
+    same_ids = np.asarray(ids)[:, None] == np.asarray(ids)[None, :]
+    return [
+        (masked(x - lq[:, None]), "you subtracted log_q from each row; log_q[j] belongs to column j's movie: "
+                                  "subtract log_q[None, :] (one correction per column)"),
+        (masked(x + lq[None, :]), "you added log_q; the correction subtracts it, so that a popular movie (large "
+                                  "log q) loses what it gains from being a negative in many batches"),
+        (masked(x), "the accidental hits are masked but the logQ correction is missing: subtract log_q[None, :]"),
+        (x - lq[None, :], "the logQ correction is there but no accidental hit is masked: where movie_ids[j] == "
+                          "movie_ids[i] and j != i, the entry must get no weight (-inf)"),
+        (masked(x - lq[None, :], same_ids), "you masked the diagonal too: entry (i, i) is row i's positive, the one "
+                                            "the softmax must pick; mask only the copies off the diagonal"),
+        (masked(x - lq[None, :], ~same_ids), "you masked the movies that differ from the row's positive; mask the "
+                                             "copies of it (movie_ids[j] == movie_ids[i], j != i)"),
+        (masked(x - lq[None, :], dup & np.triu(np.ones_like(eye), 1)), "you masked only the copies to the right of "
+                                                                      "the diagonal; a copy can come before row i's "
+                                                                      "positive too: mask both sides"),
+        (masked(x - lq[None, :], dup & np.tril(np.ones_like(eye), -1)), "you masked only the copies to the left of "
+                                                                       "the diagonal; a copy can come after row i's "
+                                                                       "positive too: mask both sides"),
+        (masked(x - np.exp(lq)[None, :]), "you subtracted q itself (exp(log_q)); the correction subtracts its log, "
+                                          "which log_q already is"),
+    ]
+
+
+def _q5_compare(got: np.ndarray, logits, ids, log_q, where: str) -> None:
+    """Mistake unless ``got`` is the corrected logits: exact where visible, no softmax weight where masked."""
+    expected = _corrected_reference(logits, ids, log_q)
+    batch = len(ids)
+    if got.shape != expected.shape:
+        if got.shape == (batch,):
+            raise Mistake(f"{where} you returned shape {got.shape}, one number per row (a loss?); return the "
+                          f"corrected logits, shape ({batch}, {batch}): exercise 4's loss is applied to them next")  # fmt: skip
+        raise Mistake(f"{where} you returned shape {got.shape}; return the corrected logits, shape ({batch}, {batch})")
+    if np.isnan(got).any():
+        if np.all(np.asarray(log_q) < 0):
+            raise Mistake(f"{where} your logits hold NaN: the log of a negative number. log_q is already the log "
+                          "of the sampling probability: subtract it as it is")  # fmt: skip
+        raise Mistake(f"{where} your logits hold NaN (for example inf - inf): build the masked entries with "
+                      "keras.ops.where instead of arithmetic on -inf")  # fmt: skip
+    visible = np.isfinite(expected)
+    dup = _duplicates(ids)
+    masked_ok = np.all(got[dup] <= np.min(np.where(visible, expected, np.inf), axis=1, keepdims=True)
+                       .repeat(batch, 1)[dup] - 100.0) if dup.any() else True  # fmt: skip
+    if np.allclose(got[visible], expected[visible], rtol=1e-5, atol=1e-4) and masked_ok:
+        return
+    for value, reason in _q5_explanations(got, logits, ids, log_q):
+        shown = np.isfinite(value)
+        hidden_ok = np.all(got[~shown] <= np.min(np.where(shown, value, np.inf)) - 100.0) if (~shown).any() else True
+        if hidden_ok and np.allclose(got[shown], value[shown], rtol=1e-5, atol=1e-4):
+            raise Mistake(f"{where} {reason}")
+    if np.allclose(got[visible], expected[visible], rtol=1e-5, atol=1e-4):
+        fills = np.unique(got[dup])
+        top = float(np.max(expected[visible]))
+        fill = f"the value {fills[0]:g}" if len(fills) == 1 else f"values such as {fills[0]:g}"
+        if np.all(fills == 0):
+            raise Mistake(f"{where} the accidental hits got 0 (multiplying by the mask, or a fill of 0): 0 is "
+                          "no lower than the other scores, so the copies still count as negatives; give them -inf "
+                          "(keras.ops.where(mask, -np.inf, logits))")  # fmt: skip
+        raise Mistake(f"{where} the accidental hits got {fill}, but scores in this batch reach {top:g}, so a copy "
+                      "still takes weight in the softmax; no constant is low enough for every score: use -np.inf "
+                      "(keras.ops.where(mask, -np.inf, logits))")  # fmt: skip
+    bad = np.argwhere(~np.isclose(np.where(visible, got, 0), np.where(visible, expected, 0), rtol=1e-5, atol=1e-4))
+    i, j = (int(n) for n in bad[0]) if len(bad) else (0, 0)
+    raise Mistake(f"{where} entry ({i}, {j}) should be logits[{i}, {j}] - log_q[{j}] = {expected[i, j]:.4g}, got "
+                  f"{got[i, j]:.4g}; check the correction of column {j} (the movie it holds, {int(ids[j])})")  # fmt: skip
+
+
+def _fit_losses(correct, pairs: int, batch: int) -> list[float]:
+    """Train a tiny two-tower model for 2 epochs on ``pairs`` liked pairs in batches of ``batch``; the loss per epoch.
+
+    Its loss is exercise 4's softmax of ``correct(logits, movie_ids, log_q)``: q5's check in a real ``fit``.
+    """
+    import keras
+
+    class TwoTowerWith(keras.Model):
+        def __init__(self, log_q_table):
+            super().__init__()
+            self.users = keras.layers.Embedding(12, 4, embeddings_initializer=keras.initializers.RandomNormal(0, 0.5, 3))
+            self.movies = keras.layers.Embedding(8, 4, embeddings_initializer=keras.initializers.RandomNormal(0, 0.5, 4))
+            self.log_q_table = keras.ops.convert_to_tensor(log_q_table, "float32")
+
+        def call(self, inputs):
+            return self.users(inputs["user_id"]), self.movies(inputs["movie_id"])
+
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+            users, movies = y_pred
+            logits = keras.ops.matmul(users, keras.ops.transpose(movies))
+            log_q = keras.ops.take(self.log_q_table, x["movie_id"], axis=0)
+            corrected = correct(logits, x["movie_id"], log_q)
+            labels = keras.ops.arange(keras.ops.shape(logits)[0])
+            return keras.ops.mean(keras.losses.sparse_categorical_crossentropy(labels, corrected, from_logits=True))
+
+    rng = np.random.default_rng(7)
+    data = {"user_id": rng.integers(1, 12, pairs).astype("int32"),
+            "movie_id": rng.choice([1, 1, 1, 2, 2, 3, 4, 5, 6, 7], pairs).astype("int32")}  # fmt: skip
+    log_q = np.log(np.r_[0.01, np.bincount(data["movie_id"], minlength=8)[1:] / pairs + 0.01]).astype("float32")
+    keras.utils.set_random_seed(3)
+    model = TwoTowerWith(log_q)
+    model.compile(optimizer=keras.optimizers.SGD(0.5))
+    history = model.fit(data, batch_size=batch, epochs=2, shuffle=False, verbose=0).history["loss"]
+    return [float(value) for value in history]
+
+
+def fit_with_a_partial_last_batch(function, reference, what: str, *, pairs: int = 70, batch: int = 32) -> None:
+    """Run ``function`` inside a real Keras ``fit`` whose last batch is smaller; Mistake if it fails or trains differently.
+
+    A generic helper of this module (another lesson's graph exercise could use it): the tiny model's
+    loss calls ``function(logits, movie_ids, log_q)``, so Keras traces it the way ``fit`` does.
+    When ``pairs`` is not a multiple of ``batch``, Keras traces the step with an unknown batch
+    size (``None``), which breaks code that reads the batch size as a Python number; when the
+    fit fails, the same fit without the last batch tells whether that was the cause. The losses
+    per epoch must equal those of ``reference``.
+    """
+    expected = _fit_losses(reference, pairs, batch)
+    try:
+        got = _fit_losses(lambda *args: call_learner(function, *args), pairs, batch)
+    except (Mistake, NotAttempted):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the learner's code failed inside fit
+        try:
+            _fit_losses(lambda *args: call_learner(function, *args), pairs - pairs % batch, batch)
+            full_only = True
+        except Exception:  # noqa: BLE001
+            full_only = False
+        if full_only:
+            raise Mistake(f"{what} works when every batch has {batch} pairs but fails in a fit whose last batch is "
+                          f"smaller ({pairs % batch} pairs): Keras then traces it with an unknown batch size: "
+                          f"{_graph_error(exc)}. Take every size from the tensors themselves "
+                          "(keras.ops.shape(logits)[0]) and use keras.ops on whole tensors, no Python loop over "
+                          "rows") from exc  # fmt: skip
+        raise Mistake(f"{what} works on eager tensors but fails inside model.fit, where Keras runs it as a graph: "
+                      f"{_graph_error(exc)}; use keras.ops on whole tensors (no NumPy, no .numpy(), no item "
+                      "assignment)") from exc  # fmt: skip
+    if not np.allclose(got, expected, rtol=1e-4, atol=1e-5):
+        raise Mistake(f"{what} gives the right logits on its own but trains differently inside fit (loss per epoch "
+                      f"{_short(np.array(got))} instead of {_short(np.array(expected))}): does it depend on the batch "
+                      "size or on the order of the batch?")  # fmt: skip
+
+
+def _q5_reference(logits, ids, log_q):
+    from keras import ops
+
+    corrected = logits - log_q[None, :]
+    copies = ops.logical_and(ops.equal(ids[:, None], ids[None, :]), ops.logical_not(ops.eye(ops.shape(logits)[0]) > 0))
+    return ops.where(copies, -np.inf, corrected)
+
+
+def _check_q5(correct_logits) -> str:
+    import tensorflow as tf
+
+    what = "correct_logits(logits, movie_ids, log_q)"
+    for name, logits, ids, log_q in _q5_cases():
+        args = {"logits": tf.constant(logits), "movie_ids": tf.constant(ids), "log_q": tf.constant(log_q)}
+        try:
+            result = run_case(correct_logits, Case(args, about=name), what)
+        except Mistake as mistake:
+            raise _q5_fixed_size(correct_logits, name, mistake) from None
+        got = to_numpy(result, what)
+        if got.dtype.kind not in "fiu":
+            raise Mistake(f"on {name}: {what} should return float logits, got {got.dtype}")
+        _q5_compare(got.astype(np.float64), logits, ids, log_q, f"on {name} (movie_ids {ids.tolist()}):")
+    fit_with_a_partial_last_batch(correct_logits, _q5_reference, what)
+    return ("Popular movies are no longer punished for being frequent negatives, copies of a row's positive no "
+            "longer count against it, and it trains inside fit with a smaller last batch.")
+
+
+def _q5_fixed_size(function, name: str, mistake: Mistake) -> Mistake:
+    """A learner's error on a case: named as a fixed batch size when the function works for one other size only."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(1)
+    for size in (8, 16, 32, 64, 128, 256, 512, 1024):
+        args = (tf.constant(rng.normal(size=(size, size)).astype(np.float32)),
+                tf.constant(rng.integers(1, 5, size).astype(np.int32)), tf.constant(np.full(size, -2.0, np.float32)))  # fmt: skip
+        try:
+            call_learner(function, *args)
+        except Exception:  # noqa: BLE001 - this size fails too
+            continue
+        return Mistake(f"on {name}: your function raised an error, but it works for a batch of {size}: it assumes a "
+                       f"fixed batch size; take it from the logits (keras.ops.shape(logits)[0]), since the batch "
+                       "sizes differ (the last batch of an epoch is smaller)")  # fmt: skip
+    text = str(mistake)
+    if "does not support item assignment" in text or "object does not support" in text:
+        return Mistake(f"on {name}: you assigned into a tensor (logits[i, j] = ...), which TensorFlow tensors do not "
+                       "allow; build a new tensor with keras.ops.where(mask, -np.inf, logits)")  # fmt: skip
+    return mistake
+
+
+q5 = Exercise(
+    "q5",
+    "the logQ correction and the accidental-hit mask",
+    _check_q5,
+    hint="""Two steps on whole tensors. The correction: logits - log_q[None, :] (one value per column). The
+    mask: copies = keras.ops.equal(movie_ids[:, None], movie_ids[None, :]) is True where column j holds the
+    same movie as row i's positive; leave out the diagonal with
+    keras.ops.logical_and(copies, keras.ops.logical_not(keras.ops.eye(keras.ops.shape(logits)[0]) > 0)).
+    Then keras.ops.where(mask, -np.inf, corrected).""",
+    solution="""
+    def correct_logits(logits, movie_ids, log_q):
+        corrected = logits - log_q[None, :]                  # logQ: one correction per column
+        same = keras.ops.equal(movie_ids[:, None], movie_ids[None, :])
+        diagonal = keras.ops.eye(keras.ops.shape(logits)[0]) > 0
+        copies = keras.ops.logical_and(same, keras.ops.logical_not(diagonal))
+        return keras.ops.where(copies, -np.inf, corrected)   # copies of the positive get no weight
+    """,
+)
+
+
+# --------------------------------------------------------------------------- q6: cosine neighbours
 
 
 def _cosine_reference(vectors, movie_id, k) -> np.ndarray:
@@ -520,7 +783,7 @@ def _cosine_reference(vectors, movie_id, k) -> np.ndarray:
     return np.argsort(-cosine, kind="stable")[:k]
 
 
-def _q5_cases():
+def _q6_cases():
     rng = np.random.default_rng(6)
     vectors = rng.normal(size=(12, 4))
     vectors[5] = 3.0 * vectors[1] + rng.normal(scale=0.1, size=4)  # near row 1 in angle, long
@@ -535,9 +798,9 @@ def _q5_cases():
     yield "1,500 movies, query 700, its neighbours at the end of the table", vectors, 700, 10
 
 
-def _check_q5(most_similar) -> str:
+def _check_q6(most_similar) -> str:
     what = "most_similar(vectors, movie_id, k)"
-    for name, vectors, query, k in _q5_cases():
+    for name, vectors, query, k in _q6_cases():
         args = {"vectors": (vectors), "movie_id": query, "k": k}
         got = _ids(_call(most_similar, args, name, what), what)
         expected = _cosine_reference(vectors, query, k)
@@ -592,10 +855,10 @@ def _check_q5(most_similar) -> str:
     return "Cosine compares directions only, so a few very long vectors cannot crowd every list."
 
 
-q5 = Exercise(
-    "q5",
+q6 = Exercise(
+    "q6",
     "nearest movies by cosine similarity",
-    _check_q5,
+    _check_q6,
     hint="""Divide every row by its length (np.linalg.norm(vectors, axis=1, keepdims=True)) into a new
     array (do not change `vectors`), then the cosine with the query is unit @ unit[movie_id]. Set the
     query's own entry to -inf, rank descending, keep k.""",
