@@ -58,11 +58,13 @@ def _as_mask(mask, name: str = "mask") -> np.ndarray:
 def is_right_padded(mask) -> bool:
     """True when every row of ``mask`` is some real steps followed only by padding, and no row is all padding.
 
-    This is the rule Keras 3 ``LSTM``/``GRU`` need on the cuDNN path (TensorFlow backend, GPU):
-    their mask must be strictly right-padded, ``[True, True, False]`` but not
+    This is the rule Keras 3 ``LSTM``/``GRU`` need on the cuDNN path (TensorFlow backend, GPU)
+    when they get a mask: it must be strictly right-padded, ``[True, True, False]`` but not
     ``[False, True, True]`` (what ``keras.utils.pad_sequences``' default ``padding="pre"``
     gives) nor ``[True, False, True]``, and no row may be fully masked. The same test is
-    made by Keras's private ``keras.src.backend.tensorflow.rnn._assert_valid_mask``.
+    made by Keras's private ``keras.src.backend.tensorflow.rnn._assert_valid_mask``; a mask
+    that fails it stops ``fit`` (a graph) with InvalidArgumentError, while an eager call falls
+    back to the generic loop (Keras 3.15.1; lesson 02, section 4 and *Going deeper*).
 
     Args:
         mask: bool (or 0/1) array or tensor of shape ``(batch, length)``, e.g. ``ids != 0``.

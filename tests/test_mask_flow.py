@@ -106,3 +106,41 @@ def test_lesson02_shows_the_mask_before_cudnn_and_keeps_private_imports_out_of_t
     mask_picture = next(i for i, (text, _) in enumerate(cells) if "plot_padded_batch(" in text)
     assert section_1 < mask_picture < section_4
     assert not any("keras.src" in text for text, kind in cells[:deeper] if kind == "code"), "no private import in the core path"
+
+
+# --------------------------------------------------------------------------- the cuDNN path (lesson 02, section 4)
+
+
+def test_the_cudnn_path_checks_only_a_mask_and_an_eager_call_falls_back(monkeypatch):
+    """What lesson 02 states of cuDNN ``LSTM``s, on the running Keras (``keras/src/backend/tensorflow/rnn.py``):
+    the right-padding check runs only when a mask reaches the layer (``_cudnn_lstm``: ``if mask is not
+    None``), and in an eager call a failed check is caught (``lstm`` turns it into NotImplementedError)
+    and the layer runs the generic loop (``LSTM.inner_loop``) with no error. cuDNN needs a GPU:
+    ``_is_gpu_available`` is patched so that this CPU takes the cuDNN path up to the op itself.
+    (In a graph the check fails when the graph runs, outside that ``try``: the lesson shows it.)
+    """
+    import importlib
+
+    tf_rnn = importlib.import_module("keras.src.backend.tensorflow.rnn")
+    real_check, checked = tf_rnn._assert_valid_mask, []
+
+    def spy(mask):
+        checked.append(np.asarray(mask).tolist())
+        return real_check(mask)
+
+    monkeypatch.setattr(tf_rnn, "_is_gpu_available", lambda: True)
+    monkeypatch.setattr(tf_rnn, "_assert_valid_mask", spy)
+    keras.utils.set_random_seed(0)
+    x = keras.random.normal((2, 4, 3))
+    pre = np.array([[False, False, True, True], [True, True, True, True]])
+    lstm = keras.layers.LSTM(2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lstm(x)
+        assert checked == [], "without a mask nothing is checked"
+        fell_back = lstm(x, mask=pre)  # eager, padded at the front: checked, refused, no error
+        assert checked == [pre.tolist()]
+        generic = keras.layers.LSTM(2, use_cudnn=False)
+        generic.build(x.shape)
+        generic.set_weights(lstm.get_weights())
+        assert np.allclose(fell_back, generic(x, mask=pre), atol=1e-6)
