@@ -111,11 +111,13 @@ def test_lesson02_shows_the_mask_before_cudnn_and_keeps_private_imports_out_of_t
 # --------------------------------------------------------------------------- the cuDNN path (lesson 02, section 4)
 
 
-def test_the_cudnn_path_checks_only_a_mask_and_an_eager_call_falls_back(monkeypatch):
-    """What lesson 02 states of cuDNN ``LSTM``s, on the running Keras (``keras/src/backend/tensorflow/rnn.py``):
-    the right-padding check runs only when a mask reaches the layer (``_cudnn_lstm``: ``if mask is not
-    None``), and in an eager call a failed check is caught (``lstm`` turns it into NotImplementedError)
-    and the layer runs the generic loop (``LSTM.inner_loop``) with no error. cuDNN needs a GPU:
+@pytest.mark.parametrize("layer_class", [keras.layers.LSTM, keras.layers.GRU])
+def test_the_cudnn_path_checks_only_a_mask_and_an_eager_call_falls_back(monkeypatch, layer_class):
+    """What lesson 02 states of cuDNN ``LSTM``s and ``GRU``s, on the running Keras
+    (``keras/src/backend/tensorflow/rnn.py``): the right-padding check runs only when a mask
+    reaches the layer (``_cudnn_lstm``/``_cudnn_gru``: ``if mask is not None``), and in an eager
+    call a failed check is caught (``lstm``/``gru`` turn it into NotImplementedError) and the
+    layer runs the generic loop (``inner_loop``) with no error. cuDNN needs a GPU:
     ``_is_gpu_available`` is patched so that this CPU takes the cuDNN path up to the op itself.
     (In a graph the check fails when the graph runs, outside that ``try``: the lesson shows it.)
     """
@@ -133,14 +135,14 @@ def test_the_cudnn_path_checks_only_a_mask_and_an_eager_call_falls_back(monkeypa
     keras.utils.set_random_seed(0)
     x = keras.random.normal((2, 4, 3))
     pre = np.array([[False, False, True, True], [True, True, True, True]])
-    lstm = keras.layers.LSTM(2)
+    layer = layer_class(2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        lstm(x)
+        layer(x)
         assert checked == [], "without a mask nothing is checked"
-        fell_back = lstm(x, mask=pre)  # eager, padded at the front: checked, refused, no error
+        fell_back = layer(x, mask=pre)  # eager, padded at the front: checked, refused, no error
         assert checked == [pre.tolist()]
-        generic = keras.layers.LSTM(2, use_cudnn=False)
+        generic = layer_class(2, use_cudnn=False)
         generic.build(x.shape)
-        generic.set_weights(lstm.get_weights())
+        generic.set_weights(layer.get_weights())
         assert np.allclose(fell_back, generic(x, mask=pre), atol=1e-6)
