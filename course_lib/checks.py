@@ -943,14 +943,24 @@ def _holds_array(value: Any) -> bool:
     return any(isinstance(v, np.ndarray) for v in getattr(value, "__dict__", {}).values())
 
 
-def _written_input(exc: BaseException, candidates: list[str]) -> str | None:
-    """Which input a read-only error came from: the one named on the learner's failing line."""
-    if len(candidates) == 1:
-        return candidates[0]
+def failing_line(exc: BaseException) -> str:
+    """The source line of the learner's own code where ``exc`` was raised (the last frame outside the libraries and
+    this module), or ``""`` when there is none (code typed where no source is kept).
+
+    Lets a detector see what the learner wrote, e.g. ``"tf.one_hot(" in failing_line(f.error)``.
+    """
     line = ""
     for frame in traceback.extract_tb(exc.__traceback__):
         if "site-packages" not in frame.filename and "/numpy/" not in frame.filename and frame.filename != __file__:
             line = frame.line or line
+    return line or ""
+
+
+def _written_input(exc: BaseException, candidates: list[str]) -> str | None:
+    """Which input a read-only error came from: the one named on the learner's failing line."""
+    if len(candidates) == 1:
+        return candidates[0]
+    line = failing_line(exc)
     first = re.match(r"\s*(?:return\s+)?([A-Za-z_]\w*)", line)
     if first and first.group(1) in candidates:  # `scores /= ...`, `ids[mask] = ...`, `scores.sort()`
         return first.group(1)
