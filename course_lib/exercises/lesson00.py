@@ -135,9 +135,9 @@ def _is_movie_row(answer) -> bool:
 _SELECT = "ml.movies.loc[ml.movies.movie_id == 50, 'title'].item()"
 
 _Q2 = [
-    Pitfall("pandas-object", lambda f: _is_pandas(f.answer) and np.size(f.answer) == 1 and hasattr(f.answer, "item"),
+    Pitfall("pandas-object", lambda f: type(f.answer).__name__ in ("Series", "DataFrame") and np.size(f.answer) == 1,
             lambda f: f"expected the title as a string, got a pandas {type(f.answer).__name__} holding it: take the one "
-                      "cell out of it with .item()"),
+                      "cell out of it with " + (".item()" if hasattr(f.answer, "item") else ".iloc[0, 0]")),
     Pitfall("whole-row", lambda f: _is_movie_row(f.answer) and np.size(f.answer) > 1,
             "expected the title as a string, got a whole row of ml.movies (every column of one movie): take its "
             "title, row['title'], or select the title column in the first place: " + _SELECT),
@@ -147,7 +147,8 @@ _Q2 = [
     Pitfall("several-cells", lambda f: _is_pandas(f.answer) and np.size(f.answer) > 1 and not _is_movie_row(f.answer),
             lambda f: f"expected the title as a string, got a pandas {type(f.answer).__name__} of {np.size(f.answer)} "
                       "values: select the one title cell, " + _SELECT),
-    Pitfall("pandas-array", lambda f: _is_pandas(f.answer) and np.size(f.answer) == 1 and not hasattr(f.answer, "item"),
+    Pitfall("pandas-array", lambda f: _is_pandas(f.answer) and np.size(f.answer) == 1
+            and type(f.answer).__name__ not in ("Series", "DataFrame"),
             lambda f: f"expected the title as a string, got a pandas {type(f.answer).__name__} holding it (.values "
                       "makes one): take its element with [0], or select with " + _SELECT),
     Pitfall("numpy-array", lambda f: isinstance(f.answer, np.ndarray),
@@ -161,6 +162,9 @@ _Q2 = [
     Pitfall("not-a-string", lambda f: not isinstance(f.answer, (str, bytes, np.ndarray, list, tuple))
             and not _is_pandas(f.answer),
             lambda f: f"expected the title as a string, got {describe(f.answer)}: select the title cell, " + _SELECT),
+]
+
+_Q2_VALUE = [  # on a str answer
     Pitfall("row-50", lambda f: f.answer == "Legends of the Fall",
             "that is the movie in *row* 50, whose id is 51: ids start at 1, rows at 0. Select by the movie_id column"),
     Pitfall("id-49", lambda f: f.answer == "I.Q.",
@@ -178,6 +182,7 @@ _Q2 = [
 
 def _check_title_of_50(answer) -> str:
     diagnose(_Q2, facts(answer=answer))
+    diagnose(_Q2_VALUE, facts(answer=answer))
     if answer == _STAR_WARS:
         return "Ids are labels, not positions: lesson 01 makes them row numbers of an embedding table on purpose."
     raise fallback(f"{answer!r} is not the title of movie 50", "select the row whose movie_id equals 50 "
@@ -190,7 +195,7 @@ q2 = Exercise(
     _check_title_of_50,
     hint="ml.movies.loc[ml.movies.movie_id == 50, 'title'] selects by id; .iloc[50] selects by position.",
     solution="title_50 = ml.movies.loc[ml.movies.movie_id == 50, 'title'].item()",
-    mistakes=_Q2,
+    mistakes=[*_Q2, *_Q2_VALUE],
 )
 
 
