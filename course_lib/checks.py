@@ -306,7 +306,7 @@ def _dtype_explanation(text: str) -> str:
         return ("a bool tensor (a mask) went into arithmetic: tf.cast it to the other value's dtype first, "
                 "e.g. tf.cast(mask, x.dtype)")
     if pair:
-        return (f"one operation got a {pair[0]} and a {pair[1]} value; TensorFlow never converts between dtypes on "
+        return (f"one operation got {with_article(pair[0])} and {with_article(pair[1])} value; TensorFlow never converts between dtypes on "
                 f"its own: tf.cast one to the other's dtype first (NumPy makes float64 and int64 by default, "
                 "TensorFlow float32 and int32)")
     return "an operation mixed two dtypes: tf.cast one value to the other's dtype first"
