@@ -276,7 +276,7 @@ def _broadcast_explanation(text: str) -> str:
         short, long = pair
         return (f"values of shapes {short} and {long} were combined element by element; shapes line up from the right, "
                 f"so {short} needs the last axis of {long} too: keep it when you reduce (keepdims=True) or add it "
-                "with [..., None] (e.g. mask[..., None])")
+                "with [..., None]")
     real = [s for s in shapes if len(s)]
     if len(real) >= 2 and len(set(map(len, real))) == 1:
         a, b = real[0], real[1]
