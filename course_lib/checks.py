@@ -323,9 +323,9 @@ _TENSOR_ALTERNATIVES = {
     "ravel": "tf.reshape(t, [-1])", "squeeze": "tf.squeeze(t)", "dot": "t @ other (or tf.tensordot)",
     "round": "tf.round(t)", "nonzero": "tf.where(t)", "ndim": "len(t.shape)", "itemsize": "t.dtype.size",
     "nbytes": "tf.size(t) times t.dtype.size", "fill": "tf.fill(shape, value)", "append": "tf.concat([t, more], axis=0)",
-    "tolist": "nothing: keep the tensor (tf functions take tensors), a list is only needed to print it",
-    "copy": "nothing: a tensor never changes in place, so it needs no copy",
-    "item": "the 0-d tensor itself (inside a layer), or float(t) / int(t) outside one",
+    "tolist": "the tensor itself: tf functions take tensors (a list is only needed to print it)",
+    "copy": "no copy at all: a tensor never changes in place",
+    "item": "the 0-d tensor itself inside a layer, or float(t) / int(t) outside one",
 }
 
 
@@ -342,7 +342,7 @@ def _tensor_attribute_explanation(attribute: str) -> str:
     if alternative is None:
         return (f"a TensorFlow tensor has no .{attribute} (NumPy arrays do): use the tf function of that name, or "
                 "turn the tensor into an array first with np.asarray(t)")
-    use = alternative if alternative.startswith(("nothing", "the 0-d")) else f"{alternative} (t is the tensor)"
+    use = alternative if alternative.startswith(("no copy", "the 0-d", "the tensor")) else f"{alternative} (t is the tensor)"
     return f"a TensorFlow tensor has no .{attribute}, a NumPy array method: use {use}"
 
 

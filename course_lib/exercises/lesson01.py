@@ -356,7 +356,8 @@ _Q3_TYPE = [  # on the answer as given, before it is read as numbers
 
 _Q3 = [
     Pitfall("not-numbers", lambda f: not np.issubdtype(f.array.dtype, np.number) and f.array.dtype != bool,
-            lambda f: f"the gradient should hold numbers, got dtype {f.array.dtype}"),
+            lambda f: f"the gradient should hold numbers, got dtype {f.array.dtype}: keep the tensor tape.gradient "
+                      "returns (made dense), not text"),
     Pitfall("slices-values", lambda f: f.array.shape == (_N_IDS, Q3_DIM),
             lambda f: f"shape {f.array.shape} has one row per looked-up id (the .values of the IndexedSlices). The "
                       f"gradient of the table has the table's shape ({Q3_ROWS}, {Q3_DIM}): add each value row into the "
@@ -377,7 +378,8 @@ _Q3 = [
             and not (f.array.shape == (Q3_ROWS,) and np.array_equal(f.array, np.bincount(np.ravel(Q3_IDS), minlength=Q3_ROWS))),
             lambda f: f"the gradient has shape {f.array.shape}; it should have the table's shape ({Q3_ROWS}, {Q3_DIM})"),
     Pitfall("update-sign", lambda f: _scale(f) is not None and _scale(f) < 0,
-            "those are the signs of the update (minus the gradient, times the learning rate), not the gradient itself"),
+            "those are the signs of the update (minus the gradient, times the learning rate), not the gradient itself: "
+            "drop the minus sign and the learning rate"),
     Pitfall("mean-loss", lambda f: _scale(f) is not None and np.isclose(_scale(f), 1 / (_N_IDS * Q3_DIM)),
             lambda f: f"that is the gradient of the *mean* of the looked-up numbers (divided by {_N_IDS * Q3_DIM}); "
                       "the loss here is their sum (tf.reduce_sum)"),

@@ -208,7 +208,7 @@ _Q2_ERRORS = [  # explain=: masked_mean raised
             "the masked sum has shape (batch, dim) but the count of real steps (batch,): divide by a count that keeps "
             "its axis, tf.reduce_sum(weights, axis=1, keepdims=True) (or count[:, None])"),
     Pitfall("missing-feature-axis", lambda f: _mask_lacks_feature_axis(f),
-            lambda f: f"a (batch, time) value {missing_last_axis(broadcast_shapes(f.text))[0]} met x, (batch, time, dim) "
+            lambda f: f"a value of shape {missing_last_axis(broadcast_shapes(f.text))[0]}, (batch, time), met x, of shape "
                       f"{missing_last_axis(broadcast_shapes(f.text))[1]}: the mask (or the weights made from it) has no "
                       "feature axis. Give it one, tf.cast(mask, x.dtype)[:, :, None], so it multiplies every embedding "
                       "dimension"),
@@ -271,7 +271,8 @@ _Q2 = [
                       "over axis 1 (time)"),
     Pitfall("inverted-mask", lambda f: f.rows_with_padding and f.values is not None and f.values.shape == f.expected.shape
             and np.allclose(f.values[f.rows_with_padding], f.inverted_mean[f.rows_with_padding], atol=1e-5 * f.scale),
-            "you averaged the padding steps and skipped the real ones: in a Keras mask, True marks a real step"),
+            "you averaged the padding steps and skipped the real ones: in a Keras mask, True marks a real step, so "
+            "weight by the mask as it is (not ~mask or 1 - mask)"),
     Pitfall("plain-mean", lambda f: _near(f, f.plain),
             lambda f: f"this is the plain mean over all {f.steps} steps: the padding steps were averaged in. Multiply by "
                       "the mask first"),
@@ -417,10 +418,10 @@ def _hidden_value(f) -> float | None:
 
 _Q3 = [
     Pitfall("no-mask", lambda f: f.mask is None,
-            "your layer attaches no mask to its output; keras.layers.Masking does"),
+            "your layer attaches no mask to its output: use keras.layers.Masking(mask_value=...), which does"),
     Pitfall("mask-shape", lambda f: f.mask.shape != f.expected.shape,
             lambda f: f"the mask has shape {f.mask.shape}, expected (batch, time) = {f.expected.shape}: a Masking layer "
-                      "hides whole time steps"),
+                      "hides whole time steps, keras.layers.Masking(mask_value=...)"),
     Pitfall("default-zero", lambda f: np.array_equal(f.mask, f.expected & (f.values != 0.0)) or np.array_equal(f.mask, f.values != 0.0),
             lambda f: f"your mask hides the {int(np.sum(f.expected & (f.values == 0.0)))} real 3-star ratings (0.0 after "
                       f"centring): 0.0 is a real value here. Mask the value the sequences were padded with ({Q3_PAD_VALUE})"),
@@ -428,7 +429,8 @@ _Q3 = [
             lambda f: f"your mask hides the real ratings {show(_hidden_value(f))} (after centring) instead of the "
                       f"padding: mask_value must be the padding value {Q3_PAD_VALUE}, a value no real rating takes"),
     Pitfall("inverted", lambda f: np.array_equal(f.mask, ~f.expected),
-            "your mask is inverted: True must mark the real steps, False the padding"),
+            "your mask is inverted: True must mark the real steps, False the padding (keras.layers.Masking does that "
+            "for the value you give it)"),
     Pitfall("keeps-everything", lambda f: f.mask.all(),
             f"your mask keeps every step, padding included: mask_value must equal the padding value {Q3_PAD_VALUE}"),
 ]
@@ -608,8 +610,8 @@ _Q4 = [
             lambda f: f"wrong axis: the output has shape {f.values.shape}; take the max over axis 1 (time), not over "
                       "the features"),
     Pitfall("padding-in-max", lambda f: not f.right and _same_shape_as(f, f.vectors.max(axis=1)),
-            "the padding steps took part in the max (the padding row is 9.0 everywhere). Does `call` take a `mask` "
-            "argument, and do you use it?"),
+            "the padding steps took part in the max (the padding row is 9.0 everywhere): give call a mask=None "
+            "argument and use it, tf.where(mask[:, :, None], x, x.dtype.min) before the max"),
     Pitfall("zeros-for-padding", lambda f: not f.right and _same_shape_as(f, np.where(f.mask[..., None], f.vectors, 0.0).max(axis=1)),
             "you replaced the padding by 0 before the max: where all real values are negative, 0 wins. Use the most "
             "negative number of the dtype (x.dtype.min) or -inf"),
@@ -622,7 +624,8 @@ _Q4 = [
     Pitfall("max-over-padding", lambda f: not f.right and f.padded.any() and f.values.shape == f.expected.shape
             and not _same_shape_as(f, f.vectors.max(axis=1))
             and np.allclose(f.values[f.padded], np.where(~f.mask[..., None], f.vectors, -np.inf).max(axis=1)[f.padded]),
-            "you took the max over the padding steps only: in a Keras mask, True marks a real step"),
+            "you took the max over the padding steps only: in a Keras mask, True marks a real step, so keep x where "
+            "the mask is True, tf.where(mask[:, :, None], x, x.dtype.min)"),
     Pitfall("keeps-mask", lambda f: f.right and getattr(f.output, "_keras_mask", None) is not None,
             lambda f: f"the numbers are right, but a mask of shape {tuple(f.output._keras_mask.shape)} is still attached "
                       f"to your {tuple(f.values.shape)} output. A pooling layer consumes the mask: make compute_mask "

@@ -182,12 +182,14 @@ def _first_wrong(f):
 
 _Q1 = [  # over every case at once, so that a ranking is named only when it explains every answer
     Pitfall("wrong-length", lambda f: len(_first_wrong(f).rows) != _first_wrong(f).k,
-            lambda f: f"asked for k={_first_wrong(f).k} rows, got {len(_first_wrong(f).rows)}"),
+            lambda f: f"asked for k={_first_wrong(f).k} rows, got {len(_first_wrong(f).rows)}: return exactly k, the "
+                      "first k of the ranking ([:k])"),
     Pitfall("dot-product", lambda f: _everywhere(f, "dot") and not _everywhere(f, "columns"),
             lambda f: f"{_first_wrong(f).rows} is the ranking by raw dot product: long vectors win. Cosine divides the "
                       "dot product by both norms, so only the direction counts"),
     Pitfall("euclidean", lambda f: _everywhere(f, "euclid"),
-            lambda f: f"{_first_wrong(f).rows} ranks by Euclidean distance; this exercise asks for cosine similarity"),
+            lambda f: f"{_first_wrong(f).rows} ranks by Euclidean distance; this exercise asks for cosine similarity: "
+                      "the dot product of the row with the query, divided by both norms"),
     Pitfall("least-similar", lambda f: _everywhere(f, "least"),
             lambda f: f"{_first_wrong(f).rows} are the *least* similar rows: sort by similarity in descending order "
                       "(np.argsort(-similarities))"),
@@ -478,7 +480,7 @@ def _shifted(f) -> bool:
 
 def _shift_cause(shift: int) -> str:
     if shift == -2:
-        return ("The first task word landed in row 0, where enumerate(vocabulary[2:]) starts counting: use "
+        return ("the first task word landed in row 0, where enumerate(vocabulary[2:]) starts counting: use "
                 "enumerate(vocabulary[2:], start=2), or enumerate(vocabulary) and skip i < 2")
     return ("write the vector of vocabulary[i] into row i itself: check the + or - on the row number and the start= "
             "of enumerate (enumerate(vocabulary) gives the row number directly)")
@@ -513,7 +515,7 @@ _Q3 = [
                       "hold. Create it with np.zeros(..., dtype=np.float32) (NumPy's default is float64, twice the memory)"),
     Pitfall("shifted", lambda f: _shifted(f),
             lambda f: f"the vectors are there but {abs(_shift(f))} row{'s' if abs(_shift(f)) > 1 else ''} "
-                      f"{'too high' if _shift(f) < 0 else 'too low'}: row i must hold the vector of vocabulary[i]. "
+                      f"{'too high' if _shift(f) < 0 else 'too low'}: row i must hold the vector of vocabulary[i]; "
                       + _shift_cause(_shift(f))),
     Pitfall("reserved-not-zero", lambda f: np.any(f.matrix[:2] != 0) and np.allclose(f.matrix[2:], f.expected[2:])
             and not _shifted(f),
@@ -705,7 +707,8 @@ _Q5_CONFIG = [
             lambda f: f"your layer has input_dim={f.layer.input_dim} for a matrix of {f.rows} rows: take the sizes "
                       "from the matrix itself (matrix.shape), not a number of your own"),
     Pitfall("output-dim", lambda f: f.layer.input_dim == f.rows and f.layer.output_dim != f.dim,
-            lambda f: f"output_dim={f.layer.output_dim}, but the matrix has {f.dim} columns (matrix.shape[1])"),
+            lambda f: f"output_dim={f.layer.output_dim}, but the matrix has {f.dim} columns: take it from the matrix, "
+                      "matrix.shape[1]"),
 ]
 
 _Q5 = [

@@ -194,7 +194,7 @@ _Q2_ERRORS = [
                       + ", and tf.concat never converts: make the zero row in the table's dtype, "
                       "np.zeros((1, dim), table.dtype) or tf.zeros((1, dim), table.dtype)"),
     Pitfall("numpy-method-on-tensor", lambda f: tensor_lacks(f.text) is not None,
-            lambda f: f"tf functions give tensors, and NumPy methods do not work on them: {tensor_advice(f.text)} "
+            lambda f: f"the tf functions give tensors, and NumPy methods do not work on them: {tensor_advice(f.text)} "
                       "(or stay with NumPy throughout: np.concatenate and np.zeros)"),
     Pitfall("one-d-row", lambda f: "must have same number of dimensions" in f.text,
             "one piece you join is 1-D (a single row taken as table[-1], or np.zeros(dim)), and np.concatenate joins "
@@ -206,14 +206,16 @@ _Q2_ERRORS = [
 
 _Q2 = [
     Pitfall("not-a-matrix", lambda f: f.array.ndim != 2,
-            lambda f: f"the Keras table should be a matrix (rows, dim), got shape {f.array.shape}"),
+            lambda f: f"the Keras table should be a matrix (rows, dim), got shape {f.array.shape}: join 2-D pieces "
+                      "along axis 0, np.concatenate([...], axis=0)"),
     Pitfall("no-mask-row", lambda f: f.array.shape == (f.rows, f.dim) and not (f.rows > 1 and _has_mask_and_oov(f)),
             lambda f: f"same shape as the feature-column table ({f.rows}, {f.dim}): the Keras table needs one more row, "
                       "index 0, for the mask token ''"),
     Pitfall("added-column", lambda f: f.array.ndim == 2 and f.array.shape[0] == f.rows and f.array.shape[1] != f.dim,
             lambda f: f"shape {f.array.shape}: you added a column; add a row instead (concatenate along axis=0)"),
     Pitfall("not-float", lambda f: _right_shape(f) and f.array.dtype.kind != "f" or f.values is None and f.array.ndim == 2,
-            lambda f: f"the table holds {f.array.dtype}; keep the table's float numbers"),
+            lambda f: f"the table holds {f.array.dtype}; keep the table's float numbers (no cast, and a zero row in "
+                      "table.dtype)"),
     Pitfall("dropped-row", lambda f: f.values is not None and f.array.shape in ((f.rows + 1, f.dim), (f.rows, f.dim))
             and len(_dropped_rows(f)) > 0 and (_right_shape(f) or _has_mask_and_oov(f)),
             lambda f: f"word row {_dropped_rows(f)[0]} of the feature-column table is missing from your table "
@@ -355,9 +357,10 @@ _Q3 = [
             "output_mode='int'"),
     Pitfall("wrong-output-size", lambda f: f.ids.size != len(_Q3_ZIPS) and not (f.ids.ndim >= 1 and f.ids.shape[-1] == _Q3_BUCKETS),
             lambda f: f"for {len(_Q3_ZIPS)} zip codes of shape (10, 1) the layer returned shape {f.ids.shape}; expected "
-                      "one id per zip"),
+                      "one id per zip, (10, 1), as keras.layers.Hashing alone gives"),
     Pitfall("not-integers", lambda f: f.ids.size == len(_Q3_ZIPS) and not np.issubdtype(f.ids.dtype, np.integer),
-            lambda f: f"the ids should be integers, got dtype {f.ids.dtype}"),
+            lambda f: f"the ids should be integers, got dtype {f.ids.dtype}: keep the Hashing layer's int64 ids, with "
+                      "no cast or other layer after it"),
     Pitfall("wrong-bins", lambda f: f.flat is not None and _matching_bins(f.flat, f.zips) not in (None, _Q3_BUCKETS),
             lambda f: f"your layer hashes into {_matching_bins(f.flat, f.zips)} bins; the column has "
                       f"hash_bucket_size={_Q3_BUCKETS}, so num_bins={_Q3_BUCKETS}"),
@@ -678,7 +681,8 @@ _Q5_SCORES = [
                       "of the two movie vectors (keras.layers.Dot(axes=-1) on the flattened vectors)"),
     Pitfall("cosine", lambda f: f.scores.size == f.pairs and np.allclose(f.got, f.expected / f.norms, atol=1e-5)
             and not np.allclose(f.got, f.expected, atol=1e-5),
-            "the scores are cosine similarities (Dot(normalize=True)); this exercise asks for the plain dot product"),
+            "the scores are cosine similarities (Dot(normalize=True)); this exercise asks for the plain dot product: "
+            "keras.layers.Dot(axes=-1), without normalize"),
 ]
 
 
