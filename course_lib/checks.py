@@ -997,13 +997,21 @@ _BATCH_ADVICE = ("code written for one batch size (a reshape to fixed numbers, a
                  "(tf.shape(t)[0]) or let the tf functions handle the batch axis")
 
 
+_BATCH_ERRORS = re.compile(r"Input to reshape|Matrix size-incompatible|slice index \d+ of dimension 0 out of bounds|"
+                           r"index \d+ is out of bounds for axis 0")
+
+
 def _fit_advice(text: str, partial_batch: bool) -> str:
     """Why a learner's layer failed in a model or in fit: graph rules, the smaller last batch, or the error itself."""
     if _GRAPH_ERRORS.search(text):
         return _GRAPH_ADVICE
-    if partial_batch and (broadcast_shapes(text) or "Input to reshape" in text or "Matrix size-incompatible" in text):
-        return _BATCH_ADVICE
-    return capitalised(explain_error(text))
+    if partial_batch and (broadcast_shapes(text) or _BATCH_ERRORS.search(text)):
+        return capitalised(_BATCH_ADVICE)
+    explanation = explain_error(text)
+    if explanation == explain_error(""):  # nothing known about this error: say how to see it whole
+        return ("Put your layer in a small model and run fit on a few rows yourself: the traceback's last line in your "
+                "own code shows where it fails")
+    return capitalised(explanation)
 
 
 def run_in_graph(function: Callable, case: Case, name: str = "your function") -> Any:
