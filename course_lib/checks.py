@@ -40,6 +40,13 @@ Exercise authors write a *checker*: a function that takes the learner's answer a
     by :func:`explain_error`, which knows the usual TensorFlow, Keras and NumPy errors;
   - never re-runs the answer on other inputs to hide an error.
 
+  :func:`error_text` reads the cause behind TensorFlow's and Keras's wrappers; :func:`explain_error`
+  names what an error shows (the shapes of a broadcast, with :func:`broadcast_shapes` and
+  :func:`missing_last_axis`; the dtypes of a mix, :func:`mixed_dtypes`; the tf function to use
+  for a NumPy method on a tensor, :func:`tensor_alternative`). :func:`failing_line` is the
+  learner's own line that raised, for detectors; :func:`function_advice` says how to hand over
+  a function, by what was given instead.
+
   :func:`cases` joins case lists, :func:`tensor_cases` turns NumPy cases into tensor cases.
 - **Graph mode and fit.** :func:`run_in_graph` runs a function inside ``tf.function`` (as Keras
   runs a layer's ``call``); :func:`fit_in_model` uses a learner's layer, and
@@ -48,8 +55,8 @@ Exercise authors write a *checker*: a function that takes the learner's answer a
 - **Reading answers.** :func:`read_number` (one number: Python, NumPy, 0-d array or tensor;
   refuses booleans, strings, pandas objects and one-element arrays, naming each),
   :func:`expect_int`, :func:`to_numpy`, :func:`expect_shape`, :func:`expect_close`,
-  :func:`describe` (how to name what the learner gave), :func:`show` (a value in the learner's
-  terms), :func:`raised` (whether a call raises: use an answer the way the lesson's next cell
+  :func:`describe` (how to name what the learner gave), :func:`with_article` ("an int8"),
+  :func:`show` (a value in the learner's terms), :func:`raised` (whether a call raises: use an answer the way the lesson's next cell
   does, e.g. ``keras.layers.Embedding(answer, 4)``).
 
 When an answer is correct, :meth:`Exercise.check` records the pass in a small local progress
