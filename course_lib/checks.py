@@ -217,6 +217,7 @@ def error_text(exc: BaseException) -> str:
     first = lines[0] if lines else ""
     first = _OP_SUFFIX.sub("", first).strip()
     first = _GRAPH_TENSOR_NAME.sub("", first)  # "(Placeholder_1:0)": a graph's internal name, not the learner's
+    first = re.sub(r"[ \t]+", " ", first)  # as the message shows it (tidy() makes single spaces)
     while first.endswith((".", ":", ";", ",")) and not first.endswith("..."):
         first = first[:-1].rstrip()
     if not first and (exc.__cause__ or exc.__context__) is not None:
