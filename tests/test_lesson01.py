@@ -287,6 +287,18 @@ def test_q3_accepts_every_form_of_the_gradient():
         assert status(q3, form) == "correct", form
 
 
+def test_q3_hint_leads_to_accepted_answers(capsys):
+    q3.hint()
+    hint = " ".join(capsys.readouterr().out.split())
+    assert "np.bincount(np.ravel(q3_ids), minlength=10)" in hint and "repeat each count across the 3 columns" in hint
+    q3_ids = tf.constant(Q3_IDS)  # as the notebook defines it
+    counts = np.bincount(np.ravel(q3_ids), minlength=10)
+    assert status(q3, np.repeat(counts[:, None], 3, axis=1)) == "correct"
+    assert rejected(q3, counts).mistake == "counts-per-id"  # half the hint: named, with the other half as the fix
+    gradient, _ = tape_gradient()
+    assert status(q3, tf.convert_to_tensor(gradient)) == "correct"
+
+
 def test_q3_catalogue():
     gradient, tape = tape_gradient()
     dense = tf.convert_to_tensor(gradient).numpy()

@@ -414,8 +414,9 @@ q3 = Exercise(
     hint="""
     The loss is the sum of every looked-up value, so each lookup sends a gradient of 1 to each entry
     of its row. Record the loss under tf.GradientTape, take the gradient with respect to
-    layer.embeddings and turn the IndexedSlices into a dense tensor with tf.convert_to_tensor, or
-    count how often each id appears (np.bincount).
+    layer.embeddings and turn the IndexedSlices into a dense tensor with tf.convert_to_tensor. Or count
+    how often each id appears, np.bincount(np.ravel(q3_ids), minlength=10), and repeat each count
+    across the 3 columns.
     """,
     solution="""
     layer = keras.layers.Embedding(10, 3)
