@@ -277,6 +277,13 @@ def missing_last_axis(shapes: Sequence[tuple[int, ...]]) -> tuple[tuple[int, ...
     return None
 
 
+def missing_feature_axis(text: str) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """``(mask_shape, vectors_shape)`` when a broadcasting error shows a (batch, time) value meeting (batch, time, dim)
+    vectors: a mask (or weights made from it) without its feature axis, ``mask[..., None]``. Else None."""
+    pair = missing_last_axis(broadcast_shapes(text))
+    return pair if pair is not None and len(pair[0]) == 2 and len(pair[1]) == 3 else None
+
+
 def _broadcast_explanation(text: str) -> str:
     shapes = broadcast_shapes(text)
     pair = missing_last_axis(shapes)

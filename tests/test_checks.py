@@ -732,13 +732,14 @@ def test_fit_names_the_learners_function_never_the_checks_wrapper():
 
 
 def test_shapes_and_dtypes_are_named_in_explanations():
-    from course_lib.checks import broadcast_shapes, explain_error, missing_last_axis, mixed_dtypes
+    from course_lib.checks import broadcast_shapes, explain_error, missing_feature_axis, missing_last_axis, mixed_dtypes
 
     tf_text = "InvalidArgumentError: Incompatible shapes: [4,5,3] vs. [4,5]"
     np_text = "ValueError: operands could not be broadcast together with shapes (4,5,3) (4,5)"
     where_text = "InvalidArgumentError: condition [3,5], then [3,5,3], and else [] must be broadcastable"
     assert broadcast_shapes(tf_text) == broadcast_shapes(np_text) == [(4, 5, 3), (4, 5)]
-    assert missing_last_axis(broadcast_shapes(where_text)) == ((3, 5), (3, 5, 3))
+    assert missing_last_axis(broadcast_shapes(where_text)) == ((3, 5), (3, 5, 3)) == missing_feature_axis(where_text)
+    assert missing_feature_axis("X: Incompatible shapes: [4,3] vs. [4]") is None  # a count without keepdims, not a mask
     for text in (tf_text, np_text):
         explanation = explain_error(text)
         assert "(4, 5)" in explanation and "(4, 5, 3)" in explanation and "[..., None]" in explanation

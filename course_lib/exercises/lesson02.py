@@ -44,7 +44,7 @@ from course_lib.checks import (
     table_size_pitfalls,
     broadcast_shapes,
     function_advice,
-    missing_last_axis,
+    missing_feature_axis,
     mixed_dtypes,
     tensor_advice,
     tensor_lacks,
@@ -189,12 +189,6 @@ def _q2_cases() -> list[Case]:
     ]
 
 
-def _mask_lacks_feature_axis(f) -> bool:
-    """A (batch, time) value met a (batch, time, dim) one: the mask (or weights) without its feature axis."""
-    pair = missing_last_axis(broadcast_shapes(f.text))
-    return pair is not None and len(pair[0]) == 2 and len(pair[1]) == 3
-
-
 def _later_batch(f) -> bool:
     return f.case is not None and bool(f.case.extra.get("later"))
 
@@ -207,9 +201,9 @@ _Q2_ERRORS = [  # explain=: masked_mean raised
     Pitfall("missing-keepdims", lambda f: re.search(r"Incompatible shapes: \[(\d+),(\d+)\] vs\. \[\1\]", f.text),
             "the masked sum has shape (batch, dim) but the count of real steps (batch,): divide by a count that keeps "
             "its axis, tf.reduce_sum(weights, axis=1, keepdims=True) (or count[:, None])"),
-    Pitfall("missing-feature-axis", lambda f: _mask_lacks_feature_axis(f),
-            lambda f: f"a value of shape {missing_last_axis(broadcast_shapes(f.text))[0]}, (batch, time), met x, of shape "
-                      f"{missing_last_axis(broadcast_shapes(f.text))[1]}: the mask (or the weights made from it) has no "
+    Pitfall("missing-feature-axis", lambda f: missing_feature_axis(f.text) is not None,
+            lambda f: f"a value of shape {missing_feature_axis(f.text)[0]}, (batch, time), met x, of shape "
+                      f"{missing_feature_axis(f.text)[1]}: the mask (or the weights made from it) has no "
                       "feature axis. Give it one, tf.cast(mask, x.dtype)[:, :, None], so it multiplies every embedding "
                       "dimension"),
     Pitfall("dtype-mix", lambda f: mixed_dtypes(f.text) is not None and "bool" not in mixed_dtypes(f.text),
@@ -219,7 +213,7 @@ _Q2_ERRORS = [  # explain=: masked_mean raised
     Pitfall("numpy-method-on-tensor", lambda f: tensor_lacks(f.text) is not None,
             lambda f: f"the inputs x and mask are tensors, as Keras hands them to a layer: {tensor_advice(f.text)}"),
     Pitfall("fixed-sizes", lambda f: _later_batch(f) and ("Input to reshape" in f.text or broadcast_shapes(f.text))
-            and not _mask_lacks_feature_axis(f) and not re.search(r"Incompatible shapes: \[(\d+),(\d+)\] vs\. \[\1\]", f.text),
+            and missing_feature_axis(f.text) is None and not re.search(r"Incompatible shapes: \[(\d+),(\d+)\] vs\. \[\1\]", f.text),
             lambda f: f"it works on the first batch but not on this one, of other sizes: {explain_error(f.text)}. A layer "
                       "sees batches of every size, including a smaller last one"),
 ]
@@ -516,9 +510,9 @@ _Q4_TYPE = [
 ]
 
 _Q4_CALL_ERRORS = [  # explain=: calling the learner's layer raised
-    Pitfall("where-without-feature-axis", lambda f: _mask_lacks_feature_axis(f),
-            lambda f: f"the mask {missing_last_axis(broadcast_shapes(f.text))[0]} has no feature axis, but x has one "
-                      f"{missing_last_axis(broadcast_shapes(f.text))[1]}: give the mask one, "
+    Pitfall("where-without-feature-axis", lambda f: missing_feature_axis(f.text) is not None,
+            lambda f: f"the mask {missing_feature_axis(f.text)[0]} has no feature axis, but x has one "
+                      f"{missing_feature_axis(f.text)[1]}: give the mask one, "
                       "tf.where(mask[:, :, None], x, x.dtype.min)"),
     Pitfall("bool-in-arithmetic", lambda f: re.search(r"of bool is not in the list of allowed values|DataType bool not in "
                                                       r"list", f.text) is not None or "bool" in (mixed_dtypes(f.text) or ()),

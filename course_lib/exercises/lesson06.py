@@ -32,7 +32,7 @@ from course_lib.checks import (
     broadcast_shapes,
     function_advice,
     is_tensor,
-    missing_last_axis,
+    missing_feature_axis,
     mixed_dtypes,
     tensor_advice,
     tensor_lacks,
@@ -465,11 +465,6 @@ _KEEPDIMS = (r"Incompatible shapes: \[(\d+),(\d+)\] vs\. \[\1\]|could not be bro
              r"\((\d+),(\d+)\) \(\3,\)")
 
 
-def _mask_lacks_feature_axis(f) -> bool:
-    pair = missing_last_axis(broadcast_shapes(f.text))
-    return pair is not None and len(pair[0]) == 2 and len(pair[1]) == 3
-
-
 _Q4_ERRORS = [
     Pitfall("bool-arithmetic", lambda f: "bool" in f.text and re.search(
             r"expected to be a \w+ tensor|allowed values|cannot compute|must be the same type|unsupported operand", f.text),
@@ -477,9 +472,9 @@ _Q4_ERRORS = [
     Pitfall("missing-keepdims", lambda f: re.search(_KEEPDIMS, f.text),
             "the masked sum has shape (batch, dim) but the count (batch,): keep the counted axis "
             "(keepdims=True, or count[:, None]) so the division lines up row by row"),
-    Pitfall("missing-feature-axis", lambda f: _mask_lacks_feature_axis(f),
-            lambda f: f"the mask {missing_last_axis(broadcast_shapes(f.text))[0]} met the vectors "
-                      f"{missing_last_axis(broadcast_shapes(f.text))[1]} without a feature axis: give the mask (or its "
+    Pitfall("missing-feature-axis", lambda f: missing_feature_axis(f.text) is not None,
+            lambda f: f"the mask {missing_feature_axis(f.text)[0]} met the vectors "
+                      f"{missing_feature_axis(f.text)[1]} without a feature axis: give the mask (or its "
                       "weights) one, mask[..., None], so it multiplies every dimension of each vector"),
     Pitfall("dtype-mix", lambda f: mixed_dtypes(f.text) is not None and "bool" not in mixed_dtypes(f.text),
             lambda f: f"one operation got {with_article(mixed_dtypes(f.text)[0])} and {with_article(mixed_dtypes(f.text)[1])} "
@@ -494,7 +489,7 @@ _Q4_ERRORS = [
                       "(or np.asarray(...) first and NumPy throughout)"),
     Pitfall("fixed-sizes", lambda f: f.case is not None and bool(f.case.extra.get("later"))
             and ("Input to reshape" in f.text or broadcast_shapes(f.text))
-            and not _mask_lacks_feature_axis(f) and not re.search(_KEEPDIMS, f.text),
+            and missing_feature_axis(f.text) is None and not re.search(_KEEPDIMS, f.text),
             lambda f: f"it works on the first batch but not on this one, of other sizes: {explain_error(f.text)}"),
 ]
 
