@@ -40,6 +40,13 @@ Exercise authors write a *checker*: a function that takes the learner's answer a
     by :func:`explain_error`, which knows the usual TensorFlow, Keras and NumPy errors;
   - never re-runs the answer on other inputs to hide an error.
 
+  :func:`error_text` reads the cause behind TensorFlow's and Keras's wrappers; :func:`explain_error`
+  names what an error shows (the shapes of a broadcast, with :func:`broadcast_shapes` and
+  :func:`missing_last_axis`; the dtypes of a mix, :func:`mixed_dtypes`; the tf function to use
+  for a NumPy method on a tensor, :func:`tensor_alternative`). :func:`failing_line` is the
+  learner's own line that raised, for detectors; :func:`function_advice` says how to hand over
+  a function, by what was given instead.
+
   :func:`cases` joins case lists, :func:`tensor_cases` turns NumPy cases into tensor cases.
 - **Graph mode and fit.** :func:`run_in_graph` runs a function inside ``tf.function`` (as Keras
   runs a layer's ``call``); :func:`fit_in_model` uses a learner's layer, and
@@ -48,8 +55,8 @@ Exercise authors write a *checker*: a function that takes the learner's answer a
 - **Reading answers.** :func:`read_number` (one number: Python, NumPy, 0-d array or tensor;
   refuses booleans, strings, pandas objects and one-element arrays, naming each),
   :func:`expect_int`, :func:`to_numpy`, :func:`expect_shape`, :func:`expect_close`,
-  :func:`describe` (how to name what the learner gave), :func:`show` (a value in the learner's
-  terms), :func:`raised` (whether a call raises: use an answer the way the lesson's next cell
+  :func:`describe` (how to name what the learner gave), :func:`with_article` ("an int8"),
+  :func:`show` (a value in the learner's terms), :func:`raised` (whether a call raises: use an answer the way the lesson's next cell
   does, e.g. ``keras.layers.Embedding(answer, 4)``).
 
 When an answer is correct, :meth:`Exercise.check` records the pass in a small local progress
@@ -151,6 +158,35 @@ def _instructions(code) -> list[tuple]:
 _FUNCTION_NODE = re.compile(r"\{\{function_node [^}]*\}\}\s*")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _OP_SUFFIX = re.compile(r"\s*\[Op:[A-Za-z0-9_]+\]( name: ?\S*)?\s*$")
+_ERROR_LINE = re.compile(r"^\s*([A-Z]\w*(?:Error|Exception|Exit|Interrupt|Warning)):\s?(.*)$")
+#: Keras's wrapper around an error of a layer's ``call`` met while building a functional model
+#: (``keras/src/ops/operation.py``, ``compute_output_spec``): the cause follows "Error encountered:".
+_KERAS_INFER = re.compile(r"Could not automatically infer the output shape / dtype of .*?Error encountered:\s*", re.S)
+#: What TensorFlow prints around an error met while a graph runs (fit's compiled step): the cause is
+#: the first line after the "File ..." stack that is not a node marker.
+_GRAPH_EXECUTION = "Graph execution error"
+_GRAPH_TENSOR_NAME = re.compile(r" \([\w/]+:\d+\)")
+
+
+def _cause_lines(text: str) -> tuple[str | None, list[str]]:
+    """The lines of the real cause in an exception text, and the cause's type name when the text names one."""
+    text = _ANSI.sub("", text)
+    infer = _KERAS_INFER.search(text)
+    if infer:
+        text = text[infer.end():]
+    raw_lines = text.splitlines()
+    stripped = [line.strip() for line in raw_lines]
+    if stripped and stripped[0].startswith("in user code"):  # autograph: the cause is the last "XxxError: ..." line
+        for line in reversed(stripped):
+            match = _ERROR_LINE.match(line)
+            if match:
+                return match[1], [match[2]]
+        last = next((line for line in reversed(stripped) if line), "")
+        return None, [last]
+    if stripped and stripped[0].startswith(_GRAPH_EXECUTION):
+        causes = [line for line in stripped[1:] if line and not line.startswith(("Detected at node", "File ", "[[", "{{"))]
+        return None, causes[:1]
+    return None, raw_lines
 
 
 def error_text(exc: BaseException) -> str:
@@ -158,20 +194,17 @@ def error_text(exc: BaseException) -> str:
 
     TensorFlow and Keras wrap errors: ``{{function_node __wrapped__...}}`` prefixes, ``[Op:...]``
     suffixes, Keras's "Exception encountered when calling X.call()." header followed by the
-    cause and an "Arguments received by" list, and autograph's "in user code:" stack. All of that
-    is stripped down to the cause's first line, at most 200 characters.
+    cause and an "Arguments received by" list, Keras's "Could not automatically infer the output
+    shape / dtype of ..." wrapper (a layer's ``call`` failed on a ``keras.Input``), TensorFlow's
+    "Graph execution error" with its stack (an error met in ``fit``'s compiled step), and
+    autograph's "in user code:" stack. All of that is stripped down to the cause's first line,
+    at most 200 characters.
     """
+    if isinstance(exc, SystemExit):
+        return f"SystemExit (your code called exit() or sys.exit() with {exc.code!r})"
+    name, raw_lines = _cause_lines(str(exc))
     lines = []
     skipping = False
-    raw_lines = _ANSI.sub("", str(exc)).splitlines()
-    if raw_lines and raw_lines[0].strip().startswith("in user code"):  # autograph: the cause is last
-        last = next((line.strip() for line in reversed(raw_lines) if line.strip()), "")
-        head = last.split(":", 1)[0]
-        if head.isidentifier() and head[:1].isupper() and ":" in last:
-            raw_lines = [last.split(":", 1)[1]]
-            exc = type(head, (Exception,), {})()  # only its name is used below
-        else:
-            raw_lines = [last]
     for raw in raw_lines:
         line = _FUNCTION_NODE.sub("", raw).strip()
         if line.startswith("Arguments received by"):
@@ -183,15 +216,15 @@ def error_text(exc: BaseException) -> str:
         lines.append(line)
     first = lines[0] if lines else ""
     first = _OP_SUFFIX.sub("", first).strip()
+    first = _GRAPH_TENSOR_NAME.sub("", first)  # "(Placeholder_1:0)": a graph's internal name, not the learner's
+    first = re.sub(r"[ \t]+", " ", first)  # as the message shows it (tidy() makes single spaces)
     while first.endswith((".", ":", ";", ",")) and not first.endswith("..."):
         first = first[:-1].rstrip()
     if not first and (exc.__cause__ or exc.__context__) is not None:
         return error_text(exc.__cause__ or exc.__context__)
     if len(first) > 200:
-        first = first[:197].rstrip() + "..."
-    name = type(exc).__name__
-    if isinstance(exc, SystemExit):
-        return f"SystemExit (your code called exit() or sys.exit() with {exc.code!r})"
+        first = first[:197].rstrip(" .,;:") + "..."
+    name = name or type(exc).__name__
     return f"{name}: {first}" if first else name
 
 
@@ -200,6 +233,147 @@ _READ_ONLY = ("read-only", "not writeable", "is not writable", "read only")
 
 def _is_read_only_error(exc: BaseException) -> bool:
     return isinstance(exc, (ValueError, TypeError)) and any(word in str(exc) for word in _READ_ONLY)
+
+
+#: TensorFlow's names for dtypes in its error texts, as the course writes them.
+_TF_DTYPE_NAMES = {"float": "float32", "double": "float64", "half": "float16", "int": "int32", "long": "int64"}
+
+
+def _dtype_name(name: str) -> str:
+    return _TF_DTYPE_NAMES.get(name, name)
+
+
+def _shape_of(text: str) -> tuple[int, ...]:
+    return tuple(int(size) for size in re.findall(r"-?\d+", text))
+
+
+#: Shapes a broadcasting error names: TensorFlow's "[4,5,3] vs. [4,5]", NumPy's "(4,5,3) (4,5)", tf.where's
+#: "condition [3,5], then [3,5,3], and else []".
+_BROADCAST = re.compile(r"Incompatible shapes: (\[[\d,]*\]) vs\. (\[[\d,]*\])|operands could not be broadcast together with "
+                        r"(?:remapped )?shapes ((?:\([\d,]*\)\s*)+)|condition (\[[\d,]*\]), then (\[[\d,]*\]), and else (\[[\d,]*\])")
+
+
+def broadcast_shapes(text: str) -> list[tuple[int, ...]]:
+    """The shapes a broadcasting error text names (TensorFlow, NumPy or ``tf.where``), in order; ``[]`` if none."""
+    match = _BROADCAST.search(text)
+    if not match:
+        return []
+    if match[3]:
+        return [_shape_of(part) for part in re.findall(r"\([\d,]*\)", match[3])]
+    return [_shape_of(part) for part in match.groups() if part is not None]
+
+
+def missing_last_axis(shapes: Sequence[tuple[int, ...]]) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """``(short, long)`` when one shape is another minus its last axes (``(4, 5)`` and ``(4, 5, 3)``), else None.
+
+    Shapes line up from the right, so a mask ``(batch, time)`` cannot multiply vectors ``(batch, time, dim)``
+    and a count ``(batch,)`` cannot divide sums ``(batch, dim)``: the short one lacks an axis at its end.
+    """
+    shapes = [tuple(s) for s in shapes if len(s)]
+    for short in shapes:
+        for long in shapes:
+            if len(short) < len(long) and long[: len(short)] == short:
+                return short, long
+    return None
+
+
+def missing_feature_axis(text: str) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """``(mask_shape, vectors_shape)`` when a broadcasting error shows a (batch, time) value meeting (batch, time, dim)
+    vectors: a mask (or weights made from it) without its feature axis, ``mask[..., None]``. Else None."""
+    pair = missing_last_axis(broadcast_shapes(text))
+    return pair if pair is not None and len(pair[0]) == 2 and len(pair[1]) == 3 else None
+
+
+def _broadcast_explanation(text: str) -> str:
+    shapes = broadcast_shapes(text)
+    pair = missing_last_axis(shapes)
+    if pair:
+        short, long = pair
+        return (f"values of shapes {short} and {long} were combined element by element; shapes line up from the right, "
+                f"so {short} needs the last axis of {long} too: keep it when you reduce (keepdims=True) or add it "
+                "with [..., None]")
+    real = [s for s in shapes if len(s)]
+    if len(real) >= 2 and len(set(map(len, real))) == 1:
+        a, b = real[0], real[1]
+        axes = [i for i, (x, y) in enumerate(zip(a, b)) if x != y and 1 not in (x, y)]
+        if axes:
+            i = axes[0]
+            return (f"values of shapes {a} and {b} were combined element by element, but axis {i} has {a[i]} entries "
+                    f"in one and {b[i]} in the other: check where each size comes from (a number of your own, "
+                    "another input, a reduction over the wrong axis?)")
+    return ("two values were combined element by element but their shapes do not line up: a reduction dropped an "
+            "axis the next step needs (keep it with keepdims=True), or an axis is missing (add it with [..., None])")
+
+
+def mixed_dtypes(text: str) -> tuple[str, str] | None:
+    """The two dtypes an error text says an operation mixed (``("float32", "int64")``), course spelling; else None."""
+    for pattern in (r"expected to be a (\w+) tensor but is a (\w+) tensor", r"got tf\.(\w+) != tf\.(\w+)",
+                    r"must have the same dtype.*?(\w+) and (\w+)"):
+        match = re.search(pattern, text)
+        if match:
+            return _dtype_name(match[1]), _dtype_name(match[2])
+    return None
+
+
+def _dtype_explanation(text: str) -> str:
+    pair = mixed_dtypes(text)
+    if pair and "bool" in pair:
+        return ("a bool tensor (a mask) went into arithmetic: tf.cast it to the other value's dtype first, "
+                "e.g. tf.cast(mask, x.dtype)")
+    if pair:
+        return (f"one operation got {with_article(pair[0])} and {with_article(pair[1])} value; TensorFlow never converts between dtypes on "
+                f"its own: tf.cast one to the other's dtype first (NumPy makes float64 and int64 by default, "
+                "TensorFlow float32 and int32)")
+    return "an operation mixed two dtypes: tf.cast one value to the other's dtype first"
+
+
+#: What to use on a TensorFlow tensor instead of a NumPy array's method or attribute (``t`` is the tensor).
+_TENSOR_ALTERNATIVES = {
+    "astype": "tf.cast(t, dtype)", "reshape": "tf.reshape(t, shape)", "clip": "tf.clip_by_value(t, low, high)",
+    "T": "tf.transpose(t)", "transpose": "tf.transpose(t)", "size": "tf.size(t)", "sum": "tf.reduce_sum(t, axis)",
+    "mean": "tf.reduce_mean(t, axis)", "max": "tf.reduce_max(t, axis)", "min": "tf.reduce_min(t, axis)",
+    "any": "tf.reduce_any(t, axis)", "all": "tf.reduce_all(t, axis)", "prod": "tf.reduce_prod(t, axis)",
+    "std": "tf.math.reduce_std(t, axis)", "argmax": "tf.argmax(t, axis)", "argmin": "tf.argmin(t, axis)",
+    "argsort": "tf.argsort(t)", "sort": "tf.sort(t)", "cumsum": "tf.cumsum(t, axis)", "flatten": "tf.reshape(t, [-1])",
+    "ravel": "tf.reshape(t, [-1])", "squeeze": "tf.squeeze(t)", "dot": "t @ other (or tf.tensordot)",
+    "round": "tf.round(t)", "nonzero": "tf.where(t)", "ndim": "len(t.shape)", "itemsize": "t.dtype.size",
+    "nbytes": "tf.size(t) times t.dtype.size", "fill": "tf.fill(shape, value)", "append": "tf.concat([t, more], axis=0)",
+    "tolist": "the tensor itself: tf functions take tensors (a list is only needed to print it)",
+    "copy": "no copy at all: a tensor never changes in place",
+    "item": "the 0-d tensor itself inside a layer, or float(t) / int(t) outside one",
+}
+
+
+def tensor_alternative(attribute: str) -> str | None:
+    """What to use on a TensorFlow tensor instead of NumPy's ``.attribute`` (``"tf.cast(t, dtype)"`` for ``astype``).
+
+    ``t`` stands for the tensor. None when the course knows no replacement.
+    """
+    return _TENSOR_ALTERNATIVES.get(attribute)
+
+
+def _tensor_attribute_explanation(attribute: str) -> str:
+    alternative = tensor_alternative(attribute)
+    if alternative is None:
+        return (f"a TensorFlow tensor has no .{attribute} (NumPy arrays do): use the tf function of that name, or "
+                "turn the tensor into an array first with np.asarray(t)")
+    use = alternative if alternative.startswith(("no copy", "the 0-d", "the tensor")) else f"{alternative} (t is the tensor)"
+    return f"a TensorFlow tensor has no .{attribute}, a NumPy array method: use {use}"
+
+
+def _attribute_explanation(m: re.Match) -> str:
+    owner, attribute = m[1].rsplit(".", 1)[-1], m[2]
+    if owner.endswith(("Tensor", "Variable")):
+        return _tensor_attribute_explanation(attribute)
+    if owner == "ndarray" and attribute == "numpy":
+        return ("a NumPy array has no .numpy() (tensors do): np.asarray(value) gives an array from either, "
+                "tf.convert_to_tensor(value) a tensor")
+    if owner == "DType":
+        return (f"a TensorFlow DType has no .{attribute}: its number of bytes is .size (NumPy's np.dtype(name) has "
+                ".itemsize)")
+    if owner.endswith("DType") or owner == "dtype":
+        return f"a NumPy dtype has no .{attribute}: its number of bytes is .itemsize (bits: 8 x .itemsize)"
+    return f"{with_article(owner)} has no .{attribute}: check what type that value is at that line (print(type(...)))"
 
 
 #: The usual library errors, explained in the course's terms: (pattern on "Type: text", explanation).
@@ -211,21 +385,23 @@ _LIBRARY_ERRORS: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
     (re.compile(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)"),
      lambda m: f"an index {m[1]} went past the end of axis {m[2]}, which has {m[3]} entries: check which numbers "
                "you index with (a row number, not an id or a word's position elsewhere?)"),
-    (re.compile(r"(Incompatible shapes: \[[\d,]*\] vs\. \[[\d,]*\]|operands could not be broadcast together|must be broadcastable)"),
-     lambda m: "two arrays were combined element by element but their shapes do not line up: a reduction dropped an "
-               "axis the next step needs (keep it with keepdims=True) or an axis is missing (add one with [..., None])"),
+    (_BROADCAST, lambda m: _broadcast_explanation(m.string)),
+    (re.compile(r"must be broadcastable|could not be broadcast"), lambda m: _broadcast_explanation(m.string)),
     (re.compile(r"Input to reshape is a tensor with (\d+) values, but the requested shape has (\d+)"),
      lambda m: f"a reshape to a fixed shape: this input has {m[1]} values, the shape asked for {m[2]}. Take sizes from "
-               "the input itself (tf.shape(x), x.shape[-1]), never from one example batch"),
+               "the input itself (tf.shape(t), t.shape[-1]), never from one example"),
     (re.compile(r"Matrix size-incompatible: In\[0\]: \[([\d,]+)\], In\[1\]: \[([\d,]+)\]"),
-     lambda m: f"a matrix product got shapes [{m[1]}] and [{m[2]}]: the last size of the first must equal the first "
-               "size of the second"),
+     lambda m: f"a matrix product (@, tf.matmul, tf.tensordot, or a function built on one) got shapes [{m[1]}] and "
+               f"[{m[2]}]: the last size of the first must equal the first size of the second"),
     (re.compile(r"object does not support item assignment|'tensorflow.python.framework.ops.EagerTensor' object .*assign"),
-     lambda m: "a TensorFlow tensor cannot be changed in place (x[i] = ...): build a new tensor instead, e.g. "
-               "tf.where(condition, new_values, x)"),
-    (re.compile(r"'[\w.]*(EagerTensor|Tensor|ResourceVariable|KerasTensor)' object has no attribute '(\w+)'"),
-     lambda m: f"a TensorFlow tensor has no .{m[2]} (NumPy arrays do): use the TensorFlow function "
-               "(tf.reduce_sum, tf.reduce_mean, tf.where, tf.cast, ...) or keras.ops, which work on tensors"),
+     lambda m: "a TensorFlow tensor cannot be changed in place (t[i] = ...): build a new tensor instead, e.g. "
+               "tf.where(condition, new_values, t)"),
+    (re.compile(r"'?([\w.]*(?:EagerTensor|SymbolicTensor|Tensor|ResourceVariable|KerasTensor))'? object has no attribute '(\w+)'"),
+     lambda m: _tensor_attribute_explanation(m[2])),
+    (re.compile(r"truth value of an? (?:array|empty array)[\w ]* is ambiguous"),
+     lambda m: "Python's and, or, not, if and chained comparisons (0 <= ids < n) need one True or False, but got an "
+               "array or tensor of many: combine element-wise conditions with & and | in brackets, "
+               "(ids >= 0) & (ids < n), and choose values with tf.where or np.where"),
     (re.compile(r"(Cannot convert a symbolic|numpy\(\) is only available when eager|as a Python `bool` is not allowed|"
                 r"symbolic [`']?tf\.Tensor|iterating over `tf\.Tensor` is not allowed|KerasTensor cannot be used as input to a TensorFlow function)"),
      lambda m: "inside a graph (tf.function, or a Keras layer during fit) tensors have no values yet: NumPy calls, "
@@ -233,12 +409,23 @@ _LIBRARY_ERRORS: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
     (re.compile(r"Cannot interpret 'tf\.(\w+)' as a data type"),
      lambda m: f"a NumPy function got a TensorFlow dtype (tf.{m[1]}, a tensor's .dtype): on tensors use tf "
                "functions, or turn the tensor into an array first with np.asarray(...)"),
-    (re.compile(r"(expected to be a (\w+) tensor but is a (\w+) tensor|must be the same type|cannot compute \w+ as input)"),
-     lambda m: "an operation mixed two dtypes (a float and a bool or int tensor, say): tf.cast one of them to the "
-               "other's dtype first"),
-    (re.compile(r"DataType (\w+) not in list of allowed values|of (bool) is not in the list of allowed values"),
-     lambda m: f"a TensorFlow operation does not accept {m[1] or m[2]} tensors (a bool mask cannot be summed or "
-               "multiplied): tf.cast it to a float dtype first"),
+    (re.compile(r"of (bool) is not in the list of allowed values|DataType (bool) not in list of allowed values"),
+     lambda m: "a TensorFlow operation does not accept bool tensors (a bool mask cannot be summed or multiplied): "
+               "tf.cast it to a float dtype first"),
+    (re.compile(r"of (\w+) is not in the list of allowed values: ([\w, ]+)|DataType (\w+) not in list of allowed values"),
+     lambda m: f"this TensorFlow operation does not accept {_dtype_name(m[1] or m[3])} tensors"
+               + (" (it takes floats only: tf.sqrt, tf.math.divide_no_nan and the like)" if m[2] and "int32" not in m[2] else "")
+               + ": tf.cast the value to a float dtype first"),
+    (re.compile(r"expected to be a \w+ tensor but is a \w+ tensor|must be the same type|must have the same dtype|"
+                r"cannot compute \w+ as input"),
+     lambda m: _dtype_explanation(m.string)),
+    (re.compile(r"all the input arrays must have same number of dimensions.*?has (\d+) dimension\(s\).*?has (\d+) dimension"),
+     lambda m: f"the pieces joined have {m[1]} and {m[2]} axes; np.concatenate and np.vstack need the same number: "
+               "one row taken as t[i] is 1-D, t[i:i + 1] (or t[-1:]) keeps it 2-D"),
+    (re.compile(r"all the input array dimensions except for the concatenation axis must match exactly, but along "
+                r"dimension (\d+), the array at index (\d+) has size (\d+) and the array at index (\d+) has size (\d+)"),
+     lambda m: f"the pieces joined differ along axis {m[1]} ({m[3]} and {m[5]} entries): take sizes from the data "
+               "itself (its .shape), never a number of your own"),
     (re.compile(r"^KeyError: (.*)$"),
      lambda m: f"your code looked up {'the key ' + m[1] if len(m[1]) <= 40 else 'a key'} in a dict or table that does "
                "not hold it: check which keys exist before looking one up (`key in table`), or compute the value "
@@ -248,8 +435,13 @@ _LIBRARY_ERRORS: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
     (re.compile(r"^NameError: name '(\w+)' is not defined"),
      lambda m: f"your function uses the name {m[1]}, which is not defined where it runs: a typo, a missing import, "
                "or a notebook variable the function should take as an argument"),
-    (re.compile(r"^AttributeError: '(\w+)' object has no attribute '(\w+)'"),
-     lambda m: f"a {m[1]} has no .{m[2]}: check what type that value is at that line"),
+    (re.compile(r"^TypeError: '(\w+)' object is not callable"),
+     lambda m: f"{with_article(m[1])} was called like a function: drop the parentheses after it (an attribute such as "
+               "a shape or a dimension is a value, not a method)"),
+    (re.compile(r"^TypeError: '(\w+)' object is not subscriptable"),
+     lambda m: f"{with_article(m[1])} was indexed with [...]: check what that value is (a number, a function?) "
+               "before indexing it"),
+    (re.compile(r"^AttributeError: '?([\w.]+)'? object has no attribute '(\w+)'"), _attribute_explanation),
     (re.compile(r"setting an array element with a sequence|could not broadcast input array from shape"),
      lambda m: "a row was assigned values of another shape: check that the right side has the shape of the row"),
     (re.compile(r"^SystemExit"),
@@ -263,29 +455,45 @@ def explain_error(text: str) -> str:
     """What a library error means in the course's terms and what to check (never the error itself).
 
     ``text`` is :func:`error_text` of the learner's exception. Known TensorFlow, Keras and NumPy
-    errors get their own explanation; anything else: where to look.
+    errors get their own explanation (broadcasting and dtype errors name the shapes and dtypes
+    involved, a NumPy method on a tensor names the tf function to use); anything else: where to look.
     """
     for pattern, explain in _LIBRARY_ERRORS:
         match = pattern.search(text)
         if match:
             return explain(match)
-    return ("look at the line of your function that raised it: call the function yourself on the inputs "
-            "shown to see the whole traceback")  # fmt: skip
+    return ("run that call yourself on the inputs shown: the traceback's last line in your own code shows where it "
+            "fails, and the error names what was wrong there")
 
 
-_MISSING_ATTRIBUTE = re.compile(r"'([\w.]+)' object has no attribute '(\w+)'")
+_MISSING_ATTRIBUTE = re.compile(r"'?([\w.]+)'? object has no attribute '(\w+)'")
 
 
 def missing_attribute(text: str) -> str | None:
-    """The attribute an ``AttributeError`` text says is missing (``"sum"``), or None."""
+    """The attribute an ``AttributeError`` text says is missing (``"sum"``), or None.
+
+    Both forms TensorFlow prints are read: ``'EagerTensor' object has no attribute 'sum'`` and
+    (TensorFlow 2.21, for NumPy methods such as ``astype``) ``EagerTensor object has no attribute 'astype'``.
+    """
     match = _MISSING_ATTRIBUTE.search(text)
     return match[2] if match else None
 
 
 def tensor_lacks(text: str) -> str | None:
-    """The attribute a TensorFlow tensor lacked, when ``text`` is such an ``AttributeError`` (a NumPy method on a tensor)."""
+    """The attribute a TensorFlow tensor lacked, when ``text`` is such an ``AttributeError`` (a NumPy method on a tensor).
+
+    Reads both forms TensorFlow prints (with and without quotes around the type); see :func:`tensor_alternative`
+    for what to use instead.
+    """
     match = _MISSING_ATTRIBUTE.search(text)
     return match[2] if match and match[1].endswith(("Tensor", "Variable")) else None
+
+
+def tensor_advice(text: str) -> str | None:
+    """For a NumPy method used on a tensor (``text`` an error text), what the tensor lacks and what to use instead."""
+    attribute = tensor_lacks(text)
+    return _tensor_attribute_explanation(attribute) if attribute else None
+
 
 
 # --------------------------------------------------------------------------- showing values
@@ -328,7 +536,15 @@ def _show(value: Any) -> str:
 
 
 def _article(word: str) -> str:
-    return "an" if word[:1].lower() in "aeiou" or word.startswith(("int", "uint")) else "a"
+    word = str(word).lower()
+    if word.startswith(("uint", "uni", "use", "one", "eu")):  # "a uint8", "a unit": a consonant sound
+        return "a"
+    return "an" if word[:1] in ("a", "e", "i", "o", "u") or word.startswith("nd") else "a"
+
+
+def with_article(word: str) -> str:
+    """``word`` with "a" or "an" before it, by its sound: "an int8", "a uint8", "an Embedding", "a float32"."""
+    return f"{_article(word)} {word}"
 
 
 def _show_array(array: np.ndarray) -> str:
@@ -374,7 +590,7 @@ def describe(value: Any) -> str:
         return f"{_article(dtype)} {dtype} {kind} of shape {tuple(value.shape)}"
     module = type(value).__module__
     if module.startswith(("keras", "tensorflow", "tf_keras")):
-        return f"a {type(value).__name__} object"
+        return f"{with_article(type(value).__name__)} object"
     if module.startswith("pandas"):
         return f"a pandas {type(value).__name__}"
     if isinstance(value, np.generic):
@@ -382,7 +598,7 @@ def describe(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"a NumPy array of shape {value.shape} and dtype {value.dtype}"
     if isinstance(value, types.FunctionType):
-        return f"the function {value.__name__}"
+        return "a lambda function" if value.__name__ == "<lambda>" else f"the function {value.__name__}"
     return f"{_article(type(value).__name__)} {type(value).__name__} ({show(value, 40)})"
 
 
@@ -658,7 +874,7 @@ def run_case(function: Callable, case: Case, name: str = "your function", *, exp
             :func:`explain_error`); it changed one of its inputs; it returned ``None``.
     """
     if not callable(function) or isinstance(function, type):
-        raise Mistake(f"expected a function, got {describe(function)}: pass the function itself, without parentheses",
+        raise Mistake(f"expected a function, got {describe(function)}: {function_advice(function, name)}",
                       key=NOT_A_FUNCTION)  # fmt: skip
     if is_stub_function(function):
         raise NotAttempted
@@ -679,6 +895,22 @@ def run_case(function: Callable, case: Case, name: str = "your function", *, exp
     if is_blank(result):
         raise NotAttempted
     return result
+
+
+def function_advice(value: Any, name: str = "your function") -> str:
+    """How to hand over a function when the learner gave ``value`` instead: by what ``value`` is.
+
+    A string gets "without quotes", a class "write a function", anything else "the name, without
+    parentheses" (``name`` is the function's name in the lesson, e.g. ``"nearest"``).
+    """
+    called = name if name.isidentifier() else "its name after def"
+    if isinstance(value, str):
+        if value.isidentifier():
+            return f"pass the function itself, its name without quotes: {value}, not {value!r}"
+        return f"pass the function itself ({called}), not a string"
+    if isinstance(value, type):
+        return f"{value.__name__} is a class: pass the function you wrote with def ({called})"
+    return f"pass the function itself: {called}, with no parentheses after it"
 
 
 def _learner_error(exc: BaseException, case: Case, name: str, inputs: dict, explain: Iterable[Pitfall]) -> Mistake:
@@ -710,7 +942,7 @@ def explained_error(exc: BaseException, call: str, *, case: Case | None = None, 
         key, why, detected = fired[0].key, fired[0].text(found), tuple(p.key for p in fired)
     else:
         key, why, detected = RAISED, explain_error(text), (RAISED,)
-    message = f"{call} raised {text}. {capitalised(why)}"
+    message = f"{call} raised {_stopped(text)} {capitalised(why)}"
     if case is not None:
         return case.fail(message, key=key, error=text, detected=detected, objects=dict(objects or {}))
     return Mistake(message, key=key, error=text, detected=detected, objects=objects)
@@ -726,14 +958,24 @@ def _holds_array(value: Any) -> bool:
     return any(isinstance(v, np.ndarray) for v in getattr(value, "__dict__", {}).values())
 
 
-def _written_input(exc: BaseException, candidates: list[str]) -> str | None:
-    """Which input a read-only error came from: the one named on the learner's failing line."""
-    if len(candidates) == 1:
-        return candidates[0]
+def failing_line(exc: BaseException) -> str:
+    """The source line of the learner's own code where ``exc`` was raised (the last frame outside the libraries and
+    this module), or ``""`` when there is none (code typed where no source is kept).
+
+    Lets a detector see what the learner wrote, e.g. ``"tf.one_hot(" in failing_line(f.error)``.
+    """
     line = ""
     for frame in traceback.extract_tb(exc.__traceback__):
         if "site-packages" not in frame.filename and "/numpy/" not in frame.filename and frame.filename != __file__:
             line = frame.line or line
+    return line or ""
+
+
+def _written_input(exc: BaseException, candidates: list[str]) -> str | None:
+    """Which input a read-only error came from: the one named on the learner's failing line."""
+    if len(candidates) == 1:
+        return candidates[0]
+    line = failing_line(exc)
     first = re.match(r"\s*(?:return\s+)?([A-Za-z_]\w*)", line)
     if first and first.group(1) in candidates:  # `scores /= ...`, `ids[mask] = ...`, `scores.sort()`
         return first.group(1)
@@ -749,7 +991,7 @@ def call_learner(function: Callable, *args, **kwargs):
     forgotten ``return``). Prefer :func:`run_case`, which also protects the inputs.
     """
     if not callable(function):
-        raise Mistake(f"expected a function, got {describe(function)}", key=NOT_A_FUNCTION)
+        raise Mistake(f"expected a function, got {describe(function)}: {function_advice(function)}", key=NOT_A_FUNCTION)
     result = function(*args, **kwargs)
     if result is None and not is_stub_function(function):
         raise Mistake("your function returned None: did you forget the `return` statement?", key=RETURNED_NONE)
@@ -760,6 +1002,31 @@ def call_learner(function: Callable, *args, **kwargs):
 
 _GRAPH_ADVICE = ("Keras runs a layer's call as a graph (tf.function) during fit, where tensors have no values: "
                  "use tf or keras.ops functions only, no NumPy calls, .numpy(), Python loops over a tensor or fixed sizes")
+#: Errors that mean "this code needs values or a known batch size", which a graph does not have.
+_GRAPH_ERRORS = re.compile(r"Cannot convert a symbolic|numpy\(\) is only available when eager|as a Python `bool` is not "
+                           r"allowed|symbolic [`']?tf\.Tensor|[Ii]terating over (a symbolic )?`tf\.Tensor`|KerasTensor cannot be "
+                           r"used|SymbolicTensor object|'SymbolicTensor'|Failed to convert elements of \(None|NoneType|"
+                           r"OperatorNotAllowedInGraph|__array__")
+_BATCH_ADVICE = ("code written for one batch size (a reshape to fixed numbers, a Python loop over the batch, a size "
+                 "taken from one example) fails on fit's smaller last batch: take sizes from the input itself "
+                 "(tf.shape(t)[0]) or let the tf functions handle the batch axis")
+
+
+_BATCH_ERRORS = re.compile(r"Input to reshape|Matrix size-incompatible|slice index \d+ of dimension 0 out of bounds|"
+                           r"index \d+ is out of bounds for axis 0")
+
+
+def _fit_advice(text: str, partial_batch: bool) -> str:
+    """Why a learner's layer failed in a model or in fit: graph rules, the smaller last batch, or the error itself."""
+    if _GRAPH_ERRORS.search(text):
+        return _GRAPH_ADVICE
+    if partial_batch and (broadcast_shapes(text) or _BATCH_ERRORS.search(text)):
+        return capitalised(_BATCH_ADVICE)
+    explanation = explain_error(text)
+    if explanation == explain_error(""):  # nothing known about this error: say how to see it whole
+        return ("Put your layer in a small model and run fit on a few rows yourself: the traceback's last line in your "
+                "own code shows where it fails")
+    return capitalised(explanation)
 
 
 def run_in_graph(function: Callable, case: Case, name: str = "your function") -> Any:
@@ -863,8 +1130,9 @@ def fit_in_model(
         raise
     except Exception as exc:  # noqa: BLE001
         text = error_text(exc)
-        raise Mistake(f"{what} works when called directly, but {stage} it raised {text}. {_GRAPH_ADVICE}",
-                      key=NOT_IN_GRAPH, error=text) from None  # fmt: skip
+        partial = "the last one smaller" in stage
+        raise Mistake(f"{what} works when called directly, but {stage} it raised {_stopped(text)} "
+                      f"{_fit_advice(text, partial)}", key=NOT_IN_GRAPH, error=text) from None  # fmt: skip
 
 
 def fit_function_in_model(function: Callable, inputs: Any, *, before: Iterable[Any] = (), what: str = "your function",
@@ -876,7 +1144,7 @@ def fit_function_in_model(function: Callable, inputs: Any, *, before: Iterable[A
     """
     import keras
 
-    class LearnerFunction(keras.layers.Layer):
+    class FunctionLayer(keras.layers.Layer):
         def __init__(self, **kwargs):
             super().__init__(**kwargs)
             self.supports_masking = True
@@ -887,7 +1155,11 @@ def fit_function_in_model(function: Callable, inputs: Any, *, before: Iterable[A
         def compute_mask(self, x, mask=None):
             return None
 
-    return fit_in_model(LearnerFunction(), inputs, before=before, what=what, batch_size=batch_size)
+    # Named after the learner's function, so that any Keras message names what the learner wrote.
+    own = re.sub(r"\W", "_", getattr(function, "__name__", "") or "") or "your_function"
+    own = "your_function" if own == "_lambda_" else own
+    FunctionLayer.__name__ = FunctionLayer.__qualname__ = own
+    return fit_in_model(FunctionLayer(name=own), inputs, before=before, what=what, batch_size=batch_size)
 
 
 def raised(call: Callable[[], Any]) -> BaseException | None:
@@ -918,15 +1190,19 @@ def to_numpy(value: Any, what: str = "your answer") -> np.ndarray:
         try:
             value = value.numpy()
         except Exception as exc:  # noqa: BLE001 - e.g. a symbolic KerasTensor
-            raise Mistake(f"{what} should hold numbers, got {describe(value)}") from exc
+            raise Mistake(f"{what} should hold numbers, got {describe(value)}, which has no values yet: compute it "
+                          "from real data (a tensor or array), not from a keras.Input") from exc
     if isinstance(value, type) or callable(value) and not isinstance(value, np.ndarray):
-        raise Mistake(f"{what} should be an array or tensor, got {describe(value)}")
+        raise Mistake(f"{what} should be an array or tensor, got {describe(value)}: give the numbers themselves "
+                      "(call what computes them and keep its result)")
     try:
         array = np.asarray(value)
     except (TypeError, ValueError) as exc:
-        raise Mistake(f"{what} should be an array or tensor, got {describe(value)}") from exc
+        raise Mistake(f"{what} should be an array or tensor, got {describe(value)}: give the numbers as an array, "
+                      "a tensor or a list of equal-length rows") from exc
     if array.dtype == object:
-        raise Mistake(f"{what} should be an array or tensor of numbers, got {describe(value)}")
+        raise Mistake(f"{what} should be an array or tensor of numbers, got {describe(value)}: give the numbers as an "
+                      "array, a tensor or a list of equal-length rows")
     return array
 
 
@@ -970,7 +1246,8 @@ def _scalar_of(found: Any) -> float:
 #: a number lists them in its catalogue (``mistakes=[*NUMBER_PITFALLS, ...]``).
 NUMBER_PITFALLS: tuple[Pitfall, ...] = (
     Pitfall("boolean", lambda f: isinstance(f.answer, (bool, np.bool_)) or f.array is not None and f.array.dtype == bool,
-            lambda f: f"{f.what} should be a number, got {describe(f.answer)}"),
+            lambda f: f"{f.what} should be a number, got {describe(f.answer)}: a comparison (==, <, >) gives True or "
+                      "False; store the number itself"),
     Pitfall("string", lambda f: isinstance(f.answer, (str, bytes)),
             lambda f: f"{f.what} should be a number, got the string {f.answer!r}: drop the quotes and the formatting "
                       "(f-strings and round(..., n) inside str(...) make text)"),
@@ -981,13 +1258,17 @@ NUMBER_PITFALLS: tuple[Pitfall, ...] = (
             lambda f: f"{f.what} should be one number, got {describe(f.answer)} holding it: take the number out "
                       "with .item()"),
     Pitfall("several-numbers", lambda f: f.array is not None and f.array.dtype != bool and f.array.size != 1,
-            lambda f: f"{f.what} should be one number, got {describe(f.answer)} with {f.array.size} values"),
+            lambda f: f"{f.what} should be one number, got {describe(f.answer)} with {f.array.size} "
+                      f"value{'' if f.array.size == 1 else 's'}: keep only the number asked for"
+                      + (" (a shape is a tuple: pick one of its sizes, e.g. [0])" if isinstance(f.answer, tuple) else "")),
     Pitfall("not-finite", lambda f: not math.isfinite(_scalar_of(f)),
-            lambda f: f"{f.what} is {_scalar_of(f)}: a division by zero or a missing value made it"),
+            lambda f: f"{f.what} is {_scalar_of(f)}: a division by zero or a missing value made it; check what you "
+                      "divided by and whether the data you counted has missing values"),
     Pitfall("not-a-number",
             lambda f: f.array is None and not isinstance(f.answer, (numbers.Real, str, bytes, bool, np.bool_))
             and not type(f.answer).__module__.startswith("pandas"),
-            lambda f: f"{f.what} should be a number, got {describe(f.answer)}"),
+            lambda f: f"{f.what} should be a number, got {describe(f.answer)}: store the number itself "
+                      "(a Python int or float)"),
 )
 
 
@@ -1131,10 +1412,15 @@ def capitalised(text: str) -> str:
     return text
 
 
+def _stopped(text: str) -> str:
+    """``text`` as it is, with a full stop after it unless it ends with its own ``!``, ``?`` or ``...``."""
+    return text if text.endswith(("!", "?", "...", ".)", "!)", "?)")) else text + "."
+
+
 def _sentence(text: str) -> str:
-    """``text`` ending with exactly one full stop (or its own ``!``, ``?`` or ``...``)."""
+    """``text`` ending with exactly one full stop (or its own ``!``, ``?`` or ``...``, also inside a closing bracket)."""
     text = tidy(text)
-    if not text or text.endswith(("!", "?", "...")):
+    if not text or text.endswith(("!", "?", "...", ".)", "!)", "?)")):
         return text
     return text + "."
 
@@ -1199,6 +1485,8 @@ class Exercise:
         lesson: the key under which passes are recorded (default: the defining module's last
             name part, e.g. ``"lesson01"``).
         mistakes: the exercise's mistake catalogue (:class:`Pitfall` objects; keys unique).
+        if_none: what an answer of ``None`` means in this exercise (default: something that returns
+            nothing was stored); e.g. ``tape.gradient`` returns ``None`` for a loss computed outside the tape.
     """
 
     def __init__(
@@ -1210,10 +1498,14 @@ class Exercise:
         solution: str,
         lesson: str | None = None,
         mistakes: Iterable[Pitfall] = (),
+        if_none: str | None = None,
     ):
         for label, value in (("name", name), ("title", title), ("hint", hint), ("solution", solution)):
             if not isinstance(value, str):
                 raise TypeError(f"Exercise {label}={value!r}: expected a str")
+        if if_none is not None and not isinstance(if_none, str):
+            raise TypeError(f"Exercise if_none={if_none!r}: expected a str (what a None answer means here) or None")
+        self._if_none = if_none
         if not callable(checker):
             raise TypeError(f"Exercise {name}: checker must be a function of the answer, got {type(checker).__name__}")
         self.name = name
@@ -1240,7 +1532,7 @@ class Exercise:
         if answer is None:
             return Result(
                 "incorrect",
-                "your answer is None: did you store the result of something that returns nothing "
+                self._if_none or "your answer is None: did you store the result of something that returns nothing "
                 "(a function without `return`, list.sort(), a pandas method with inplace=True)?",
                 mistake=RETURNED_NONE,
             )
@@ -1257,8 +1549,8 @@ class Exercise:
             return Result("incorrect", tidy(str(mistake)), key, detected, error, objects)
         except BaseException as exc:  # noqa: BLE001 - the learner's code failed while being checked
             text = error_text(exc)
-            return Result("incorrect", f"running your answer raised {text}. {capitalised(explain_error(text))}", RAISED,
-                          (RAISED,), text)
+            return Result("incorrect", f"running your answer raised {_stopped(text)} {capitalised(explain_error(text))}",
+                          RAISED, (RAISED,), text)
         return Result("correct", tidy(note) if isinstance(note, str) else "")
 
     def check(self, answer: Any = ____) -> None:

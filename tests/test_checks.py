@@ -652,3 +652,166 @@ def test_authoring_documents_the_toolkit_that_exists():
             "fit_in_model", "fit_function_in_model", "raised", "read_number", "table_size_pitfalls", "is_rounding_of",
             "NUMBER_PITFALLS"}
     assert used <= documented, sorted(used - documented)
+
+
+# --------------------------------------------------------------------------- the walkthrough of issue 17: toolkit classes
+
+
+def test_numpy_methods_on_tensors_are_explained_in_both_forms_tensorflow_prints():
+    """TF 2.21 prints NumPy methods on a tensor without quotes ("EagerTensor object has no attribute 'astype'")."""
+    import tensorflow as tf
+
+    from course_lib.checks import explain_error, missing_attribute, tensor_alternative, tensor_lacks
+
+    tensor = tf.constant([[1.0, 2.0]])
+    expected = {"astype": "tf.cast(t, dtype)", "reshape": "tf.reshape", "clip": "tf.clip_by_value", "T": "tf.transpose",
+                "tolist": "the tensor itself", "size": "tf.size", "sum": "tf.reduce_sum", "copy": "no copy"}
+    for attribute, replacement in expected.items():
+        error = raised(lambda: getattr(tensor, attribute))
+        text = error_text(error)
+        assert tensor_lacks(text) == attribute == missing_attribute(text), text
+        assert replacement in explain_error(text), (attribute, explain_error(text))
+        assert tensor_alternative(attribute) is not None
+    quoted = "AttributeError: 'tensorflow.python.framework.ops.EagerTensor' object has no attribute 'astype'"
+    bare = "AttributeError: EagerTensor object has no attribute 'astype'"
+    assert tensor_lacks(quoted) == tensor_lacks(bare) == "astype"
+    assert explain_error(quoted) == explain_error(bare)
+
+
+def test_the_cause_is_read_behind_graph_and_keras_wrappers():
+    import keras
+    import tensorflow as tf
+
+    @tf.function
+    def astype_in_graph(x):
+        return x.astype("int32")
+
+    text = error_text(raised(lambda: astype_in_graph(tf.constant([1.0]))))
+    assert text == "AttributeError: SymbolicTensor object has no attribute 'astype'", text  # was: the last line of TF's advice
+
+    class NumpyInCall(keras.layers.Layer):
+        def call(self, x):
+            return np.asarray(x).sum(axis=1)
+
+    text = error_text(raised(lambda: NumpyInCall()(keras.Input((5, 3)))))
+    assert text.startswith("NotImplementedError: Cannot convert a symbolic tf.Tensor to a numpy array"), text
+    assert "Could not automatically infer" not in text and "Placeholder" not in text and "NumpyInCall" not in text
+
+    class Wrapped(Exception):
+        pass
+
+    graph_run = Wrapped("Graph execution error:\n\nDetected at node sub defined at (most recent call last):\n"
+                        '  File "x.py", line 1, in <module>\n\nIncompatible shapes: [2,1] vs. [3,1]\n\t [[{{node sub}}]] '
+                        "[Op:__inference_one_step_on_data_558]")
+    assert error_text(graph_run) == "Wrapped: Incompatible shapes: [2,1] vs. [3,1]"
+
+
+def test_fit_names_the_learners_function_never_the_checks_wrapper():
+    import keras
+    import tensorflow as tf
+
+    from course_lib.checks import fit_function_in_model
+
+    def masked_mean(x, mask):
+        return np.asarray(x).mean(axis=1)  # fails on the symbolic tensors of a model
+
+    embedding = keras.layers.Embedding(6, 3, mask_zero=True)
+    with pytest.raises(Mistake) as info:
+        fit_function_in_model(masked_mean, np.array([[1, 2, 0], [3, 0, 0]], np.int32), before=[embedding], what="masked_mean")
+    text = str(info.value)
+    assert info.value.key == "not-graph-compatible" and "graph" in text and not lint(text)
+    for internal in ("LearnerFunction", "learner_function", "FunctionLayer", "function_layer", "Could not automatically"):
+        assert internal not in text, text
+
+    def loops_over_batch(x, mask):  # works for the symbolic call, fails on fit's smaller last batch
+        return tf.stack([tf.reduce_mean(x[i], axis=0) for i in range(3)])
+
+    with pytest.raises(Mistake) as info:
+        fit_function_in_model(loops_over_batch, np.ones((4, 3), np.int32), before=[keras.layers.Embedding(6, 3, mask_zero=True)])
+    assert "Graph execution error" not in str(info.value) and "smaller last batch" in str(info.value)
+
+
+def test_shapes_and_dtypes_are_named_in_explanations():
+    from course_lib.checks import broadcast_shapes, explain_error, missing_feature_axis, missing_last_axis, mixed_dtypes
+
+    tf_text = "InvalidArgumentError: Incompatible shapes: [4,5,3] vs. [4,5]"
+    np_text = "ValueError: operands could not be broadcast together with shapes (4,5,3) (4,5)"
+    where_text = "InvalidArgumentError: condition [3,5], then [3,5,3], and else [] must be broadcastable"
+    assert broadcast_shapes(tf_text) == broadcast_shapes(np_text) == [(4, 5, 3), (4, 5)]
+    assert missing_last_axis(broadcast_shapes(where_text)) == ((3, 5), (3, 5, 3)) == missing_feature_axis(where_text)
+    assert missing_feature_axis("X: Incompatible shapes: [4,3] vs. [4]") is None  # a count without keepdims, not a mask
+    for text in (tf_text, np_text):
+        explanation = explain_error(text)
+        assert "(4, 5)" in explanation and "(4, 5, 3)" in explanation and "[..., None]" in explanation
+    assert "axis 1 has 5 entries in one and 7 in the other" in explain_error("X: Incompatible shapes: [4,5,3] vs. [4,7,3]")
+    dtype_text = "InvalidArgumentError: cannot compute Mul as input #1(zero-based) was expected to be a float tensor but is a double tensor"
+    assert mixed_dtypes(dtype_text) == ("float32", "float64") and "a float32 and a float64" in explain_error(dtype_text)
+    assert mixed_dtypes("TypeError: `x` and `y` must have the same dtype, got tf.float32 != tf.int64") == ("float32", "int64")
+    assert "tf.cast" in explain_error("InvalidArgumentError: Value for attr 'T' of int32 is not in the list of allowed values: "
+                                      "bfloat16, half, float, double, complex64, complex128")
+
+
+def test_and_or_on_arrays_uncallable_values_and_joins_are_explained():
+    from course_lib.checks import explain_error
+
+    ambiguous = ("ValueError: The truth value of an array with more than one element is ambiguous. Use a.any() or a.all()")
+    assert "&" in explain_error(ambiguous) and "chained comparisons" in explain_error(ambiguous)
+    assert "drop the parentheses" in explain_error("TypeError: 'int' object is not callable")
+    assert "an int was called" in explain_error("TypeError: 'int' object is not callable").lower()
+    one_d = ("ValueError: all the input arrays must have same number of dimensions, but the array at index 0 has 2 "
+             "dimension(s) and the array at index 1 has 1 dimension(s)")
+    assert "t[i:i + 1]" in explain_error(one_d)
+    assert "np.asarray" in explain_error("AttributeError: 'numpy.ndarray' object has no attribute 'numpy'")
+    assert ".itemsize" in explain_error("AttributeError: 'numpy.dtypes.Float32DType' object has no attribute 'bits'")
+    for text in (ambiguous, one_d):
+        assert not lint(explain_error(text))
+
+
+def test_articles_follow_the_sound_of_the_word():
+    import keras
+
+    from course_lib.checks import describe, with_article
+
+    assert [with_article(w) for w in ("int8", "uint8", "Embedding", "float32", "ndarray", "str")] == [
+        "an int8", "a uint8", "an Embedding", "a float32", "an ndarray", "a str"]
+    assert describe(keras.layers.Embedding(3, 2)) == "an Embedding object"  # was: "a Embedding object"
+    assert describe(lambda x: x) == "a lambda function"
+
+
+def test_function_advice_fits_what_was_given():
+    from course_lib.checks import function_advice
+
+    assert "without quotes" in function_advice("nearest", "nearest") and "parentheses" not in function_advice("nearest")
+    assert "no parentheses" in function_advice(np.zeros(3), "nearest")
+    assert "is a class" in function_advice(int, "nearest")
+    with pytest.raises(Mistake, match="without quotes") as info:
+        run_case("nearest", Case({"x": 1}), "nearest")
+    assert info.value.key == "not-a-function"
+
+
+def test_a_note_in_brackets_is_not_stopped_twice(capsys):
+    exercise = Exercise("q1", "t", lambda a: "Right. (Keras warned about masking: set supports_masking.)", hint="h",
+                        solution="s", lesson="lesson77")
+    exercise.check(1)
+    printed = capsys.readouterr().out
+    assert printed.strip().endswith("supports_masking.)") and ".)." not in printed
+
+
+def test_a_none_answer_can_be_explained_by_the_exercise():
+    plain = Exercise("q1", "t", lambda a: None, hint="h", solution="s")
+    assert "list.sort()" in plain.evaluate(None).message
+    gradient = Exercise("q1", "t", lambda a: None, hint="h", solution="s", if_none="tape.gradient returned None: ...")
+    result = gradient.evaluate(None)
+    assert result.message.startswith("tape.gradient returned None") and result.mistake == "returned-none"
+    with pytest.raises(TypeError, match="if_none"):
+        Exercise("q1", "t", lambda a: None, hint="h", solution="s", if_none=3)
+
+
+def test_failing_line_is_the_learners_own_line():
+    from course_lib.checks import failing_line
+
+    def learner(ids):
+        return np.eye(3)[ids].astype(np.float32).reshape(-1, 7)
+
+    error = raised(lambda: learner(np.array([1, 2])))
+    assert "reshape(-1, 7)" in failing_line(error)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 import sys
 
 import numpy as np
@@ -75,6 +76,40 @@ def test_every_message_for_a_generic_wrong_answer_passes_the_lint(lesson):
                 problems.append(f"{lesson}.{name} accepted {answer!r}: {result}")
             problems += [f"{lesson}.{name} for {answer!r}: {p}" for p in lint_result(result)]
     assert not problems, "\n".join(problems)
+
+
+#: Grammar slips the walkthrough of issue 17 found in messages: "a Embedding", "a int8", "1 ids", ".).".
+_GRAMMAR = [
+    (re.compile(r"\ba (?:int\d*|Embedding|IntegerLookup|Input|array|object|ndarray|int|empty|ArrowStringArray)\b"), "a / an"),
+    (re.compile(r"(?<![-\d.])\b1 (?:ids|rows|values|numbers|words|entries|columns|steps)\b"), "a singular count with a plural noun"),
+    (re.compile(r"\w\.\)\."), "a full stop after a bracket that ends with one"),
+]
+
+
+def grammar_problems(text: str, error: str | None = None) -> list[str]:
+    """Grammar slips in the course's own words (the learner's error text, quoted as it is, is left out)."""
+    own = text.replace(error, " ") if error else text
+    return [f"{why}: {own!r}" for pattern, why in _GRAMMAR if pattern.search(own)]
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_messages_and_printed_lines_have_no_grammar_slips(lesson, capsys):
+    problems = []
+    for name, exercise in _exercises(lesson):
+        for answer in GENERIC_WRONG:
+            result = exercise.evaluate(answer)
+            problems += [f"{lesson}.{name} for {answer!r}: {p}" for p in grammar_problems(result.message, result.error)]
+            exercise.check(answer)
+    printed = capsys.readouterr().out
+    problems += [f"printed: {p}" for line in printed.splitlines() for p in grammar_problems(line)]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_grammar_check_can_fail():
+    assert grammar_problems("got a Embedding object") and grammar_problems("the tensor holds 1 ids ([50])")
+    assert grammar_problems("[correct] q4 (t). Right. (set supports_masking.).")
+    assert not grammar_problems("got an Embedding object, a uint8 tensor, 1 id and (x.dtype.min).")
+    assert not grammar_problems("raised X: expected to be a int64 tensor. Explained", error="X: expected to be a int64 tensor")
 
 
 @pytest.mark.parametrize("lesson", LESSONS)

@@ -48,18 +48,23 @@ MISTAKES = {
         "a-layer": [keras.layers.Embedding(182, 2)],
         "not-a-tensor": [{"ids": [1, 50, 181]}, "1, 50, 181"],
         "symbolic-tensor": [keras.Input(shape=(3,), dtype="int32")],
+        "not-dense": [tf.ragged.constant([[1, 50], [181]]), tf.sparse.from_dense(tf.constant([1, 50, 181]))],
         "strings": [tf.constant(["1", "50", "181"])],
         "extra-axis": [tf.constant([[1, 50, 181]])],
         "another-order": [tf.constant([181, 50, 1])],
         "plus-one": [tf.constant([2, 51, 182])],
         "minus-one": [tf.constant([0, 49, 180])],
-        "ids-missing-or-extra": [tf.constant([1, 50]), tf.constant([1, 50, 181, 258])],
+        "ids-missing-or-extra": [tf.constant([1, 50]), tf.constant([1, 50, 181, 258]), tf.constant([50])],
         "float-ids": [tf.constant([1.0, 50.0, 181.0])],
         "int64": [tf.constant([1, 50, 181], dtype=tf.int64)],
     },
     q2: {
         "pandas-object": [pd.Series(["Star Wars"]), pd.DataFrame({"title": ["Star Wars"]})],
-        "numpy-array": [np.array(["Star Wars"])],
+        "whole-row": [pd.Series({"movie_id": 50, "title": "Star Wars", "year": 1977})],
+        "empty-selection": [pd.Series([], dtype=object), pd.DataFrame({"title": []})],
+        "several-cells": [pd.DataFrame({"movie_id": [50], "title": ["Star Wars"]}), pd.Series(["Star Wars", "Fargo"])],
+        "pandas-array": [pd.array(["Star Wars"], dtype="string[pyarrow]")],
+        "numpy-array": [np.array(["Star Wars"]), np.array(["Star Wars", "Fargo"])],
         "list-of-title": [["Star Wars"]],
         "bytes": [b"Star Wars"],
         "not-a-string": [50, None.__class__],
@@ -79,6 +84,8 @@ MISTAKES = {
         "not-finite": [float("nan"), np.float64("inf")],
         "not-a-number": [len, object()],
         "integer-division": [100_000 // 943, round(PER_USER), np.int64(106)],
+        "integer-tensor-mean": [tf.reduce_mean(tf.constant([100, 112])), tf.constant(106, tf.int64)],
+        "misrounded": [106.05, 106.1],
         "table-size-users": [100_000 / 944],
         "per-movie": [100_000 / 1_682],
         "upside-down": [943 / 100_000],
@@ -106,6 +113,7 @@ MISTAKES = {
         "per-user": [PER_USER],
         "per-movie": [100_000 / 1_682],
         "rounded-too-far": [0.06, 0.1],
+        "misrounded": [0.0631, 0.06304],
     },
 }
 
@@ -141,6 +149,21 @@ def test_the_issue_examples_name_the_actual_mistake():
     assert "brackets" in message(q4, 100_000 / 943 * 1_682)  # was: "not between 0 and 1"
     assert "944" in message(q3, 100_000 / 944)  # the classic off-by-one: was accepted by a wide tolerance
     assert "one user or movie too many" in message(q4, 100_000 / (944 * 1_683))
+
+
+def test_the_walkthrough_answers_name_their_mistake(names):
+    ml = names["ml"]
+    counts = ml.ratings.groupby("user_id").size()
+    tensor_mean = rejected(q3, tf.reduce_mean(tf.constant(counts.values)))  # an int64 tensor: its mean is 106
+    assert tensor_mean.mistake == "integer-tensor-mean" and "tf.cast" in tensor_mean.message
+    assert "//" in tensor_mean.message and "round()" not in tensor_mean.message  # was: blamed // or int() or round()
+    assert status(q3, tf.reduce_mean(tf.constant(counts.values, tf.float32))) == "correct"  # the fix the message names
+    shown = rejected(q3, 106.05)
+    assert shown.message.startswith("106.05 ") and "106.04" in shown.message  # was: "106 is not the mean..."
+    assert message(q3, 943).startswith("943 is not")
+    row = rejected(q2, ml.movies.loc[ml.movies.movie_id == 50].iloc[0], names)  # a whole row: .item() would fail on it
+    assert row.mistake == "whole-row" and "row['title']" in row.message
+    assert "1 id (" in message(q1, tf.constant([50]))  # was: "1 ids"
 
 
 def test_numbering_follows_the_notebook():

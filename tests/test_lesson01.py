@@ -153,12 +153,58 @@ def sparse_onehot(table, ids):  # a "product" with a sparse one-hot skips the ze
     return tf.reshape(rows, tf.concat([tf.shape(ids), [table.shape[1]]], 0))
 
 
+def no_depth(table, ids):
+    return tf.one_hot(ids, dtype=table.dtype) @ table
+
+
+def swapped_at(table, ids):  # the walkthrough's answer: the table first
+    return tf.convert_to_tensor(table) @ tf.one_hot(ids, len(table), dtype=table.dtype)
+
+
+def swapped_matmul(table, ids):
+    return tf.matmul(tf.convert_to_tensor(table), tf.one_hot(ids, table.shape[0], dtype=table.dtype))
+
+
+def swapped_tensordot(table, ids):
+    return tf.tensordot(table, tf.one_hot(ids, table.shape[0], dtype=table.dtype), axes=1)
+
+
+def depth_is_number_of_ids(table, ids):
+    return tf.one_hot(ids, len(ids), dtype=table.dtype) @ table
+
+
+def both_transposed(table, ids):
+    return tf.transpose(table) @ tf.transpose(tf.one_hot(ids, table.shape[0], dtype=table.dtype))
+
+
+def cast_table_to_float32(table, ids):  # right numbers, but a float64 table comes back float32
+    return tf.one_hot(ids, table.shape[0]) @ tf.cast(table, tf.float32)
+
+
+def numpy_eye_default_dtype(table, ids):  # np.eye is float64 whatever the table
+    return np.eye(len(table))[ids] @ table
+
+
+def ids_to_numpy(table, ids):  # .numpy() exists on tensors only
+    return tf.one_hot(ids.numpy(), table.shape[0], dtype=table.dtype) @ table
+
+
+def onehot_astype(table, ids):  # the walkthrough's answer: .astype on a tensor (TF 2.21 prints it without quotes)
+    return tf.one_hot(ids, table.shape[0]).astype(table.dtype) @ table
+
+
 Q2_MISTAKES = {
     "dtype-mismatch": [default_dtype],
+    "no-depth": [no_depth],
+    "swapped-operands": [swapped_at, swapped_matmul, swapped_tensordot],
+    "depth-not-rows": [depth_is_number_of_ids],
+    "tensor-method-on-array": [ids_to_numpy],
+    "transposed-result": [both_transposed],
+    "result-dtype": [cast_table_to_float32, numpy_eye_default_dtype],
     "depth-from-ids": [depth_from_ids],
     "one-hot-axis": [wrong_axis],
     "depth-too-large": [depth_plus_one],
-    "numpy-on-tensors": [numpy_only],
+    "numpy-on-tensors": [numpy_only, onehot_astype],
     "returned-one-hot": [onehot_only],
     "one-hot-axis-result": [lambda table, ids: tf.transpose(onehot_only(table, ids))],
     "summed-over-ids": [summed_rows],
@@ -186,6 +232,16 @@ def test_q2_row_selection_is_caught_whatever_its_spelling_or_source():
     assert status(q2, namespace["typed"]) == "incorrect"
     assert status(q2, namespace["typed_onehot"]) == "correct"
     assert status(q2, lambda table, ids: tf.einsum("...r,rd->...d", tf.one_hot(ids, len(table), dtype=table.dtype), table)) == "correct"
+
+
+def test_q2_walkthrough_answers_name_their_mistake():
+    swapped = rejected(q2, swapped_at)
+    assert swapped.mistake == "swapped-operands" and "wrong way round" in swapped.message
+    assert "one-hot axis" not in swapped.message  # was: blamed the one-hot axis the learner never changed
+    astype = rejected(q2, onehot_astype)
+    assert "tf.cast(t, dtype)" in astype.message and astype.error == "AttributeError: EagerTensor object has no attribute 'astype'"
+    widened = rejected(q2, cast_table_to_float32)
+    assert widened.mistake == "result-dtype" and "float32 for a float64 table" in widened.message  # was accepted
 
 
 def test_q2_learner_errors_are_explained_not_bare():
@@ -231,21 +287,55 @@ def test_q3_accepts_every_form_of_the_gradient():
         assert status(q3, form) == "correct", form
 
 
-def test_q3_catalogue():
+def test_q3_hint_leads_to_accepted_answers(capsys):
+    q3.hint()
+    hint = " ".join(capsys.readouterr().out.split())
+    assert "np.bincount(np.ravel(q3_ids), minlength=10)" in hint and "repeat each count across the 3 columns" in hint
+    q3_ids = tf.constant(Q3_IDS)  # as the notebook defines it
+    counts = np.bincount(np.ravel(q3_ids), minlength=10)
+    assert status(q3, np.repeat(counts[:, None], 3, axis=1)) == "correct"
+    assert rejected(q3, counts).mistake == "counts-per-id"  # half the hint: named, with the other half as the fix
     gradient, _ = tape_gradient()
+    assert status(q3, tf.convert_to_tensor(gradient)) == "correct"
+
+
+def test_q3_catalogue():
+    gradient, tape = tape_gradient()
     dense = tf.convert_to_tensor(gradient).numpy()
     check_catalogue(q3, {
+        "the-tape": [tape],
+        "the-table": [keras.layers.Embedding(Q3_ROWS, Q3_DIM, embeddings_initializer="ones").embeddings
+                      if False else _built_table()],
+        "counts-per-id": [np.bincount(np.ravel(Q3_IDS), minlength=Q3_ROWS)],
         "not-numbers": [np.full((Q3_ROWS, Q3_DIM), "1")],
         "slices-values": [gradient.values],
         "slices-indices": [gradient.indices],
         "transposed": [dense.T],
-        "wrong-shape": [dense[:5], dense[:, 0]],
+        "wrong-shape": [dense[:5], dense[:, :2]],
         "update-sign": [-dense, -0.1 * dense],
         "mean-loss": [dense / (6 * 3)],
         "scaled": [2 * dense, dense / 3],
         "no-accumulation": [(dense > 0).astype(np.float32)],
         "all-zeros": [np.zeros((Q3_ROWS, Q3_DIM))],
     })
+
+
+def _built_table():
+    layer = keras.layers.Embedding(Q3_ROWS, Q3_DIM)
+    layer.build()
+    return layer.embeddings
+
+
+def test_q3_a_gradient_of_none_is_explained_as_the_tape_returns_it():
+    layer = keras.layers.Embedding(Q3_ROWS, Q3_DIM)
+    loss = tf.reduce_sum(layer(tf.constant(Q3_IDS)))  # the walkthrough's answer: the loss computed before the tape
+    with tf.GradientTape() as tape:
+        pass
+    gradient = tape.gradient(loss, layer.embeddings)
+    assert gradient is None
+    result = rejected(q3, gradient)
+    assert "tape.gradient returns None" in result.message and "inside" in result.message
+    assert "list.sort()" not in result.message  # was: blamed a function without `return`
 
 
 def test_q3_other_numbers_say_where_to_look():
@@ -278,7 +368,8 @@ def test_q4_catalogue():
                           lambda n, d, dtype="float32": f"{n * d * np.dtype(dtype).itemsize / 1e6:.1f} MB"],
         "not-a-number-result": [lambda n, d, dtype="float32": [n, d, np.dtype(dtype).itemsize], lambda n, d, dtype="float32": True],
         "megabytes": [lambda n, d, dtype="float32": n * d * np.dtype(dtype).itemsize / 1e6,
-                      lambda n, d, dtype="float32": n * d * np.dtype(dtype).itemsize / 2**20],
+                      lambda n, d, dtype="float32": n * d * np.dtype(dtype).itemsize / 2**20,
+                      lambda n, d, dtype="float32": round(n * d * np.dtype(dtype).itemsize / 1e6, 2)],
         "whole-megabytes": [lambda n, d, dtype="float32": n * d * np.dtype(dtype).itemsize // 2**20],
         "float-bytes": [lambda n, d, dtype="float32": float(n * d * np.dtype(dtype).itemsize),
                         lambda n, d, dtype="float32": n * d * np.dtype(dtype).itemsize / 1],
@@ -286,9 +377,26 @@ def test_q4_catalogue():
         "bits": [lambda n, d, dtype="float32": n * d * np.dtype(dtype).itemsize * 8],
         "always-4-bytes": [lambda n, d, dtype="float32": n * d * 4],
         "row-off-by-one": [lambda n, d, dtype="float32": (n + 1) * d * np.dtype(dtype).itemsize],
+        "itemsize-of-name": [lambda n, d, dtype="float32": n * d * dtype.itemsize],
+        "float-or-int-info": [lambda n, d, dtype="float32": n * d * np.finfo(dtype).bits // 8,
+                              lambda n, d, dtype="float32": n * d * np.iinfo(dtype).bits // 8],
+        "tensorflow-dtype-size": [lambda n, d, dtype="float32": n * d * tf.as_dtype(dtype).itemsize],
+        "dtype-bits": [lambda n, d, dtype="float32": n * d * np.dtype(dtype).bits // 8],
+        "array-overhead": [lambda n, d, dtype="float32": __import__("sys").getsizeof(np.zeros((n, d), dtype))],
+        "one-element-result": [lambda n, d, dtype="float32": [n * d * np.dtype(dtype).itemsize],
+                               lambda n, d, dtype="float32": np.array([n * d * np.dtype(dtype).itemsize])],
     })
     assert "KeyError: 'int8'" in messages["own-dtype-table"] and "np.dtype(dtype).itemsize" in messages["own-dtype-table"]
     assert "input_dim=1683, output_dim=32" in messages["parameters"]  # the values cited are shown
+
+
+def test_q4_walkthrough_answers_name_their_mistake():
+    getsizeof = rejected(q4, lambda n, d, dtype="float32": __import__("sys").getsizeof(np.zeros((n, d), dtype)))
+    assert getsizeof.mistake == "array-overhead" and "header" in getsizeof.message  # was: "one row too many or too few"
+    assert "one row" not in getsizeof.message
+    # "a int8": the article follows the sound of the dtype's name
+    four_bytes = rejected(q4, lambda n, d, dtype="float32": n * d * (np.dtype(dtype).itemsize if dtype.startswith("float") else 4))
+    assert four_bytes.mistake == "always-4-bytes" and "an int8 takes 1" in four_bytes.message
 
 
 def test_q4_a_learner_function_that_crashes_is_explained():
@@ -320,10 +428,57 @@ def safe_python_int(ids, vocabulary_size):  # tf.where converts the Python int t
     return tf.where((ids >= 0) & (ids < vocabulary_size), ids, vocabulary_size)
 
 
-@pytest.mark.parametrize("function", [safe_reference, safe_numpy, safe_numpy_copy, safe_python_int,
-                                      solution_namespace(q5, tf=tf)["safe_ids"]])
+def hint_cast(ids, vocabulary_size):  # q5.hint() as written
+    ids = tf.convert_to_tensor(ids)
+    valid = (ids >= 0) & (ids < vocabulary_size)
+    oov = tf.cast(vocabulary_size, ids.dtype)
+    return tf.where(valid, ids, oov)
+
+
+def hint_fill_in_dtype(ids, vocabulary_size):  # tf.fill, as the old hint said, with the value in the ids' dtype
+    ids = tf.convert_to_tensor(ids)
+    oov = tf.fill(tf.shape(ids), tf.cast(vocabulary_size, ids.dtype))
+    return tf.where((ids >= 0) & (ids < vocabulary_size), ids, oov)
+
+
+def hint_ones_like(ids, vocabulary_size):  # the alternative the message names
+    ids = tf.convert_to_tensor(ids)
+    return tf.where((ids >= 0) & (ids < vocabulary_size), ids, tf.ones_like(ids) * vocabulary_size)
+
+
+@pytest.mark.parametrize("function", [safe_reference, safe_numpy, safe_numpy_copy, safe_python_int, hint_cast,
+                                      hint_fill_in_dtype, hint_ones_like, solution_namespace(q5, tf=tf)["safe_ids"]])
 def test_q5_accepts_correct_functions(function):
     assert status(q5, function) == "correct"
+
+
+def old_hint_fill(ids, vocabulary_size):  # the walkthrough's answer to the old hint: tf.fill makes int32
+    ids = tf.convert_to_tensor(ids)
+    return tf.where((ids >= 0) & (ids < vocabulary_size), ids, tf.fill(tf.shape(ids), vocabulary_size))
+
+
+def with_python_and(ids, vocabulary_size):
+    ids = tf.convert_to_tensor(ids)
+    return tf.where(ids >= 0 and ids < vocabulary_size, ids, vocabulary_size)
+
+
+def chained_comparison(ids, vocabulary_size):
+    ids = np.asarray(ids)
+    return np.where(0 <= ids < vocabulary_size, ids, vocabulary_size)
+
+
+def with_integer_lookup(ids, vocabulary_size):
+    return keras.layers.IntegerLookup(vocabulary=list(range(vocabulary_size)))(ids)
+
+
+def test_q5_hint_leads_to_an_accepted_answer(capsys):
+    q5.hint()
+    hint = " ".join(capsys.readouterr().out.split())
+    assert "tf.cast(vocabulary_size, ids.dtype)" in hint and "(ids >= 0) & (ids < vocabulary_size)" in hint
+    assert "tf.fill" not in hint  # the old hint's tf.fill(..., vocabulary_size) made int32 values for int64 ids
+    assert status(q5, hint_cast) == "correct"
+    result = rejected(q5, old_hint_fill)
+    assert result.mistake == "oov-dtype-mix" and "int64" in result.message and "int32" in result.message
 
 
 def in_place(ids, vocabulary_size):
@@ -369,6 +524,11 @@ def test_q5_catalogue():
         "last-valid-to-oov": [_where(lambda ids, n: (ids >= 0) & (ids < n - 1), lambda ids, n: n)],
         "valid-ids-changed": [lambda ids, n: safe_reference(ids, 10)],  # the notebook's size, not the argument
         "changed-input": [in_place],
+        "tensor-method-on-array": [lambda ids, n: safe_reference(ids.numpy(), n)],
+        "oov-dtype-mix": [old_hint_fill, lambda ids, n: tf.where((ids >= 0) & (ids < n), ids, tf.constant(n))],
+        "python-and": [with_python_and, chained_comparison],
+        "integer-lookup": [with_integer_lookup],
+        "clipped-to-oov": [lambda ids, n: np.clip(ids, 0, n)],
     })
 
 

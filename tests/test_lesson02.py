@@ -135,13 +135,36 @@ def _masked(x, mask):
     return tf.reduce_sum(x * tf.cast(mask, x.dtype)[:, :, None], axis=1)
 
 
+def no_feature_axis(x, mask):  # the walkthrough's answer: the weights lack the feature axis
+    weights = tf.cast(mask, x.dtype)
+    return tf.reduce_sum(x * weights, axis=1) / tf.reduce_sum(weights, axis=1, keepdims=True)
+
+
+def count_nonzero(x, mask):  # an int64 count
+    weights = tf.cast(mask, x.dtype)[:, :, None]
+    return tf.reduce_sum(x * weights, axis=1) / tf.math.count_nonzero(mask, axis=1, keepdims=True)
+
+
+def float64_weights(x, mask):
+    weights = tf.cast(mask, tf.float64)[:, :, None]
+    return tf.reduce_sum(x * weights, axis=1) / tf.reduce_sum(weights, axis=1)
+
+
+def astype_on_tensor(x, mask):  # TF 2.21 prints "EagerTensor object has no attribute 'astype'" (no quotes)
+    weights = mask.astype("float32")[..., None]
+    return tf.reduce_sum(x * weights, 1) / tf.reduce_sum(weights, 1)
+
+
 def test_q2_catalogue():
     messages = check_catalogue(q2, {
+        "missing-feature-axis": [no_feature_axis],
+        "dtype-mix": [count_nonzero, float64_weights],
+        "all-real-steps": [lambda x, m: tf.reduce_mean(tf.boolean_mask(x, m), axis=0)],
         "bool-arithmetic": [lambda x, m: tf.reduce_sum(x * m[:, :, None], axis=1),
                             lambda x, m: _masked(x, m) / tf.reduce_sum(m, axis=1, keepdims=True),
                             lambda x, m: tf.multiply(x, m[:, :, None])],
         "missing-keepdims": [lambda x, m: _masked(x, m) / tf.reduce_sum(tf.cast(m, x.dtype), axis=1)],
-        "numpy-method-on-tensor": [with_array_methods],
+        "numpy-method-on-tensor": [with_array_methods, astype_on_tensor],
         "fixed-sizes": [hard_coded_batch],
         "boolean-result": [lambda x, m: tf.reduce_any(m, axis=1, keepdims=True) & tf.ones(x.shape[::2], bool)],
         "kept-time-axis": [lambda x, m: _masked(x, m)[:, None] / tf.reduce_sum(tf.cast(m, x.dtype), 1)[:, None, None]],
@@ -158,6 +181,18 @@ def test_q2_catalogue():
     })
     assert "keepdims=True" in messages["missing-keepdims"]  # was: a bare "Incompatible shapes: [4,3] vs. [4]"
     assert "graph" in messages["not-graph-compatible"] and "no NumPy calls" in messages["not-graph-compatible"]
+
+
+def test_q2_walkthrough_answers_name_their_mistake():
+    axis = rejected(q2, no_feature_axis)
+    assert axis.mistake == "missing-feature-axis" and "[:, :, None]" in axis.message
+    assert "batches of every size" not in axis.message and "smaller last one" not in axis.message  # was: "fixed sizes"
+    later = rejected(q2, hard_coded_batch)  # fails on the second, smaller batch: there the batch text is right
+    assert later.mistake == "fixed-sizes" and "for a (3, 7, 2) batch" in later.message and "smaller last one" in later.message
+    astype = rejected(q2, astype_on_tensor)
+    assert "tf.cast(t, dtype)" in astype.message  # was: no explanation at all
+    named = rejected(q2, "masked_mean")
+    assert "without quotes" in named.message and "parentheses" not in named.message
 
 
 def test_q2_messages_make_no_false_claims_about_tensorflow(capsys):
@@ -218,6 +253,8 @@ def test_q3_catalogue():
     check_catalogue(q3, {
         "the-class": [keras.layers.Masking],
         "layer-method": [keras.layers.Masking(mask_value=Q3_PAD_VALUE).compute_mask],
+        "called-on-data": [keras.layers.Masking(Q3_PAD_VALUE)(np.zeros((1, 2, 1), np.float32))],
+        "mask-value-text": [keras.layers.Masking(mask_value=str(Q3_PAD_VALUE))],
         "not-a-layer": ["Masking(-9.0)", Q3_PAD_VALUE, lambda x: x],
         "no-mask": [keras.layers.Dense(1)],
         "mask-shape": [keras.layers.Embedding(10, 2, mask_zero=True)],
@@ -355,18 +392,50 @@ class MaskNotUsedInCall(keras.layers.Layer):  # supports_masking, but call never
         return None
 
 
+class WhereWithoutFeatureAxis(ReferenceMaxPooling):
+    def call(self, x, mask=None):
+        return tf.reduce_max(tf.where(mask, x, x.dtype.min), axis=1)
+
+
+class MultipliesByBoolMask(ReferenceMaxPooling):
+    def call(self, x, mask=None):
+        return tf.reduce_max(x * mask[:, :, None], axis=1)
+
+
+class NoSuperInit(keras.layers.Layer):
+    def __init__(self):
+        self.supports_masking = True
+
+    def call(self, x, mask=None):
+        return tf.reduce_max(tf.where(mask[:, :, None], x, x.dtype.min), axis=1)
+
+
+class MaskWithoutDefault(ReferenceMaxPooling):
+    def call(self, x, mask):
+        return tf.reduce_max(tf.where(mask[:, :, None], x, x.dtype.min), axis=1)
+
+
+class PoolsTheMaskToo(ReferenceMaxPooling):  # leaves a (batch,) mask on the output
+    def compute_mask(self, x, mask=None):
+        return tf.reduce_any(mask, axis=1)
+
+
 def test_q4_catalogue():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         messages = check_catalogue(q4, {
             "not-layer-subclass": [int],
-            "not-a-layer": [lambda x, mask=None: x, "MaskedMaxPooling"],
+            "not-a-layer": [lambda x, mask=None: x, "MaskedMaxPooling", keras.layers.GlobalMaxPooling1D()(np.zeros((1, 2, 3), np.float32))],
             "wrong-axis": [WrongAxis],
             "padding-in-max": [IgnoresMask, NoMaskArgument, keras.layers.GlobalMaxPooling1D, MaskNotUsedInCall],
             "zeros-for-padding": [ZerosForPadding],
             "constant-fill": [VeryNegative],
             "max-over-padding": [MaxOverPadding],
-            "keeps-mask": [KeepsMask],
+            "keeps-mask": [KeepsMask, PoolsTheMaskToo],
+            "where-without-feature-axis": [WhereWithoutFeatureAxis],
+            "bool-in-arithmetic": [MultipliesByBoolMask],
+            "no-super-init": [NoSuperInit],
+            "mask-without-default": [MaskWithoutDefault],
             "stub-compute-mask": [StubComputeMask],
             "constructor-needs-arguments": [NeedsArguments],
             "not-graph-compatible": [NumpyInCall, LoopsOverTheBatch],
@@ -374,6 +443,18 @@ def test_q4_catalogue():
         })
     assert "lower still" in messages["constant-fill"] and "x.dtype.min" in messages["constant-fill"]
     assert "batches of 2, the last one smaller" in messages["not-graph-compatible"] or "inside a functional model" in messages["not-graph-compatible"]
+
+
+def test_q4_walkthrough_answers_name_their_mistake(capsys):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kept = rejected(q4, PoolsTheMaskToo)
+        assert kept.mistake == "keeps-mask" and "mask of shape (3,)" in kept.message  # was: "a (batch, time) mask"
+        axis = rejected(q4, WhereWithoutFeatureAxis)
+        assert "mask[:, :, None]" in axis.message
+        q4.check(WithoutSupportsMasking)
+    printed = capsys.readouterr().out
+    assert "[correct]" in printed and ".)." not in printed  # the note in brackets ends the line once
 
 
 def test_q4_hint_leads_to_an_accepted_answer(capsys):

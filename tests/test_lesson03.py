@@ -77,8 +77,21 @@ def columns_normalised(matrix, query, k):
     return np.argsort(-(unit @ query))[:k]
 
 
+def column_of_rows(matrix, query, k):  # the walkthrough's answer: the query as a column gives (k, 1) rows
+    unit = matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+    similarities = unit @ (query / np.linalg.norm(query))[:, None]
+    return np.argsort(-similarities, axis=0)[:k]
+
+
+def rows_and_similarities(matrix, query, k):
+    rows = nearest(matrix, query, k)
+    return rows, nearest_neighbours(matrix, query, k)[1]
+
+
 def test_q1_catalogue():
     messages = check_catalogue(q1, {
+        "column-of-rows": [column_of_rows, lambda m, q, k: nearest(m, q, k)[None, :]],
+        "rows-and-similarities": [rows_and_similarities],
         "not-rows": [lambda m, q, k: "row 2", lambda m, q, k: 3],
         "similarities": [lambda m, q, k: nearest_neighbours(m, q, k)[1]],
         "float-rows": [lambda m, q, k: nearest(m, q, k).astype(float)],
@@ -95,6 +108,14 @@ def test_q1_catalogue():
         "changed-input": [normalises_in_place],
     })
     assert "whatever k is" in messages["fixed-length"]  # the issue: not "your list has k + 1 rows"
+
+
+def test_q1_rows_in_a_column_are_refused_as_the_next_cells_would():
+    result = rejected(q1, column_of_rows)  # was accepted: the check flattened it, glove.words[row] does not
+    assert result.mistake == "column-of-rows" and "(3, 1)" in result.message
+    words = [str(i) for i in range(6)]
+    with pytest.raises(TypeError):
+        [words[row] for row in column_of_rows(np.eye(6), np.ones(6), 3)]
 
 
 # --------------------------------------------------------------------------- q2
@@ -160,13 +181,38 @@ def by_dot_product(glove, a, b, c):
     return next(glove.words[i] for i in np.argsort(-(glove.vectors @ query)) if glove.words[i] not in (a, b, c))
 
 
+_WITH_OWN_NEAREST = """
+def analogy_word(glove, a, b, c):   # the hint's approach, on the learner's own nearest
+    query = glove[b] - glove[a] + glove[c]
+    for row in nearest(glove.vectors, query, 4):
+        if glove.words[row] not in (a, b, c):
+            return glove.words[row]
+"""
+
+
+def analogy_on(own_nearest):
+    """analogy_word as the notebook defines it, calling the notebook's (the learner's) nearest."""
+    namespace = {"np": np, "nearest": own_nearest}
+    exec(_WITH_OWN_NEAREST, namespace)
+    return namespace["analogy_word"]
+
+
+def vectors_by_word(glove, a, b, c):
+    query = glove.vectors[b] - glove.vectors[a] + glove.vectors[c]
+    return glove.words[nearest(glove.vectors, query, 1)[0]]
+
+
 def test_q2_catalogue():
     real_glove = load_glove()
     messages = check_catalogue(q2, {
+        "vectors-by-word": [vectors_by_word],
+        "row-number": [lambda g, a, b, c: g.index[reference_analogy(g, a, b, c)]],
+        "nearest-rejected": [analogy_on(lambda m, q, k: np.argsort(-(m @ q))[:k]), analogy_on(column_of_rows),
+                             analogy_on(lambda m, q, k: nearest(m, q, 3))],
         "other-table-lookup": [lambda g, a, b, c: reference_analogy(real_glove, a, b, c)],  # the notebook's table, not g
         "global-table": [lambda g, a, b, c: "queen" if len(g) < 100 else reference_analogy(g, a, b, c)],
         "returned-list": [lambda g, a, b, c: [w for w, _ in analogy(g, a, b, c, k=3)]],
-        "not-a-string": [lambda g, a, b, c: 42, lambda g, a, b, c: g.index[reference_analogy(g, a, b, c)]],
+        "not-a-string": [lambda g, a, b, c: 4.2, lambda g, a, b, c: g.vectors[g.index[reference_analogy(g, a, b, c)]]],
         "capitalised": [lambda g, a, b, c: reference_analogy(g, a, b, c).capitalize()],
         "kept-a": [excludes_only_b_and_c],
         "zero-instead-of-excluded": [zero_for_inputs],
@@ -178,6 +224,15 @@ def test_q2_catalogue():
         "changed-input": [lambda g, a, b, c: reference_analogy(g, a, b, c) + ("" if g.vectors.__setitem__(0, 0) else "")],
     })
     assert "returned 'ant'" in messages["kept-a"] and "Leave out a as well" in messages["kept-a"]
+
+
+def test_q2_blames_nearest_when_the_learners_nearest_is_wrong():
+    by_dot = analogy_on(lambda m, q, k: np.argsort(-(m @ q))[:k])  # the walkthrough: nearest ranked by dot product
+    result = rejected(q2, by_dot)
+    assert result.mistake == "nearest-rejected" and "q1.check(nearest)" in result.message
+    assert "you returned 'emperor'" not in result.message  # was: blamed analogy_word for nearest's ranking
+    assert status(q2, analogy_on(nearest)) == "correct"  # the hint's approach, with a nearest that q1 accepts
+    assert rejected(q2, analogy_on(lambda m, q, k: None)).mistake == "nearest-rejected"
 
 
 def _a_plus_b_minus_c(glove, a, b, c):
@@ -252,6 +307,19 @@ def shifted(vocabulary, glove):
     return matrix
 
 
+def enumerate_from_zero(vocabulary, glove):  # the walkthrough's answer: enumerate(vocabulary[2:]) without start=2
+    matrix = np.zeros((len(vocabulary), glove.dim), np.float32)
+    for i, word in enumerate(vocabulary[2:]):
+        if word in glove:
+            matrix[i] = glove[word]
+    return matrix
+
+
+def test_q3_a_shift_by_two_is_named_with_its_cause():
+    result = rejected(q3, enumerate_from_zero)
+    assert result.mistake == "shifted" and "2 rows too high" in result.message and "start=2" in result.message
+
+
 def reserved_not_skipped(vocabulary, glove):  # fills row 1 when GloVe has a vector for '[UNK]'
     matrix = np.zeros((len(vocabulary), glove.dim), np.float32)
     for i, word in enumerate(vocabulary):
@@ -293,7 +361,7 @@ def test_q3_catalogue():
         "reserved-rows-missing": [lambda v, g: fill_matrix(v, g)[2:]],
         "transposed": [lambda v, g: fill_matrix(v, g).T],
         "float64": [lambda v, g: fill_matrix(v, g).astype(np.float64), keeps_dtype_of_glove],
-        "shifted": [shifted],
+        "shifted": [shifted, enumerate_from_zero],
         "reserved-not-zero": [reserved_not_skipped, lambda v, g: np.vstack([np.ones((2, g.dim), np.float32), fill_matrix(v, g)[2:]])],
         "missing-word-not-zero": [random_missing],
         "changed-input": [pops_reserved],
@@ -332,6 +400,7 @@ def test_q4_catalogue():
         "one-reserved-row": [lambda v, g: sum(w in g for w in v[2:]) / (len(v) - 1)],
         "counted-reserved": [lambda v, g: sum(w in g for w in v) / (len(v) - 2)],
         "missing-fraction": [lambda v, g: 1 - coverage(v, g)],
+        "missing-brackets": [lambda v, g: sum(w in g for w in v[2:]) / len(v) - 2],
         "rounded": [lambda v, g: round(coverage(v, g), 2)],
         "changed-input": [lambda v, g: coverage(v, g) + 0 * len([v.remove("")])],
     })
@@ -370,10 +439,17 @@ class CrashingEmbedding(keras.layers.Embedding):
         raise ValueError("broken on purpose")
 
 
+def set_weights_before_build(matrix):
+    layer = keras.layers.Embedding(*matrix.shape, trainable=False, mask_zero=True)
+    layer.set_weights([matrix])
+    return layer
+
+
 def test_q5_catalogue():
     check_catalogue(q5, {
         "returned-model": [lambda m: keras.Sequential([keras.Input((3,), dtype="int32"), frozen_embedding(m)])],
-        "not-embedding": [lambda m: keras.layers.Dense(3, trainable=False), lambda m: m],
+        "not-embedding": [lambda m: keras.layers.Dense(3, trainable=False), lambda m: m, lambda m: keras.layers.Embedding,
+                          lambda m: frozen_embedding(m)(np.array([[1]]))],
         "input-dim-plus-one": [lambda m: keras.layers.Embedding(m.shape[0] + 1, m.shape[1], trainable=False, mask_zero=True)],
         "input-dim-fixed": [lambda m: keras.layers.Embedding(7, 3, embeddings_initializer=keras.initializers.Constant(m),
                                                              trainable=False, mask_zero=True) if m.shape[0] != 7 else frozen_embedding(m)],
@@ -381,7 +457,11 @@ def test_q5_catalogue():
         "numbers-differ": [lambda m: keras.layers.Embedding(*m.shape, trainable=False, mask_zero=True),
                            lambda m: frozen_embedding(np.round(m, 1))],
         "trainable": [lambda m: keras.layers.Embedding(*m.shape, weights=[m], mask_zero=True)],
-        "shape-as-one-argument": [lambda m: keras.layers.Embedding(m.shape, trainable=False, mask_zero=True)],
+        "shape-as-one-argument": [lambda m: keras.layers.Embedding(m.shape, trainable=False, mask_zero=True),
+                                  lambda m: keras.layers.Embedding(input_dim=m.shape, output_dim=m.shape[1])],
+        "set-weights-before-build": [set_weights_before_build],
+        "initializer-not-object": [lambda m: keras.layers.Embedding(*m.shape, embeddings_initializer="matrix",
+                                                                    trainable=False, mask_zero=True)],
         "no-mask-zero": [lambda m: keras.layers.Embedding(*m.shape, weights=[m], trainable=False)],
         "raised": [lambda m: CrashingEmbedding(*m.shape, weights=[m], trainable=False, mask_zero=True)],
     })

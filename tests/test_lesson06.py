@@ -120,23 +120,65 @@ def _zeros(t):
     return np.zeros((1, t.shape[1]), t.dtype)
 
 
+def port_tf_concat_numpy_zeros(table):  # a float64 NumPy zero row into tf.concat with a float32 tensor
+    table = tf.convert_to_tensor(table)
+    return tf.concat([tf.constant(np.zeros((1, table.shape[1]))), table[-1:], table[:-1]], axis=0)
+
+
+def port_one_d_row(table):
+    return np.concatenate([_zeros(table), table[-1], table[:-1]])
+
+
+def port_fixed_width(table):
+    return np.concatenate([np.zeros((1, 3), table.dtype), table[-1:], table[:-1]])
+
+
+def port_starts_late(table):  # the walkthrough's answer: table[1:] drops word 0 (and keeps the OOV row)
+    return np.concatenate([_zeros(table), table[-1:], table[1:]])
+
+
+def port_astype_on_tensor(table):
+    return tf.concat([tf.zeros((1, table.shape[1])), table[-1:], table[:-1]], 0).astype(table.dtype)
+
+
 def test_q2_catalogue():
     messages = check_catalogue(q2, {
-        "dtype-mix": [port_tensorflow_float32_only],
+        "dtype-mix": [port_tensorflow_float32_only, port_tf_concat_numpy_zeros],
+        "numpy-method-on-tensor": [port_astype_on_tensor],
+        "one-d-row": [port_one_d_row],
+        "fixed-width": [port_fixed_width],
+        "oov-twice": [lambda t: np.concatenate([_zeros(t), t[-1:], t]) if len(t) > 1 else port_numpy(t)],
         "not-a-matrix": [lambda t: t.ravel()],
         "no-mask-row": [lambda t: t, lambda t: np.concatenate([t[-1:], t[:-1]])],
         "added-column": [lambda t: np.concatenate([np.zeros((t.shape[0], 1), t.dtype), t], axis=1)],
         "not-float": [lambda t: np.concatenate([_zeros(t), t[-1:], t[:-1]]).astype(int)],
-        "dropped-row": [lambda t: np.concatenate([_zeros(t), t[-1:], t[-1:], t[:-2]]) if len(t) > 1 else port_numpy(t)],
+        "dropped-row": [lambda t: np.concatenate([_zeros(t), t[-1:], t[-1:], t[:-2]]) if len(t) > 1 else port_numpy(t),
+                        port_starts_late, lambda t: np.concatenate([_zeros(t), t[-1:], t[1:-1]]) if len(t) > 1 else port_numpy(t)],
         "oov-still-last": [lambda t: np.concatenate([_zeros(t), t])],
         "oov-at-zero": [lambda t: np.concatenate([t[-1:], _zeros(t), t[:-1]])],
         "reversed-words": [lambda t: np.concatenate([_zeros(t), t[-1:], t[:-1][::-1]])],
         "mask-row-not-zero": [lambda t: np.concatenate([np.ones((1, t.shape[1]), t.dtype), t[-1:], t[:-1]]),
                               lambda t: np.concatenate([t[-1:], t[-1:], t[:-1]])],
-        "upcast": [lambda t: np.concatenate([np.zeros((1, t.shape[1])), t[-1:], t[:-1]])],
+        "upcast": [lambda t: np.concatenate([np.zeros((1, t.shape[1])), t[-1:], t[:-1]]),
+                   lambda t: np.vstack([[0.0] * t.shape[1], t[-1:], t[:-1]]),
+                   lambda t: tf.concat([tf.zeros((1, t.shape[1])), t[-1:], t[:-1]], 0)],
         "changed-input": [port_in_place],
     })
     assert "missing" in messages["dropped-row"]  # the issue: was "rows are in the wrong order"
+
+
+def test_q2_walkthrough_answers_name_their_mistake():
+    late = rejected(q2, port_starts_late)
+    assert late.mistake == "dropped-row" and "starts one row late" in late.message
+    assert "stops too early" not in late.message  # was: blamed a slice that stops too early
+    both_late = rejected(q2, lambda t: np.concatenate([_zeros(t), t[-1:], t[1:-1]]) if len(t) > 1 else port_numpy(t))
+    assert both_late.mistake == "dropped-row"  # was: "needs one more row, for the mask" though the mask row is there
+    mixed = rejected(q2, port_tf_concat_numpy_zeros)
+    assert "float64 and float32" in mixed.message or "float32 and float64" in mixed.message
+    assert "tf.zeros makes float32" not in mixed.message  # was: blamed tf.zeros, which this answer never used
+    downcast = rejected(q2, lambda t: tf.concat([tf.zeros((1, t.shape[1])), t[-1:], t[:-1]], 0))  # float32 from float64
+    assert downcast.mistake == "upcast" and "tf.zeros: float32" in downcast.message
+    assert "np.zeros makes float64 unless" not in downcast.message  # was: blamed np.zeros
 
 
 def test_q2_hard_coded_sizes_fail_on_the_other_tables():
@@ -184,7 +226,16 @@ def test_q3_catalogue():
         "mask-value-shift": [L.Hashing(num_bins=50, mask_value="")],
         "vocabulary-lookup": [L.StringLookup(vocabulary=["94043"])],
         "salted": [L.Hashing(num_bins=50, salt=7)],
+        "numeric-layer": [L.IntegerLookup(vocabulary=[1, 2])],
     })
+    assert "feature column itself" in rejected(q3, fc.categorical_column_with_hash_bucket("zip", 50)).message
+    assert "without calling it" in rejected(q3, L.Hashing(50)(np.array([["a"]]))).message
+    assert "without quotes" in rejected(q3, "Hashing(50)").message
+
+
+def test_q3_a_number_layer_is_not_told_to_add_a_string_input():
+    result = rejected(q3, L.IntegerLookup(vocabulary=[1, 2]))
+    assert result.mistake == "numeric-layer" and "string Input" not in result.message  # was: "your model has no string Input"
 
 
 # --------------------------------------------------------------------------- q4: sqrtn pooling
@@ -208,9 +259,57 @@ def sqrtn_numpy_where(vectors, mask):  # divides 0 by 0 on the empty row, then n
     return np.where(count > 0, total / np.sqrt(count), 0)
 
 
-@pytest.mark.parametrize("answer", [sqrtn_tf, sqrtn_numpy, sqrtn_numpy_where, sqrtn_library])
+def hint_approach(vectors, mask):  # q4.hint() as written, on the NumPy inputs the check passes
+    weights = tf.cast(mask, vectors.dtype)[..., None]
+    total = tf.reduce_sum(vectors * weights, axis=1)
+    count = tf.reduce_sum(weights, axis=1)
+    return tf.math.divide_no_nan(total, tf.sqrt(count))
+
+
+def hint_with_numpy_sums(vectors, mask):  # the hint's divide_no_nan on NumPy sums of float weights
+    weights = mask[..., None].astype(vectors.dtype)
+    return tf.math.divide_no_nan((vectors * weights).sum(axis=1), np.sqrt(weights.sum(axis=1)))
+
+
+@pytest.mark.parametrize("answer", [sqrtn_tf, sqrtn_numpy, sqrtn_numpy_where, sqrtn_library, hint_approach, hint_with_numpy_sums])
 def test_q4_accepts_numpy_tensorflow_and_keras_versions(answer):
     assert status(q4, answer) == "correct"
+
+
+def integer_count(vectors, mask):  # the walkthrough's answer: an int count into tf.sqrt, as the old hint allowed
+    weights = tf.cast(mask, vectors.dtype)[..., None]
+    count = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1, keepdims=True)
+    return tf.math.divide_no_nan(tf.reduce_sum(vectors * weights, axis=1), tf.sqrt(count))
+
+
+def float32_weights(vectors, mask):  # right for float32 vectors only
+    vectors = tf.convert_to_tensor(vectors)
+    weights = tf.cast(mask, tf.float32)[..., None]
+    return tf.math.divide_no_nan(tf.reduce_sum(vectors * weights, 1), tf.sqrt(tf.reduce_sum(weights, 1)))
+
+
+def no_feature_axis(vectors, mask):
+    weights = tf.cast(mask, vectors.dtype)
+    return tf.math.divide_no_nan(tf.reduce_sum(vectors * weights, 1), tf.sqrt(tf.reduce_sum(weights, 1, keepdims=True)))
+
+
+def test_q4_hint_leads_to_an_accepted_answer(capsys):
+    q4.hint()
+    hint = " ".join(capsys.readouterr().out.split())
+    assert "tf.cast(mask, vectors.dtype)" in hint and "tf.math.divide_no_nan(total, tf.sqrt(count))" in hint
+    assert status(q4, hint_approach) == "correct"
+    result = rejected(q4, integer_count)
+    assert result.mistake == "integer-sqrt" and "float weights" in result.message  # was: a bare "not in the list"
+
+
+def test_q4_walkthrough_answers_name_their_mistake():
+    axis = rejected(q4, no_feature_axis)
+    assert axis.mistake == "missing-feature-axis" and "mask[..., None]" in axis.message
+    assert "other sizes" not in axis.message  # was: "the check tries batches of other sizes"
+    numpy_axis = rejected(q4, lambda v, m: (v * m).sum(axis=1) / np.sqrt(np.maximum(m.sum(axis=1, keepdims=True), 1)))
+    assert numpy_axis.mistake == "missing-feature-axis"
+    mixed = rejected(q4, float32_weights)
+    assert mixed.mistake == "dtype-mix" and "float64" in mixed.message and "float32" in mixed.message
 
 
 def test_q4_check_shows_no_runtime_warning_for_a_correct_numpy_answer(capsys):
@@ -241,6 +340,9 @@ def test_q4_catalogue():
         "missing-keepdims": [lambda v, m: (v * m[..., None]).sum(axis=1) / np.sqrt(np.maximum(m.sum(axis=1), 1))],
         "numpy-method-on-tensor": [lambda v, m: tf.convert_to_tensor(v).sum(axis=1)],
         "fixed-sizes": [lambda v, m: tf.reshape(sqrtn_tf(v, m), (4, 3))],
+        "missing-feature-axis": [no_feature_axis],
+        "dtype-mix": [float32_weights],
+        "integer-sqrt": [integer_count],
         "pooled-features": [lambda v, m: tf.reduce_sum(v, -1)],
         "kept-dimension": [lambda v, m: tf.reduce_sum(v, 1, keepdims=True)],
         "not-float": [lambda v, m: tf.cast(sqrtn_tf(v, m) * 100, tf.int32)],
@@ -295,6 +397,23 @@ def one_input_model():
     return keras.Model(pair, L.Dot(axes=-1)([vectors[:, 0], vectors[:, 1]]))
 
 
+def one_input_sequential():  # the walkthrough's answer: it scored a list of two without complaint
+    return keras.Sequential([keras.Input((1,), dtype="int32"), L.Embedding(1683, 8), L.Flatten(), L.Dense(1)])
+
+
+def dict_input_model():
+    table = L.Embedding(1683, 8)
+    watched = keras.Input(shape=(1,), dtype="int32", name="watched")
+    candidate = keras.Input(shape=(1,), dtype="int32", name="candidate")
+    score = L.Dot(axes=-1)([L.Flatten()(table(watched)), L.Flatten()(table(candidate))])
+    return keras.Model({"watched": watched, "candidate": candidate}, score)
+
+
+def test_q5_a_one_input_model_is_named_before_its_weights():
+    result = rejected(q5, one_input_sequential())
+    assert result.mistake == "one-input"  # was: "extra-weights", since Keras scored the list with the first input only
+
+
 class SubclassedTwoTower(keras.Model):  # weights exist only after the first call: still correct
     def __init__(self):
         super().__init__()
@@ -342,9 +461,10 @@ def test_q5_catalogue():
     messages = check_catalogue(q5, {
         "the-class": [keras.Model],
         "a-layer": [L.Embedding(1683, 8)],
-        "not-a-model": ["model", 42],
+        "not-a-model": ["model", 42, lambda: two_tower()],
         "table-one-row-short": [two_tower(rows=1682)],
-        "one-input": [one_input_model()],
+        "one-input": [one_input_model(), one_input_sequential()],
+        "dict-inputs": [dict_input_model()],
         "float-inputs": [two_tower(dtype="float32")],
         "two-tables": [two_tower(shared=False)],
         "no-movie-table": [two_tower(dim=16)],

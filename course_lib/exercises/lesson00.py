@@ -62,12 +62,18 @@ _Q1_TYPE = [
     Pitfall("not-a-tensor", lambda f: not is_tensor(f.answer) and not isinstance(f.answer, (list, tuple, np.ndarray))
             and not type(f.answer).__module__.startswith(("keras", "tf_keras")),
             lambda f: f"expected a TensorFlow tensor, got {describe(f.answer)}: use tf.constant(...)"),
-    Pitfall("symbolic-tensor", lambda f: is_tensor(f.answer) and f.values is None,
-            "expected a tensor that holds numbers (tf.constant), not a symbolic one such as keras.Input"),
+    Pitfall("not-dense", lambda f: type(f.answer).__name__ in ("RaggedTensor", "SparseTensor"),
+            lambda f: f"expected a plain tensor, got a {type(f.answer).__name__}: three ids fit a plain one, "
+                      "tf.constant([1, 50, 181], dtype=tf.int32)"),
+    Pitfall("symbolic-tensor", lambda f: is_tensor(f.answer) and f.values is None
+            and type(f.answer).__name__ not in ("RaggedTensor", "SparseTensor"),
+            "expected a tensor that holds numbers (tf.constant), not a symbolic one such as keras.Input: "
+            "tf.constant([1, 50, 181], dtype=tf.int32)"),
 ]
 
 _Q1_VALUE = [
-    Pitfall("strings", lambda f: f.values.dtype.kind in "OSU",
+    Pitfall("strings", lambda f: f.values.dtype.kind in "SU" or f.values.dtype.kind == "O"
+            and all(isinstance(v, (bytes, str)) for v in f.values.ravel()),
             "the tensor holds strings, not numbers: write the ids without quotes, tf.constant([1, 50, 181], ...)"),
     Pitfall("extra-axis", lambda f: f.values.shape != (3,) and _ids_are(f, WANTED_IDS),
             lambda f: f"the tensor has shape {f.values.shape}: a flat list of three ids has shape (3,); "
@@ -82,8 +88,8 @@ _Q1_VALUE = [
                       "The ids themselves are 1, 50 and 181"),
     Pitfall("ids-missing-or-extra", lambda f: f.values.ndim == 1 and f.values.size != 3
             and set(f.values.tolist()) & set(WANTED_IDS),
-            lambda f: f"the tensor holds {f.values.size} ids ({show(f.values)}); the prompt asks for exactly three: "
-                      "1, 50 and 181"),
+            lambda f: f"the tensor holds {f.values.size} id{'' if f.values.size == 1 else 's'} ({show(f.values)}); "
+                      "the prompt asks for exactly three: 1, 50 and 181"),
     Pitfall("float-ids", lambda f: _ids_are(f, WANTED_IDS) and f.values.dtype.kind == "f",
             lambda f: f"the ids are right but the tensor is {f.answer.dtype.name}: ids are whole numbers, pass "
                       "dtype=tf.int32 (or write them without a decimal point)"),
@@ -117,19 +123,48 @@ q1 = Exercise(
 
 _STAR_WARS = "Star Wars"
 
+def _is_pandas(answer) -> bool:
+    return type(answer).__module__.startswith("pandas")
+
+
+def _is_movie_row(answer) -> bool:
+    """A Series that is one row of ml.movies (its index holds the column names)."""
+    return type(answer).__name__ == "Series" and "title" in list(answer.index)
+
+
+_SELECT = "ml.movies.loc[ml.movies.movie_id == 50, 'title'].item()"
+
 _Q2 = [
-    Pitfall("pandas-object", lambda f: type(f.answer).__name__ in ("Series", "DataFrame"),
-            lambda f: f"expected the title as a string, got a pandas {type(f.answer).__name__}: take the one cell "
-                      "out of it with .item() (or .iloc[0])"),
+    Pitfall("pandas-object", lambda f: type(f.answer).__name__ in ("Series", "DataFrame") and np.size(f.answer) == 1,
+            lambda f: f"expected the title as a string, got a pandas {type(f.answer).__name__} holding it: take the one "
+                      "cell out of it with " + (".item()" if hasattr(f.answer, "item") else ".iloc[0, 0]")),
+    Pitfall("whole-row", lambda f: _is_movie_row(f.answer) and np.size(f.answer) > 1,
+            "expected the title as a string, got a whole row of ml.movies (every column of one movie): take its "
+            "title, row['title'], or select the title column in the first place: " + _SELECT),
+    Pitfall("empty-selection", lambda f: _is_pandas(f.answer) and np.size(f.answer) == 0,
+            lambda f: f"your selection is an empty pandas {type(f.answer).__name__}: no row matched. Compare the "
+                      "movie_id column with the number 50: " + _SELECT),
+    Pitfall("several-cells", lambda f: _is_pandas(f.answer) and np.size(f.answer) > 1 and not _is_movie_row(f.answer),
+            lambda f: f"expected the title as a string, got a pandas {type(f.answer).__name__} of {np.size(f.answer)} "
+                      "values: select the one title cell, " + _SELECT),
+    Pitfall("pandas-array", lambda f: _is_pandas(f.answer) and np.size(f.answer) == 1
+            and type(f.answer).__name__ not in ("Series", "DataFrame"),
+            lambda f: f"expected the title as a string, got a pandas {type(f.answer).__name__} holding it (.values "
+                      "makes one): take its element with [0], or select with " + _SELECT),
     Pitfall("numpy-array", lambda f: isinstance(f.answer, np.ndarray),
-            "expected the title as a string, got a NumPy array: take its one element with .item()"),
+            lambda f: "expected the title as a string, got a NumPy array: "
+                      + ("take its one element with .item()" if f.answer.size == 1 else
+                         f"it holds {f.answer.size} values; select the one title cell, " + _SELECT)),
     Pitfall("list-of-title", lambda f: isinstance(f.answer, (list, tuple)) and len(f.answer) == 1,
             lambda f: f"expected the title as a string, got a {type(f.answer).__name__} holding it: take its element "
-                      "([0]), or select with .item()"),
+                      "([0]), or select with .item() instead of .tolist()"),
     Pitfall("bytes", lambda f: isinstance(f.answer, bytes), "that is bytes (b'...'), not a string: decode it or store the str cell"),
     Pitfall("not-a-string", lambda f: not isinstance(f.answer, (str, bytes, np.ndarray, list, tuple))
-            and type(f.answer).__name__ not in ("Series", "DataFrame"),
-            lambda f: f"expected the title as a string, got {describe(f.answer)}: select the title cell, e.g. with .item()"),
+            and not _is_pandas(f.answer),
+            lambda f: f"expected the title as a string, got {describe(f.answer)}: select the title cell, " + _SELECT),
+]
+
+_Q2_VALUE = [  # on a str answer
     Pitfall("row-50", lambda f: f.answer == "Legends of the Fall",
             "that is the movie in *row* 50, whose id is 51: ids start at 1, rows at 0. Select by the movie_id column"),
     Pitfall("id-49", lambda f: f.answer == "I.Q.",
@@ -147,6 +182,7 @@ _Q2 = [
 
 def _check_title_of_50(answer) -> str:
     diagnose(_Q2, facts(answer=answer))
+    diagnose(_Q2_VALUE, facts(answer=answer))
     if answer == _STAR_WARS:
         return "Ids are labels, not positions: lesson 01 makes them row numbers of an embedding table on purpose."
     raise fallback(f"{answer!r} is not the title of movie 50", "select the row whose movie_id equals 50 "
@@ -159,7 +195,7 @@ q2 = Exercise(
     _check_title_of_50,
     hint="ml.movies.loc[ml.movies.movie_id == 50, 'title'] selects by id; .iloc[50] selects by position.",
     solution="title_50 = ml.movies.loc[ml.movies.movie_id == 50, 'title'].item()",
-    mistakes=_Q2,
+    mistakes=[*_Q2, *_Q2_VALUE],
 )
 
 
@@ -176,10 +212,28 @@ def _rounded_coarser(value: float, expected: float, decimals: int) -> bool:
                                for d in range(-3, decimals))
 
 
+def _decimals(value: float) -> int:
+    """How many decimals a float as the learner wrote it has (106.05: 2), from its shortest repr."""
+    text = repr(float(value))
+    return 0 if "e" in text or "." not in text else len(text.split(".")[1].rstrip("0"))
+
+
+def _misrounded(value: float, expected: float) -> bool:
+    """``value`` has a few decimals and lies within one unit of its last decimal of ``expected``, but is not its rounding."""
+    digits = _decimals(value)
+    return 0 < digits <= 6 and abs(value - expected) <= 10.0 ** -digits and value != round(expected, digits)
+
+
 PER_USER = ML100K_RATINGS / ML100K_USERS
 
 _Q3 = [
-    Pitfall("integer-division", lambda f: f.number.is_integer_type and f.value == int(PER_USER),
+    Pitfall("integer-tensor-mean", lambda f: f.number.is_integer_type and is_tensor(f.number.original)
+            and f.value == int(PER_USER),
+            lambda f: f"{f.value} is a whole number because the mean of an integer tensor stays an integer: "
+                      f"tf.reduce_mean of {f.number.original.dtype.name} counts divides like //. Cast the counts to "
+                      "float first, tf.reduce_mean(tf.cast(counts, tf.float32)), or take the mean in pandas (.mean())"),
+    Pitfall("integer-division", lambda f: f.number.is_integer_type and f.value == int(PER_USER)
+            and not is_tensor(f.number.original),
             lambda f: f"{f.value} is a whole number: the fraction was dropped (// or int() or round() without "
                       "digits). Use / for the mean"),
     Pitfall("table-size-users", lambda f: any(_close(f.value, ML100K_RATINGS / n, 1e-4) for n in (ML100K_USERS + 1, ML100K_USERS - 1)),
@@ -190,7 +244,7 @@ _Q3 = [
     Pitfall("upside-down", lambda f: _close(f.value, ML100K_USERS / ML100K_RATINGS),
             lambda f: f"{f.value:.4g} is users per rating: the division is upside down"),
     Pitfall("median", lambda f: abs(f.value - ML100K_MEDIAN_PER_USER) <= 0.5,
-            "that is the median number of ratings per user; the question asks for the mean"),
+            "that is the median number of ratings per user; the question asks for the mean (.mean(), not .median())"),
     Pitfall("number-of-ratings", lambda f: f.value == ML100K_RATINGS,
             "100000 is the number of ratings: divide it by the number of users"),
     Pitfall("averaged-stars", lambda f: any(_close(f.value, s, 2e-3) for s in (ML100K_MEAN_STARS, ML100K_MEAN_OF_USER_MEANS)),
@@ -200,6 +254,10 @@ _Q3 = [
             lambda f: f"{f.value:.4g} sums the stars of each user; count the ratings instead (.size() or len, not .sum())"),
     Pitfall("rounded-too-far", lambda f: _rounded_coarser(f.value, PER_USER, 1),
             lambda f: f"{f.value:g} is the mean rounded too far; keep at least one decimal ({round(PER_USER, 1)})"),
+    Pitfall("misrounded", lambda f: not f.number.is_integer_type and _misrounded(f.value, PER_USER),
+            lambda f: f"{show(f.value)} is close to the mean but not a rounding of it: rounded to "
+                      f"{_decimals(f.value)} decimal{'s' if _decimals(f.value) > 1 else ''} the mean is "
+                      f"{round(PER_USER, _decimals(f.value))}. Round once, from the unrounded value (or give it unrounded)"),
 ]
 
 
@@ -209,7 +267,7 @@ def _check_ratings_per_user(answer) -> str:
     if not number.is_integer_type and is_rounding_of(value, PER_USER, decimals=1):  # 106.045..., 106.0, 106.04
         return "The mean (106) is far above the median (65): a few users rate hundreds of movies."
     diagnose(_Q3, facts(number=number, value=value))
-    raise fallback(f"{value:.4g} is not the mean number of ratings per user",
+    raise fallback(f"{show(value)} is not the mean number of ratings per user",
                    "count the ratings (len(ml.ratings)), count the distinct users (ml.ratings.user_id.nunique()) and divide")
 
 
@@ -234,7 +292,7 @@ def _density_pitfalls(n_ratings: int, n_users: int, n_movies: int) -> list[Pitfa
         Pitfall("empty-cells", lambda f: _close(f.value, 1 - expected),
                 "that is the fraction of *empty* cells: divide the ratings by the number of cells"),
         Pitfall("added-sizes", lambda f: _close(f.value, n_ratings / (n_users + n_movies)),
-                "you added users and movies; the matrix has users x movies cells"),
+                "you added users and movies; the matrix has users x movies cells: n_ratings / (n_users * n_movies)"),
         Pitfall("upside-down", lambda f: _close(f.value, cells / n_ratings),
                 lambda f: f"{f.value:.4g} is cells per rating: the division is upside down"),
         Pitfall("missing-brackets", lambda f: _close(f.value, n_ratings / n_users * n_movies),
@@ -250,6 +308,11 @@ def _density_pitfalls(n_ratings: int, n_users: int, n_movies: int) -> list[Pitfa
                 lambda f: f"{f.value:.4g} is ratings per movie; the fraction of cells also divides by the number of users"),
         Pitfall("rounded-too-far", lambda f: _rounded_coarser(f.value, expected, 3),
                 lambda f: f"{f.value:g} is the density rounded too far; keep at least three decimals ({round(expected, 3)})"),
+        Pitfall("misrounded", lambda f: not f.number.is_integer_type and _decimals(f.value) >= 3
+                and _misrounded(f.value, expected),
+                lambda f: f"{show(f.value)} is close to the density but not a rounding of it: rounded to "
+                          f"{_decimals(f.value)} decimals the density is {round(expected, _decimals(f.value))}. Round "
+                          "once, from the unrounded value (or give it unrounded)"),
     ]
 
 
@@ -263,9 +326,9 @@ def _density_checker(n_ratings: int, n_users: int, n_movies: int, pitfalls: list
             return f"Only {100 * expected:.1f}% of the user-movie matrix is filled: ratings are sparse."
         diagnose(pitfalls, facts(number=number, value=value))
         if not 0 <= value <= 1:
-            raise fallback(f"{value:.4g} is not between 0 and 1, so it is not a fraction of cells",
+            raise fallback(f"{show(value)} is not between 0 and 1, so it is not a fraction of cells",
                            "divide the number of ratings by the number of cells, n_users * n_movies")
-        raise fallback(f"{value:.4g} is not ratings / (users x movies)", "check which counts you divided and multiplied")
+        raise fallback(f"{show(value)} is not ratings / (users x movies)", "check which counts you divided and multiplied")
 
     return check
 

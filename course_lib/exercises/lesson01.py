@@ -32,8 +32,13 @@ from course_lib.checks import (
     run_case,
     show,
     table_size_pitfalls,
+    failing_line,
+    missing_attribute,
+    mixed_dtypes,
+    tensor_advice,
     tensor_lacks,
     to_numpy,
+    with_article,
 )
 
 #: Movie ids in MovieLens 100k run from 1 to this number (``u.item`` has one line per id).
@@ -156,27 +161,59 @@ def _product_mismatch(found) -> bool:
         "not aligned" in found.text or "mismatch in its core dimension" in found.text
 
 
+def _onehot_length(found) -> int | None:
+    """The one-hot length a failed product shows: In[0]'s last size when In[1] is the table itself."""
+    shapes = _matmul_shapes(found)
+    if shapes is None or shapes[1] != list(np.shape(found.inputs["table"])):
+        return None
+    return shapes[0][-1]
+
+
+def _swapped(found) -> bool:
+    """table @ one_hot(ids): In[0] is the table, In[1] the one-hot matrix (rows as its last size)."""
+    shapes = _matmul_shapes(found)
+    return shapes is not None and shapes[0] == list(np.shape(found.inputs["table"])) and shapes[1][-1] == _rows_of(found)
+
+
 _Q2_ERRORS = [  # explain=: the learner's function raised
     Pitfall("dtype-mismatch", lambda f: re.search(r"expected to be a \w+ tensor but is a \w+ tensor|must be the same type|"
-                                                  r"cannot compute|not in list of allowed values", f.text) is not None,
-            "tf.one_hot makes float32 by default, and a product needs both sides in one dtype: pass "
-            "dtype=table.dtype to tf.one_hot"),
+                                                  r"cannot compute|not in list of allowed values|must have the same dtype",
+                                                  f.text) is not None,
+            lambda f: "tf.one_hot makes float32 by default, and a product needs both sides in one dtype"
+                      + (f" (here {' and '.join(mixed_dtypes(f.text))})" if mixed_dtypes(f.text) else "")
+                      + ": pass dtype=table.dtype to tf.one_hot"),
+    Pitfall("no-depth", lambda f: "Missing required positional argument" in f.text and "one_hot" in failing_line(f.error),
+            "tf.one_hot needs the depth, the length of each one-hot vector: the table's number of rows, "
+            "tf.one_hot(ids, depth=table.shape[0], dtype=table.dtype)"),
+    Pitfall("swapped-operands", lambda f: _product_mismatch(f) and _swapped(f),
+            lambda f: f"the product is the wrong way round: the table ({_rows_of(f)} rows) came first and the one-hot "
+                      "matrix second. One-hot rows pick table rows: one_hot @ table (or tf.tensordot(one_hot, table, axes=1))"),
     Pitfall("depth-from-ids", lambda f: _product_mismatch(f) and _largest_id(f) + 1 < _rows_of(f)
-            and _matmul_shapes(f) is not None and _matmul_shapes(f)[0][-1] == _largest_id(f) + 1,
+            and _matmul_shapes(f) is not None and _matmul_shapes(f)[0][-1] == _largest_id(f) + 1 and not _swapped(f),
             lambda f: f"the one-hot depth must be the table's number of rows (table.shape[0] = {_rows_of(f)}), not "
                       "the largest id + 1: ids below the last row still need one-hot vectors as long as the table"),
-    Pitfall("one-hot-axis", lambda f: _product_mismatch(f) and _matmul_shapes(f) is not None
+    Pitfall("depth-not-rows", lambda f: _product_mismatch(f) and _onehot_length(f) is not None
+            and _onehot_length(f) < _rows_of(f) and _onehot_length(f) != _largest_id(f) + 1
+            and not (_matmul_shapes(f)[0][0] == _rows_of(f) and np.ndim(f.inputs["ids"]) == 1),
+            lambda f: f"the one-hot vectors have length {_onehot_length(f)} (the number of ids?), but the table has "
+                      f"{_rows_of(f)} rows: the depth is the table's number of rows, table.shape[0]"),
+    Pitfall("one-hot-axis", lambda f: _product_mismatch(f) and _matmul_shapes(f) is not None and not _swapped(f)
             and _matmul_shapes(f)[0][0] == _rows_of(f) and np.ndim(f.inputs["ids"]) == 1,
             "the one-hot axis looks wrong: keep tf.one_hot's default axis=-1, so each id becomes a row of length "
             "table.shape[0] that multiplies the table"),
-    Pitfall("depth-too-large", lambda f: _product_mismatch(f) and _matmul_shapes(f) is not None
+    Pitfall("depth-too-large", lambda f: _product_mismatch(f) and _matmul_shapes(f) is not None and not _swapped(f)
             and _matmul_shapes(f)[0][-1] > _rows_of(f),
             lambda f: f"the one-hot vectors are longer than the table has rows ({_rows_of(f)}): use "
                       "depth=table.shape[0]"),
-    Pitfall("numpy-on-tensors", lambda f: re.search(r"'[\w.]*Tensor' object has no attribute '(astype|copy|reshape|dot)'|"
-                                                    r"Cannot interpret 'tf\.\w+' as a data type", f.text) is not None,
-            "your function uses a NumPy method on the tensors the lesson passes (ids and table may be tensors): "
-            "use tf functions (tf.one_hot, tf.tensordot, @), or np.asarray(...) first"),
+    Pitfall("numpy-on-tensors", lambda f: tensor_lacks(f.text) is not None or re.search(
+            r"Cannot interpret 'tf\.\w+' as a data type", f.text) is not None,
+            lambda f: "ids and table may be tensors (the lesson passes tensors): "
+                      + (tensor_advice(f.text) if tensor_advice(f.text) else
+                         "NumPy functions do not take TensorFlow dtypes. Use tf functions (tf.one_hot, tf.tensordot, @), "
+                         "or np.asarray(...) first")),
+    Pitfall("tensor-method-on-array", lambda f: missing_attribute(f.text) == "numpy" and "ndarray" in f.text,
+            "ids or table may also be a NumPy array, which has no .numpy() (only tensors do): tf functions take "
+            "both as they are, or convert first with tf.convert_to_tensor(...)"),
 ]
 
 
@@ -185,6 +222,11 @@ def _q2_value(found) -> np.ndarray:
 
 
 _Q2_RESULT = [
+    Pitfall("transposed-result", lambda f: f.array.ndim == 2 and f.expected.ndim == 2 and f.array.shape == f.expected.shape[::-1]
+            and f.array.shape != f.expected.shape and np.allclose(f.array.astype(np.float64), f.expected.T.astype(np.float64), atol=f.atol),
+            lambda f: f"the result has shape {f.array.shape}, the looked-up rows transposed: the transposed table times "
+                      "the transposed one-hot matrix gives one column per id. Take one_hot @ table, which gives one row "
+                      f"per id, shape {f.expected.shape}"),
     Pitfall("returned-one-hot", lambda f: f.array.shape == tuple(np.shape(f.inputs["ids"])) + (_rows_of(f),)
             and f.array.shape != f.expected.shape,
             lambda f: f"you returned the one-hot matrix itself (shape {f.array.shape}); multiply it by the table to "
@@ -198,7 +240,14 @@ _Q2_RESULT = [
             lambda f: f"the result has shape {f.array.shape}: the rows of all ids were added up. The product one_hot "
                       "@ table keeps one row per id"),
     Pitfall("integer-result", lambda f: f.array.shape == f.expected.shape and f.array.dtype.kind != "f",
-            lambda f: f"the result has dtype {f.array.dtype}; the looked-up rows are the table's floats"),
+            lambda f: f"the result has dtype {f.array.dtype}; the looked-up rows are the table's floats: no cast "
+                      "after the product"),
+    Pitfall("result-dtype", lambda f: f.array.shape == f.expected.shape and f.array.dtype.kind == "f"
+            and f.array.dtype != f.expected.dtype
+            and np.allclose(f.array.astype(np.float64), f.expected.astype(np.float64), atol=f.atol),
+            lambda f: f"the numbers are right, but the result is {f.array.dtype} for a {f.expected.dtype} table; "
+                      "tf.gather keeps the table's dtype (casting the table changes its precision): make the one-hot "
+                      "matrix in the table's dtype, tf.one_hot(ids, depth, dtype=table.dtype), and leave the table as it is"),
     Pitfall("wrong-rows", lambda f: f.array.shape == f.expected.shape and f.array.dtype.kind == "f"
             and not np.allclose(f.array.astype(np.float64), f.expected.astype(np.float64), atol=f.atol),
             "the shape is right but the numbers are not the looked-up rows of the table: one_hot(ids) @ table"),
@@ -296,9 +345,19 @@ def _scale(f) -> float | None:
     return k if k != 0 and np.allclose(f.values, k * expected, rtol=1e-5, atol=1e-7) else None
 
 
+_Q3_TYPE = [  # on the answer as given, before it is read as numbers
+    Pitfall("the-tape", lambda f: type(f.answer).__name__ == "GradientTape",
+            "that is the tape itself; the gradient is what it computes: tape.gradient(loss, layer.embeddings), "
+            "made dense with tf.convert_to_tensor"),
+    Pitfall("the-table", lambda f: "Variable" in type(f.answer).__name__,
+            "that is the table itself (its current numbers), not the gradient of the loss with respect to it: "
+            "tape.gradient(loss, layer.embeddings)"),
+]
+
 _Q3 = [
     Pitfall("not-numbers", lambda f: not np.issubdtype(f.array.dtype, np.number) and f.array.dtype != bool,
-            lambda f: f"the gradient should hold numbers, got dtype {f.array.dtype}"),
+            lambda f: f"the gradient should hold numbers, got dtype {f.array.dtype}: keep the tensor tape.gradient "
+                      "returns (made dense), not text"),
     Pitfall("slices-values", lambda f: f.array.shape == (_N_IDS, Q3_DIM),
             lambda f: f"shape {f.array.shape} has one row per looked-up id (the .values of the IndexedSlices). The "
                       f"gradient of the table has the table's shape ({Q3_ROWS}, {Q3_DIM}): add each value row into the "
@@ -309,11 +368,18 @@ _Q3 = [
             "IndexedSlices into a dense tensor with tf.convert_to_tensor"),
     Pitfall("transposed", lambda f: f.array.shape == (Q3_DIM, Q3_ROWS),
             lambda f: f"shape {f.array.shape} is transposed: the table has one row per id, shape ({Q3_ROWS}, {Q3_DIM})"),
+    Pitfall("counts-per-id", lambda f: f.array.shape == (Q3_ROWS,) and np.array_equal(
+            f.array, np.bincount(np.ravel(Q3_IDS), minlength=Q3_ROWS)),
+            lambda f: f"those are the counts per id, shape ({Q3_ROWS},): right numbers, but the gradient has the "
+                      f"table's shape ({Q3_ROWS}, {Q3_DIM}), each count repeated in every column (each looked-up "
+                      "number gets 1). np.repeat(counts[:, None], 3, axis=1) does that"),
     Pitfall("wrong-shape", lambda f: f.array.shape not in ((Q3_ROWS, Q3_DIM), (_N_IDS, Q3_DIM), (Q3_DIM, Q3_ROWS),
-                                                            (_N_IDS,), np.shape(Q3_IDS)),
+                                                            (_N_IDS,), np.shape(Q3_IDS))
+            and not (f.array.shape == (Q3_ROWS,) and np.array_equal(f.array, np.bincount(np.ravel(Q3_IDS), minlength=Q3_ROWS))),
             lambda f: f"the gradient has shape {f.array.shape}; it should have the table's shape ({Q3_ROWS}, {Q3_DIM})"),
     Pitfall("update-sign", lambda f: _scale(f) is not None and _scale(f) < 0,
-            "those are the signs of the update (minus the gradient, times the learning rate), not the gradient itself"),
+            "those are the signs of the update (minus the gradient, times the learning rate), not the gradient itself: "
+            "drop the minus sign and the learning rate"),
     Pitfall("mean-loss", lambda f: _scale(f) is not None and np.isclose(_scale(f), 1 / (_N_IDS * Q3_DIM)),
             lambda f: f"that is the gradient of the *mean* of the looked-up numbers (divided by {_N_IDS * Q3_DIM}); "
                       "the loss here is their sum (tf.reduce_sum)"),
@@ -331,6 +397,7 @@ _Q3 = [
 
 
 def _check_dense_gradient(answer: Any) -> str:
+    diagnose(_Q3_TYPE, facts(answer=answer))
     array = _as_dense_gradient(answer)
     values = array.astype(np.float64) if np.issubdtype(array.dtype, np.number) else None
     diagnose(_Q3, facts(array=array, values=values))
@@ -347,8 +414,9 @@ q3 = Exercise(
     hint="""
     The loss is the sum of every looked-up value, so each lookup sends a gradient of 1 to each entry
     of its row. Record the loss under tf.GradientTape, take the gradient with respect to
-    layer.embeddings and turn the IndexedSlices into a dense tensor with tf.convert_to_tensor, or
-    count how often each id appears (np.bincount).
+    layer.embeddings and turn the IndexedSlices into a dense tensor with tf.convert_to_tensor. Or count
+    how often each id appears, np.bincount(np.ravel(q3_ids), minlength=10), and repeat each count
+    across the 3 columns.
     """,
     solution="""
     layer = keras.layers.Embedding(10, 3)
@@ -356,7 +424,10 @@ q3 = Exercise(
         loss = tf.reduce_sum(layer(tf.constant([[5, 9, 5], [9, 9, 2]])))
     dense_gradient = tf.convert_to_tensor(tape.gradient(loss, layer.embeddings))
     """,
-    mistakes=_Q3,
+    mistakes=[*_Q3_TYPE, *_Q3],
+    if_none="your answer is None: tape.gradient returns None when the loss was not computed from the table inside "
+            "the `with tf.GradientTape() as tape:` block (or when you ask for another variable): compute "
+            "loss = tf.reduce_sum(layer(q3_ids)) inside the block, then tape.gradient(loss, layer.embeddings)",
 )
 
 
@@ -391,55 +462,119 @@ _Q4_ERRORS = [
     Pitfall("no-default-dtype", lambda f: isinstance(f.error, TypeError) and "required positional argument" in f.text,
             "the call gave no dtype: the exercise asks for table_bytes(input_dim, output_dim, dtype=\"float32\"), "
             "with float32 as the default"),
+    Pitfall("itemsize-of-name", lambda f: isinstance(f.error, AttributeError) and missing_attribute(f.text) == "itemsize"
+            and "'str'" in f.text,
+            lambda f: f"the dtype argument is a name, the string {f.inputs.get('dtype', 'float32')!r}, and a string has no "
+                      ".itemsize: turn the name into a NumPy dtype first, np.dtype(dtype).itemsize"),
+    Pitfall("float-or-int-info", lambda f: isinstance(f.error, ValueError) and re.search(
+            r"not inexact|Invalid integer data type", f.text) is not None,
+            lambda f: f"np.finfo knows only float dtypes and np.iinfo only integer ones, and this call used "
+                      f"{f.inputs.get('dtype', 'float32')!r}: np.dtype(dtype).itemsize gives the bytes of any dtype"),
+    Pitfall("tensorflow-dtype-size", lambda f: isinstance(f.error, AttributeError) and "'DType'" in f.text,
+            "tf.as_dtype(...) gives a TensorFlow DType, whose bytes are .size, not .itemsize; the NumPy way, "
+            "np.dtype(dtype).itemsize, also knows every NumPy dtype"),
+    Pitfall("dtype-bits", lambda f: isinstance(f.error, AttributeError) and "DType" in f.text and "'DType'" not in f.text,
+            lambda f: f"a NumPy dtype has no .{missing_attribute(f.text)}: its size in bytes is .itemsize, "
+                      "np.dtype(dtype).itemsize"),
 ]
 
 
-def _q4_facts(case: Case, result: Any) -> Any:
+def _array_overhead(dtype: str) -> int:
+    """What sys.getsizeof adds to the bytes of a 2-D NumPy array: its header (128 bytes on 64-bit CPython)."""
+    import sys
+
+    return sys.getsizeof(np.empty((1, 1), dtype)) - np.dtype(dtype).itemsize
+
+
+def _q4_facts(case: Case, result: Any, others: list | None = None) -> Any:
     n, d = case.inputs["input_dim"], case.inputs["output_dim"]
     dtype = case.inputs.get("dtype", "float32")
     try:
         got = to_numpy(result).reshape(()).item()
     except Exception:  # noqa: BLE001 - not one number: the type pitfalls name it
         got = None
-    return facts(result=result, got=got, n=n, d=d, dtype=dtype, itemsize=np.dtype(dtype).itemsize, expected=case.expected)
+    return facts(result=result, got=got, n=n, d=d, dtype=dtype, itemsize=np.dtype(dtype).itemsize, expected=case.expected,
+                 overhead=_array_overhead(dtype), others=others or [])
+
+
+def _with_overhead(f) -> bool:
+    """Every case returned its bytes plus a NumPy array's header: sys.getsizeof of an array."""
+    return all(o.got == o.expected + o.overhead for o in [f, *f.others] if _is_number_result(o))
+
+
+def _rounding_of(got, value: float) -> bool:
+    """``got`` is ``value`` or a rounding of it to 0-3 decimals (how learners print megabytes)."""
+    return isinstance(got, (int, float)) and value > 0 and got != 0 and (np.isclose(got, value, rtol=1e-12, atol=0) or any(
+        np.isclose(got, round(value, digits), rtol=1e-12, atol=0) for digits in range(0, 4)))
 
 
 def _is_number_result(f) -> bool:
     return f.got is not None and not isinstance(f.result, (bool, np.bool_, str)) and isinstance(f.got, (int, float))
 
 
+def _one_element(f) -> bool:
+    return isinstance(f.result, (list, tuple, np.ndarray)) and np.size(f.result) == 1 and np.ndim(f.result) >= 1
+
+
+_UNITS = (1e3, 2**10, 1e6, 2**20, 1e9, 2**30)
+
 _Q4 = [
     Pitfall("string-result", lambda f: isinstance(f.result, str),
             lambda f: f"your function returned the string {f.result!r}; return the number itself (an int), not text"),
-    Pitfall("not-a-number-result", lambda f: not isinstance(f.result, str) and not _is_number_result(f),
+    Pitfall("one-element-result", lambda f: _one_element(f),
+            lambda f: f"your function returned {describe(f.result)} holding the number; return the number itself, "
+                      "an int (take it out with [0], or do not wrap it in brackets)"),
+    Pitfall("not-a-number-result", lambda f: not isinstance(f.result, str) and not _is_number_result(f) and not _one_element(f),
             lambda f: f"your function returned {describe(f.result)}; return the number of bytes, a whole number (an int)"),
-    Pitfall("megabytes", lambda f: _is_number_result(f) and f.got in (f.expected / 1e6, f.expected / 2**20,
-                                                                       f.expected / 1e9, f.expected / 2**30, f.expected / 1e3, f.expected / 2**10),
-            lambda f: f"your function returned {f.got:g}: return bytes, not kilobytes, megabytes or gigabytes"),
-    Pitfall("whole-megabytes", lambda f: _is_number_result(f) and f.got != f.expected and f.got in (f.expected // 10**6, f.expected // 2**20),
+    Pitfall("megabytes", lambda f: _is_number_result(f) and not _one_element(f)
+            and any(_rounding_of(f.got, f.expected / unit) for unit in _UNITS) and f.got != f.expected,
+            lambda f: f"your function returned {f.got:g}: return bytes, not kilobytes, megabytes or gigabytes (and "
+                      "do not round: the exercise asks for the exact number of bytes)"),
+    Pitfall("array-overhead", lambda f: _is_number_result(f) and not _one_element(f) and _with_overhead(f),
+            lambda f: f"your function returned {f.got:,}, {f.overhead} bytes more than the table's numbers take: "
+                      "sys.getsizeof also counts the array object's header. Count the numbers' bytes only: "
+                      "rows x dimension x np.dtype(dtype).itemsize (an array's .nbytes gives the same)"),
+    Pitfall("whole-megabytes", lambda f: _is_number_result(f) and not _one_element(f) and f.got != f.expected
+            and f.got in (f.expected // 10**6, f.expected // 2**20) and not any(_rounding_of(f.got, f.expected / u) for u in _UNITS),
             lambda f: f"your function returned {f.got}: that is whole megabytes; return bytes"),
-    Pitfall("float-bytes", lambda f: _is_number_result(f) and isinstance(f.got, float) and f.got == f.expected,
+    Pitfall("float-bytes", lambda f: _is_number_result(f) and not _one_element(f) and isinstance(f.got, float) and f.got == f.expected,
             lambda f: f"your function returned the float {f.got:g}; the prompt asks for a whole number: return an int "
                       "(/ always makes a float; multiply only, or wrap in int(...))"),
-    Pitfall("parameters", lambda f: _is_number_result(f) and f.got == f.n * f.d and f.itemsize != 1,
+    Pitfall("parameters", lambda f: _is_number_result(f) and not _one_element(f) and f.got == f.n * f.d and f.itemsize != 1,
             lambda f: f"your function returned {f.got:,}: that is the number of parameters; each {f.dtype} takes "
                       f"{f.itemsize} bytes"),
-    Pitfall("bits", lambda f: _is_number_result(f) and f.got == f.expected * 8,
+    Pitfall("bits", lambda f: _is_number_result(f) and not _one_element(f) and f.got == f.expected * 8,
             lambda f: f"your function returned {f.got:,}: that is bits; a byte is 8 bits"),
-    Pitfall("always-4-bytes", lambda f: _is_number_result(f) and f.got == f.n * f.d * 4 and f.itemsize != 4,
-            lambda f: f"your function returned {f.got:,}, which assumes 4 bytes per number; a {f.dtype} takes {f.itemsize}: "
-                      "np.dtype(dtype).itemsize"),
-    Pitfall("row-off-by-one", lambda f: _is_number_result(f) and f.got in ((f.n + 1) * f.d * f.itemsize, (f.n - 1) * f.d * f.itemsize),
+    Pitfall("always-4-bytes", lambda f: _is_number_result(f) and not _one_element(f) and f.got == f.n * f.d * 4 and f.itemsize != 4,
+            lambda f: f"your function returned {f.got:,}, which assumes 4 bytes per number; {with_article(f.dtype)} "
+                      f"takes {f.itemsize}: np.dtype(dtype).itemsize"),
+    Pitfall("row-off-by-one", lambda f: _is_number_result(f) and not _one_element(f) and not _with_overhead(f)
+            and f.got in ((f.n + 1) * f.d * f.itemsize, (f.n - 1) * f.d * f.itemsize),
             lambda f: f"your function returned {f.got:,}: one row too many or too few. The table has exactly input_dim rows"),
 ]
 
 
+def _others(function: Any, cases: list[Case], case: Case) -> list:
+    """The facts of the other cases, for detectors that look at every case (an answer that raises there is skipped)."""
+    out = []
+    for other in cases:
+        if other is case:
+            continue
+        try:
+            out.append(_q4_facts(other, run_case(function, other, "table_bytes")))
+        except Exception:  # noqa: BLE001 - that case raises: its error is reported when its turn comes
+            continue
+    return out
+
+
 def _check_table_bytes(function: Any) -> str:
-    for case in _q4_cases():
+    cases = _q4_cases()
+    for case in cases:
         result = run_case(function, case, "table_bytes", explain=_Q4_ERRORS)
         found = _q4_facts(case, result)
-        if _is_number_result(found) and not isinstance(found.got, float) and found.got == case.expected:
+        if _is_number_result(found) and not isinstance(found.got, float) and not _one_element(found) and found.got == case.expected:
             continue
+        found = _q4_facts(case, result, _others(function, cases, case))
         diagnose(_Q4, found, case=case, name="table_bytes")
         raise fallback(f"your function returned {found.got:,}, expected {case.expected:,}",
                        "rows x dimension x bytes per number (np.dtype(dtype).itemsize)", case=case)
@@ -491,8 +626,21 @@ _Q5_ERRORS = [
             "ids may be a TensorFlow tensor, and a tensor cannot be changed in place: build the result with "
             "tf.where(valid, ids, vocabulary_size), which works for tensors and arrays"),
     Pitfall("numpy-method-on-tensor", lambda f: tensor_lacks(f.text) is not None,
-            lambda f: f"ids may be a TensorFlow tensor, which has no .{tensor_lacks(f.text)}: "
-                      "convert first (tf.convert_to_tensor(ids), or np.array(ids) for a NumPy copy)"),
+            lambda f: f"ids may be a TensorFlow tensor: {tensor_advice(f.text)}; or convert first "
+                      "(np.array(ids) for a NumPy copy)"),
+    Pitfall("tensor-method-on-array", lambda f: missing_attribute(f.text) == "numpy" and "ndarray" in f.text,
+            "ids may also be a NumPy array, which has no .numpy() (only tensors do): tf.convert_to_tensor(ids) or "
+            "np.asarray(ids) works on both"),
+    Pitfall("oov-dtype-mix", lambda f: mixed_dtypes(f.text) is not None and all(
+            d.startswith(("int", "uint")) for d in mixed_dtypes(f.text)),
+            lambda f: f"the ids are {mixed_dtypes(f.text)[0]} here but the OOV value you built is "
+                      f"{mixed_dtypes(f.text)[1]} (tf.fill and tf.constant make int32 from a Python int), and tf.where "
+                      "needs one dtype: make the OOV value in the ids' dtype, tf.cast(vocabulary_size, ids.dtype) "
+                      "(tf.ones_like(ids) * vocabulary_size also keeps it)"),
+    Pitfall("python-and", lambda f: "truth value of an array" in f.text,
+            "Python's and, if and chained comparisons (0 <= ids < n) need one True or False, but ids holds many: "
+            "combine the two tests element by element with & in brackets, (ids >= 0) & (ids < vocabulary_size), "
+            "then tf.where(valid, ids, ...)"),
 ]
 
 
@@ -510,7 +658,22 @@ def _same_except(f, where: np.ndarray, values) -> bool:
         f.array[where], np.broadcast_to(values, f.array.shape)[where])
 
 
+def _integer_lookup(f) -> bool:
+    """What keras.layers.IntegerLookup(vocabulary=range(vocabulary_size)) gives: OOV index 0, every id moved up by one."""
+    return f.array.shape == f.expected.shape and np.array_equal(
+        f.array, np.where(f.out_of_range, 0, f.original + 1)) and bool((~f.out_of_range).any())
+
+
 _Q5 = [
+    Pitfall("integer-lookup", lambda f: _integer_lookup(f),
+            lambda f: f"every valid id came back one higher and the out-of-range ids as 0: that is IntegerLookup's "
+                      "layout (its OOV index is 0, the vocabulary follows from 1). This exercise keeps the ids as they "
+                      f"are and sends only the others to row vocabulary_size ({f.size}): tf.where(valid, ids, ...)"),
+    Pitfall("clipped-to-oov", lambda f: f.negatives.any() and f.too_large.any() and _same_except(
+            f, f.out_of_range, np.where(f.negatives, 0, f.size)),
+            lambda f: f"the ids above the vocabulary went to the OOV row {f.size}, but the negative ones to row 0, a "
+                      "real row (np.clip(ids, 0, vocabulary_size) does that): send every out-of-range id to the OOV "
+                      "row, tf.where((ids >= 0) & (ids < vocabulary_size), ids, ...)"),
     Pitfall("wrong-shape", lambda f: f.array.shape != f.expected.shape,
             lambda f: f"the result has shape {f.array.shape}; keep the shape of the ids, {f.expected.shape}"),
     Pitfall("float-result", lambda f: not np.issubdtype(f.array.dtype, np.integer),
@@ -540,9 +703,10 @@ _Q5 = [
                       "(< vocabulary_size, not < vocabulary_size - 1)"),
     Pitfall("zero-to-oov", lambda f: _same_except(f, f.out_of_range | (f.original == 0), f.size) and (f.original == 0).any(),
             "the valid id 0 was sent to the OOV row: ids from 0 up are in range (>= 0, not > 0)"),
-    Pitfall("valid-ids-changed", lambda f: not np.array_equal(f.array[~f.out_of_range], f.original[~f.out_of_range])
+    Pitfall("valid-ids-changed", lambda f: f.array.shape == f.expected.shape
+            and not np.array_equal(f.array[~f.out_of_range], f.original[~f.out_of_range])
             and not _same_except(f, f.out_of_range | (f.original == f.size - 1), f.size)
-            and not _same_except(f, f.out_of_range | (f.original == 0), f.size),
+            and not _same_except(f, f.out_of_range | (f.original == 0), f.size) and not _integer_lookup(f),
             lambda f: f"some valid ids were changed ({show(f.original[~f.out_of_range])} became "
                       f"{show(f.array[~f.out_of_range])}): ids in [0, vocabulary_size) must pass through unchanged; "
                       "use the vocabulary_size argument, not a number of your own"),
@@ -568,9 +732,10 @@ q5 = Exercise(
     "guard ids with an OOV row",
     _check_safe_ids,
     hint="""
-    Build a boolean tensor that is True where 0 <= id < vocabulary_size (note both ends), then
-    tf.where(valid, ids, vocabulary_size). Keep the ids' integer dtype: tf.fill / tf.ones_like(ids)
-    * vocabulary_size, or tf.cast the result.
+    Build a boolean tensor that is True where 0 <= id < vocabulary_size, testing both ends with &:
+    valid = (ids >= 0) & (ids < vocabulary_size). Then tf.where(valid, ids, oov), with the OOV value
+    in the ids' own dtype (ids may be int64): oov = tf.cast(vocabulary_size, ids.dtype), after
+    ids = tf.convert_to_tensor(ids).
     """,
     solution="""
     def safe_ids(ids, vocabulary_size):

@@ -36,13 +36,20 @@ from course_lib.checks import (
     fit_function_in_model,
     fit_in_model,
     is_blank,
+    is_tensor,
     read_number,
     run_case,
     run_in_graph,
     show,
     table_size_pitfalls,
+    broadcast_shapes,
+    function_advice,
+    missing_feature_axis,
+    mixed_dtypes,
+    tensor_advice,
     tensor_lacks,
     to_numpy,
+    with_article,
 )
 from course_lib.masking import padded_mean
 
@@ -175,9 +182,15 @@ def _q2_cases() -> list[Case]:
     mask3 = np.array([[True, False, False], [True, True, False]])
     return [
         Case({"x": tf.constant(x), "mask": tf.constant(mask)}, about="the test batch (rows padded at the end, at the front, not at all)"),
-        Case({"x": tf.constant(x2), "mask": tf.constant(mask2)}, about="a (3, 7, 2) batch with large values"),
-        Case({"x": tf.constant(x3), "mask": tf.constant(mask3)}, about="a (2, 3, 4) batch of negative values"),
+        Case({"x": tf.constant(x2), "mask": tf.constant(mask2)}, about="a (3, 7, 2) batch with large values",
+             extra={"later": True}),
+        Case({"x": tf.constant(x3), "mask": tf.constant(mask3)}, about="a (2, 3, 4) batch of negative values",
+             extra={"later": True}),
     ]
+
+
+def _later_batch(f) -> bool:
+    return f.case is not None and bool(f.case.extra.get("later"))
 
 
 _Q2_ERRORS = [  # explain=: masked_mean raised
@@ -188,12 +201,21 @@ _Q2_ERRORS = [  # explain=: masked_mean raised
     Pitfall("missing-keepdims", lambda f: re.search(r"Incompatible shapes: \[(\d+),(\d+)\] vs\. \[\1\]", f.text),
             "the masked sum has shape (batch, dim) but the count of real steps (batch,): divide by a count that keeps "
             "its axis, tf.reduce_sum(weights, axis=1, keepdims=True) (or count[:, None])"),
+    Pitfall("missing-feature-axis", lambda f: missing_feature_axis(f.text) is not None,
+            lambda f: f"a value of shape {missing_feature_axis(f.text)[0]}, (batch, time), met x, of shape "
+                      f"{missing_feature_axis(f.text)[1]}: the mask (or the weights made from it) has no "
+                      "feature axis. Give it one, tf.cast(mask, x.dtype)[:, :, None], so it multiplies every embedding "
+                      "dimension"),
+    Pitfall("dtype-mix", lambda f: mixed_dtypes(f.text) is not None and "bool" not in mixed_dtypes(f.text),
+            lambda f: f"one operation got {with_article(mixed_dtypes(f.text)[0])} and {with_article(mixed_dtypes(f.text)[1])} value, and "
+                      "TensorFlow never converts dtypes on its own (tf.math.count_nonzero counts in int64, tf.cast(mask, "
+                      "tf.float64) makes float64): make the weights and the count in x's dtype, tf.cast(mask, x.dtype)"),
     Pitfall("numpy-method-on-tensor", lambda f: tensor_lacks(f.text) is not None,
-            lambda f: f"x and mask are tensors, as Keras hands them to a layer, and a tensor has no .{tensor_lacks(f.text)}: "
-                      "use tf functions (tf.reduce_sum(x, axis=1), tf.cast) or keras.ops"),
-    Pitfall("fixed-sizes", lambda f: "Input to reshape" in f.text or "Incompatible shapes" in f.text and
-            not re.search(r"Incompatible shapes: \[(\d+),(\d+)\] vs\. \[\1\]", f.text),
-            lambda f: f"{explain_error(f.text)}: a layer sees batches of every size, including a smaller last one"),
+            lambda f: f"the inputs x and mask are tensors, as Keras hands them to a layer: {tensor_advice(f.text)}"),
+    Pitfall("fixed-sizes", lambda f: _later_batch(f) and ("Input to reshape" in f.text or broadcast_shapes(f.text))
+            and missing_feature_axis(f.text) is None and not re.search(r"Incompatible shapes: \[(\d+),(\d+)\] vs\. \[\1\]", f.text),
+            lambda f: f"it works on the first batch but not on this one, of other sizes: {explain_error(f.text)}. A layer "
+                      "sees batches of every size, including a smaller last one"),
 ]
 
 
@@ -220,7 +242,17 @@ def _near(f, candidate) -> bool:
         np.allclose(f.values, candidate, atol=1e-5 * f.scale, rtol=1e-5))
 
 
+def _all_real_steps(f):
+    """The mean of every real step of the batch, rows mixed (what tf.boolean_mask(x, mask) then a mean gives)."""
+    return f.x[f.mask].astype(np.float64).mean(axis=0)
+
+
 _Q2 = [
+    Pitfall("all-real-steps", lambda f: f.values is not None and f.values.shape == (f.dim,)
+            and np.allclose(f.values, _all_real_steps(f), atol=1e-5 * f.scale, rtol=1e-5),
+            lambda f: f"the result has shape {f.array.shape}, one mean for the whole batch: tf.boolean_mask(x, mask) (or "
+                      "x[mask]) puts the real steps of every row into one list, so the rows are mixed. Keep the rows "
+                      "apart: multiply x by the mask, sum over axis 1 and divide by each row's count"),
     Pitfall("boolean-result", lambda f: f.array.dtype == bool,
             "the result is boolean: cast the mask to x.dtype (tf.cast(mask, x.dtype)) before multiplying or summing"),
     Pitfall("kept-time-axis", lambda f: f.array.shape == (f.batch, 1, f.dim),
@@ -233,7 +265,8 @@ _Q2 = [
                       "over axis 1 (time)"),
     Pitfall("inverted-mask", lambda f: f.rows_with_padding and f.values is not None and f.values.shape == f.expected.shape
             and np.allclose(f.values[f.rows_with_padding], f.inverted_mean[f.rows_with_padding], atol=1e-5 * f.scale),
-            "you averaged the padding steps and skipped the real ones: in a Keras mask, True marks a real step"),
+            "you averaged the padding steps and skipped the real ones: in a Keras mask, True marks a real step, so "
+            "weight by the mask as it is (not ~mask or 1 - mask)"),
     Pitfall("plain-mean", lambda f: _near(f, f.plain),
             lambda f: f"this is the plain mean over all {f.steps} steps: the padding steps were averaged in. Multiply by "
                       "the mask first"),
@@ -255,8 +288,8 @@ def _check_q2(masked_mean) -> str | None:
     import keras
 
     if not callable(masked_mean) or inspect.isclass(masked_mean):
-        raise Mistake(f"answer with the function itself (masked_mean, no parentheses), not {describe(masked_mean)}",
-                      key="not-a-function")  # fmt: skip
+        raise Mistake(f"expected the function masked_mean, got {describe(masked_mean)}: "
+                      f"{function_advice(masked_mean, 'masked_mean')}", key="not-a-function")  # fmt: skip
     for case in _q2_cases():
         result = run_case(masked_mean, case, "masked_mean", explain=_Q2_ERRORS)
         found = _q2_facts(case, to_numpy(result, "the result"))
@@ -356,9 +389,17 @@ _Q3_TYPE = [
     Pitfall("layer-method", lambda f: inspect.ismethod(f.answer) and _is_keras_layer(f.answer.__self__),
             lambda f: f"that is the method {f.answer.__name__} of a layer; answer with the layer itself, "
                       "e.g. keras.layers.Masking(mask_value=...)"),
+    Pitfall("called-on-data", lambda f: is_tensor(f.answer),
+            lambda f: f"that is {describe(f.answer)}, what a layer returns when called on data: keep the layer itself, "
+                      "masking = keras.layers.Masking(mask_value=...), without calling it on centred_padded"),
     Pitfall("not-a-layer", lambda f: not inspect.isclass(f.answer) and not inspect.ismethod(f.answer)
-            and not _is_keras_layer(f.answer),
-            lambda f: f"expected a Keras layer (e.g. keras.layers.Masking(...)), got {describe(f.answer)}"),
+            and not _is_keras_layer(f.answer) and not is_tensor(f.answer),
+            lambda f: f"expected a Keras layer, got {describe(f.answer)}: "
+                      + ("write the layer without quotes, " if isinstance(f.answer, str) else "make one, ")
+                      + "keras.layers.Masking(mask_value=...)"),
+    Pitfall("mask-value-text", lambda f: _is_keras_layer(f.answer) and isinstance(getattr(f.answer, "mask_value", None), str),
+            lambda f: f"mask_value is the string {f.answer.mask_value!r}: Masking compares numbers, so write the number "
+                      "without quotes, keras.layers.Masking(mask_value=...)"),
 ]
 
 def _hidden_value(f) -> float | None:
@@ -371,10 +412,10 @@ def _hidden_value(f) -> float | None:
 
 _Q3 = [
     Pitfall("no-mask", lambda f: f.mask is None,
-            "your layer attaches no mask to its output; keras.layers.Masking does"),
+            "your layer attaches no mask to its output: use keras.layers.Masking(mask_value=...), which does"),
     Pitfall("mask-shape", lambda f: f.mask.shape != f.expected.shape,
             lambda f: f"the mask has shape {f.mask.shape}, expected (batch, time) = {f.expected.shape}: a Masking layer "
-                      "hides whole time steps"),
+                      "hides whole time steps, keras.layers.Masking(mask_value=...)"),
     Pitfall("default-zero", lambda f: np.array_equal(f.mask, f.expected & (f.values != 0.0)) or np.array_equal(f.mask, f.values != 0.0),
             lambda f: f"your mask hides the {int(np.sum(f.expected & (f.values == 0.0)))} real 3-star ratings (0.0 after "
                       f"centring): 0.0 is a real value here. Mask the value the sequences were padded with ({Q3_PAD_VALUE})"),
@@ -382,7 +423,8 @@ _Q3 = [
             lambda f: f"your mask hides the real ratings {show(_hidden_value(f))} (after centring) instead of the "
                       f"padding: mask_value must be the padding value {Q3_PAD_VALUE}, a value no real rating takes"),
     Pitfall("inverted", lambda f: np.array_equal(f.mask, ~f.expected),
-            "your mask is inverted: True must mark the real steps, False the padding"),
+            "your mask is inverted: True must mark the real steps, False the padding (keras.layers.Masking does that "
+            "for the value you give it)"),
     Pitfall("keeps-everything", lambda f: f.mask.all(),
             f"your mask keeps every step, padding included: mask_value must equal the padding value {Q3_PAD_VALUE}"),
 ]
@@ -461,7 +503,28 @@ _Q4_TYPE = [
     Pitfall("not-layer-subclass", lambda f: inspect.isclass(f.answer) and not _is_layer_class(f.answer),
             lambda f: f"{f.answer.__name__} should subclass keras.layers.Layer: class MaskedMaxPooling(keras.layers.Layer)"),
     Pitfall("not-a-layer", lambda f: not inspect.isclass(f.answer) and not _is_keras_layer(f.answer),
-            lambda f: f"expected your layer class (MaskedMaxPooling), got {describe(f.answer)}"),
+            lambda f: f"expected your layer class (MaskedMaxPooling), got {describe(f.answer)}: "
+                      + ("write the class name without quotes, MaskedMaxPooling" if isinstance(f.answer, str) else
+                         "that is what a layer returns when called; answer with the class itself, MaskedMaxPooling"
+                         if is_tensor(f.answer) else "answer with the class you completed, MaskedMaxPooling")),
+]
+
+_Q4_CALL_ERRORS = [  # explain=: calling the learner's layer raised
+    Pitfall("where-without-feature-axis", lambda f: missing_feature_axis(f.text) is not None,
+            lambda f: f"the mask {missing_feature_axis(f.text)[0]} has no feature axis, but x has one "
+                      f"{missing_feature_axis(f.text)[1]}: give the mask one, "
+                      "tf.where(mask[:, :, None], x, x.dtype.min)"),
+    Pitfall("bool-in-arithmetic", lambda f: re.search(r"of bool is not in the list of allowed values|DataType bool not in "
+                                                      r"list", f.text) is not None or "bool" in (mixed_dtypes(f.text) or ()),
+            "the bool mask went into arithmetic (x * mask): a bool tensor cannot be multiplied. Pick values with "
+            "tf.where(mask[:, :, None], x, x.dtype.min) instead, no product needed"),
+    _Q4_NO_SUPER := Pitfall("no-super-init", lambda f: "super().__init__()" in f.text,
+            "your __init__ does not call super().__init__(**kwargs) first: Keras sets up every layer there; make it "
+            "the first line of __init__ (and take **kwargs)"),
+    Pitfall("mask-without-default", lambda f: "missing a required argument: 'mask'" in f.text
+            or "required positional argument: 'mask'" in f.text,
+            "call's mask argument needs a default, def call(self, x, mask=None): Keras calls a layer without a mask "
+            "whenever its input carries none"),
 ]
 
 
@@ -489,7 +552,7 @@ def _make_layer(answer):
             return answer()
         except Exception as exc:  # noqa: BLE001
             raise explained_error(exc, f"{answer.__name__}(), called without arguments as the lesson does,",
-                                  explain=[_Q4_CONSTRUCTOR]) from None
+                                  explain=[_Q4_CONSTRUCTOR, _Q4_NO_SUPER]) from None
     return answer
 
 
@@ -515,7 +578,7 @@ def _run_pooling(answer, ids, table, case: Case):
         try:
             output = layer(embedded)
         except Exception as exc:  # noqa: BLE001
-            raise explained_error(exc, "calling your layer", case=case) from None
+            raise explained_error(exc, "calling your layer", case=case, explain=_Q4_CALL_ERRORS) from None
     if output is None:
         raise case.fail("your layer's call returned None: did you forget the `return` statement?", key="returned-none")
     if is_blank(output):
@@ -541,8 +604,8 @@ _Q4 = [
             lambda f: f"wrong axis: the output has shape {f.values.shape}; take the max over axis 1 (time), not over "
                       "the features"),
     Pitfall("padding-in-max", lambda f: not f.right and _same_shape_as(f, f.vectors.max(axis=1)),
-            "the padding steps took part in the max (the padding row is 9.0 everywhere). Does `call` take a `mask` "
-            "argument, and do you use it?"),
+            "the padding steps took part in the max (the padding row is 9.0 everywhere): give call a mask=None "
+            "argument and use it, tf.where(mask[:, :, None], x, x.dtype.min) before the max"),
     Pitfall("zeros-for-padding", lambda f: not f.right and _same_shape_as(f, np.where(f.mask[..., None], f.vectors, 0.0).max(axis=1)),
             "you replaced the padding by 0 before the max: where all real values are negative, 0 wins. Use the most "
             "negative number of the dtype (x.dtype.min) or -inf"),
@@ -555,10 +618,12 @@ _Q4 = [
     Pitfall("max-over-padding", lambda f: not f.right and f.padded.any() and f.values.shape == f.expected.shape
             and not _same_shape_as(f, f.vectors.max(axis=1))
             and np.allclose(f.values[f.padded], np.where(~f.mask[..., None], f.vectors, -np.inf).max(axis=1)[f.padded]),
-            "you took the max over the padding steps only: in a Keras mask, True marks a real step"),
+            "you took the max over the padding steps only: in a Keras mask, True marks a real step, so keep x where "
+            "the mask is True, tf.where(mask[:, :, None], x, x.dtype.min)"),
     Pitfall("keeps-mask", lambda f: f.right and getattr(f.output, "_keras_mask", None) is not None,
-            "the numbers are right, but a (batch, time) mask is still attached to your (batch, dim) output. A pooling "
-            "layer consumes the mask: make compute_mask return None"),
+            lambda f: f"the numbers are right, but a mask of shape {tuple(f.output._keras_mask.shape)} is still attached "
+                      f"to your {tuple(f.values.shape)} output. A pooling layer consumes the mask: make compute_mask "
+                      "return None"),
 ]
 
 
@@ -615,7 +680,7 @@ q4 = Exercise(
         def compute_mask(self, x, mask=None):
             return None
     """,
-    mistakes=[*_Q4_TYPE, _Q4_CONSTRUCTOR, _Q4_STUB_MASK, *_Q4],
+    mistakes=[*_Q4_TYPE, _Q4_CONSTRUCTOR, _Q4_STUB_MASK, *_Q4_CALL_ERRORS, *_Q4],
 )
 
 __all__ = ["q1", "q2", "q3", "q4", "Q3_PAD_VALUE", "Q1_MIN_COUNT", "q1_expected"]

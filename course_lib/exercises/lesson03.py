@@ -32,8 +32,10 @@ from course_lib.checks import (
     diagnose,
     explained_error,
     facts,
+    failing_line,
     fallback,
     fit_in_model,
+    is_tensor,
     raised,
     read_number,
     run_case,
@@ -104,24 +106,48 @@ def _as_array(value: Any) -> np.ndarray | None:
         return None
 
 
+def _shape(value: Any) -> tuple | None:
+    try:
+        return tuple(np.shape(to_numpy(value)))
+    except Exception:  # noqa: BLE001 - not array-like
+        return None
+
+
 def _indexable_by(value: Any) -> bool:
     """What the lesson does next with the rows: ``glove.words[row]`` for each, and ``matrix[rows]``."""
     words = [str(i) for i in range(1000)]
     return raised(lambda: [words[row] for row in value]) is None and raised(lambda: np.zeros(1000)[value]) is None
 
 
+def _two_results(result: Any) -> bool:
+    """(rows, similarities): two array-likes of one length, as nearest_neighbours returns them."""
+    return isinstance(result, (tuple, list)) and len(result) == 2 and all(
+        hasattr(part, "__len__") and not isinstance(part, (str, bytes)) for part in result) and len(result[0]) == len(result[1])
+
+
 _Q1_TYPE = [
+    Pitfall("rows-and-similarities", lambda f: _two_results(f.result),
+            "you returned two things, the rows and their similarities (as nearest_neighbours does): return only the "
+            "row numbers, most similar first"),
+    Pitfall("column-of-rows", lambda f: not _two_results(f.result) and f.shape is not None and len(f.shape) >= 2
+            and 1 in f.shape and f.array is not None,
+            lambda f: f"you returned shape {f.shape}, a 2-D array: the next cells take one row number at a time "
+                      "(glove.words[row]), which fails for a row that is itself an array. Return a flat list of k row "
+                      "numbers: keep the similarities 1-D (the query as a 1-D vector), or flatten the result"),
     Pitfall("not-rows", lambda f: f.array is None,
-            lambda f: f"expected the row numbers of the nearest rows (a list or array of ints), got {describe(f.result)}"),
-    Pitfall("similarities", lambda f: f.array.dtype.kind == "f" and np.all(np.abs(f.array) <= 1 + 1e-6)
+            lambda f: f"expected the row numbers of the nearest rows (a list or array of ints), got {describe(f.result)}: "
+                      "return the rows, e.g. np.argsort(-similarities)[:k]"),
+    Pitfall("similarities", lambda f: not _two_results(f.result) and f.array.dtype.kind == "f" and np.all(np.abs(f.array) <= 1 + 1e-6)
             and not np.all(f.array == np.round(f.array)),
             "you returned similarities (floats); return the row numbers (ints) of the nearest rows, e.g. from np.argsort"),
-    Pitfall("float-rows", lambda f: f.array.dtype.kind == "f" and np.all(f.array == np.round(f.array)) and not _indexable_by(f.result),
+    Pitfall("float-rows", lambda f: f.array.dtype.kind == "f" and np.all(f.array == np.round(f.array)) and not _indexable_by(f.result)
+            and not (f.shape is not None and len(f.shape) >= 2),
             lambda f: f"the row numbers {show(f.array)} are floats, and the next cells index with them (glove.words[row], "
                       "matrix[rows]), which refuses floats: return ints, as np.argsort gives them"),
-    Pitfall("not-integers", lambda f: f.array.dtype.kind not in "iuf" or f.array.dtype.kind == "f"
-            and not np.all(f.array == np.round(f.array)) and not np.all(np.abs(f.array) <= 1 + 1e-6),
-            lambda f: f"expected row numbers (ints), got {show(f.array)}"),
+    Pitfall("not-integers", lambda f: not _two_results(f.result) and (f.array.dtype.kind not in "iuf" or f.array.dtype.kind == "f"
+            and not np.all(f.array == np.round(f.array)) and not np.all(np.abs(f.array) <= 1 + 1e-6)),
+            lambda f: f"expected row numbers (ints), got {show(f.array)}: return positions in matrix, as np.argsort "
+                      "gives them"),
 ]
 
 _Q1_LENGTH = [  # over every case at once: lengths that ignore k
@@ -156,12 +182,14 @@ def _first_wrong(f):
 
 _Q1 = [  # over every case at once, so that a ranking is named only when it explains every answer
     Pitfall("wrong-length", lambda f: len(_first_wrong(f).rows) != _first_wrong(f).k,
-            lambda f: f"asked for k={_first_wrong(f).k} rows, got {len(_first_wrong(f).rows)}"),
+            lambda f: f"asked for k={_first_wrong(f).k} rows, got {len(_first_wrong(f).rows)}: return exactly k, the "
+                      "first k of the ranking ([:k])"),
     Pitfall("dot-product", lambda f: _everywhere(f, "dot") and not _everywhere(f, "columns"),
             lambda f: f"{_first_wrong(f).rows} is the ranking by raw dot product: long vectors win. Cosine divides the "
                       "dot product by both norms, so only the direction counts"),
     Pitfall("euclidean", lambda f: _everywhere(f, "euclid"),
-            lambda f: f"{_first_wrong(f).rows} ranks by Euclidean distance; this exercise asks for cosine similarity"),
+            lambda f: f"{_first_wrong(f).rows} ranks by Euclidean distance; this exercise asks for cosine similarity: "
+                      "the dot product of the row with the query, divided by both norms"),
     Pitfall("least-similar", lambda f: _everywhere(f, "least"),
             lambda f: f"{_first_wrong(f).rows} are the *least* similar rows: sort by similarity in descending order "
                       "(np.argsort(-similarities))"),
@@ -183,7 +211,7 @@ def _check_nearest(function: Any) -> str:
     for case in _q1_cases():
         result = run_case(function, case, "nearest")
         array = _as_array(result)
-        diagnose(_Q1_TYPE, facts(result=result, array=array), case=case, name="nearest")
+        diagnose(_Q1_TYPE, facts(result=result, array=array, shape=_shape(result)), case=case, name="nearest")
         results.append((case, [int(v) for v in array]))
     lengths = [(case.inputs["k"], len(rows)) for case, rows in results]
     diagnose(_Q1_LENGTH, facts(lengths=lengths, rows_of=[len(case.inputs["matrix"]) for case, _ in results]))
@@ -259,6 +287,10 @@ _MADE_UP = [
 ]
 
 _Q2_ERRORS = [
+    Pitfall("vectors-by-word", lambda f: isinstance(f.error, IndexError) and "only integers" in f.text
+            and ".vectors[" in failing_line(f.error),
+            "glove.vectors is indexed by row numbers, not by words: a word's vector is glove[word] (or "
+            "glove.vectors[glove.index[word]])"),
     Pitfall("other-table-lookup", lambda f: isinstance(f.error, KeyError) and len(f.inputs["glove"]) < 100
             and all(word in f.inputs["glove"] for word in (f.inputs["a"], f.inputs["b"], f.inputs["c"])),
             lambda f: "a, b and c are all in the table passed as `glove`, so the lookup that failed used another table "
@@ -269,10 +301,14 @@ _Q2_ERRORS = [
 _Q2_TYPE = [
     Pitfall("returned-list", lambda f: isinstance(f.answer, (list, tuple, np.ndarray)) and len(f.answer)
             and isinstance(f.answer[0], (str, np.str_)),
-            lambda f: f"you returned {list(f.answer)[:3]}; return just the best word, a str"),
-    Pitfall("not-a-string", lambda f: not isinstance(f.answer, (str, np.str_)) and not (
-            isinstance(f.answer, (list, tuple, np.ndarray)) and len(f.answer) and isinstance(f.answer[0], (str, np.str_))),
-            lambda f: f"return the answer word as a str, got {describe(f.answer)}"),
+            lambda f: f"you returned {show(f.answer, 60)}; return just the best word, a str"),
+    Pitfall("row-number", lambda f: isinstance(f.answer, (int, np.integer)) and not isinstance(f.answer, (bool, np.bool_)),
+            lambda f: f"you returned {show(f.answer)}, a row number: return the word in that row, glove.words[row]"),
+    Pitfall("not-a-string", lambda f: not isinstance(f.answer, (str, np.str_, int, np.integer)) and not (
+            isinstance(f.answer, (list, tuple, np.ndarray)) and len(f.answer) and isinstance(f.answer[0], (str, np.str_)))
+            or isinstance(f.answer, (bool, np.bool_)),
+            lambda f: f"return the answer word as a str, got {describe(f.answer)}: the word is glove.words[row] for the "
+                      "best row"),
 ]
 
 
@@ -312,7 +348,42 @@ _Q2_STOPS_EARLY = Pitfall(
 )
 
 
+#: Catalogued for the tests and the counts; raised by :func:`_check_analogy` itself (it needs q1's verdict).
+_Q2_NEAREST = Pitfall(
+    "nearest-rejected", lambda f: f.verdict is not None and not f.verdict.correct,
+    lambda f: "analogy_word calls your nearest, which "
+              + ("is still the stub" if f.verdict.status == "not attempted" else
+                 f"does not pass exercise 1 yet ({f.verdict.message})")
+              + ". The mistake may be there rather than in analogy_word: fix nearest first (q1.check(nearest)), then "
+                "check analogy_word again",
+)
+
+
+def _learner_nearest(function: Any) -> Any:
+    """The learner's own ``nearest`` when ``function`` calls a global of that name (as the hint suggests), else None."""
+    code, names = getattr(function, "__code__", None), getattr(function, "__globals__", {})
+    if code is None or "nearest" not in code.co_names:
+        return None
+    candidate = names.get("nearest")
+    return candidate if callable(candidate) else None
+
+
 def _check_analogy(function: Any) -> str:
+    try:
+        return _check_analogy_cases(function)
+    except Mistake as mistake:
+        failure = mistake
+    # analogy_word is wrong: is it the learner's nearest that is wrong? (Checked outside the except block, so
+    # that nearest's check does not inherit analogy_word's error as its context.)
+    own = _learner_nearest(function)
+    found = facts(verdict=q1.evaluate(own) if own is not None else None)
+    if not _Q2_NEAREST.fires(found):
+        raise failure
+    raise Mistake(_Q2_NEAREST.text(found), key=_Q2_NEAREST.key, detected=(_Q2_NEAREST.key,), error=found.verdict.error,
+                  objects=found.verdict.objects or {})
+
+
+def _check_analogy_cases(function: Any) -> str:
     glove = _glove()
     questions = [(glove, a, b, c, d, f"'{a} is to {b} as {c} is to ?'", "glove") for a, b, c, d in _ANALOGIES]
     names = {id(_A_FIRST_TABLE): "a-first", id(_CROWDED_TABLE): "crowded", id(_NEGATIVE_TABLE): "negative"}
@@ -353,7 +424,7 @@ q2 = Exercise(
             if glove.words[row] not in (a, b, c):
                 return glove.words[row]
     """,
-    mistakes=[*_Q2_ERRORS, *_Q2_TYPE, *_Q2, _Q2_STOPS_EARLY],
+    mistakes=[*_Q2_ERRORS, *_Q2_TYPE, *_Q2, _Q2_STOPS_EARLY, _Q2_NEAREST],
 )
 # --------------------------------------------------------------------------- q3
 
@@ -393,10 +464,26 @@ def _q3_facts(case: Case, result: Any) -> Any:
                  expected=_reference_matrix(vocabulary, glove))
 
 
-def _shifted(f) -> bool:
+def _shift(f) -> int | None:
+    """By how many rows the found vectors moved (-2 .. 2, not 0): row r + shift holds vocabulary[r]'s vector."""
     found_rows = [i for i in range(f.n) if np.any(f.expected[i] != 0)]
-    return bool(found_rows) and any(all(0 <= r + shift < f.n and np.array_equal(f.matrix[r + shift], f.expected[r])
-                                        for r in found_rows) for shift in (1, -1))
+    for shift in (-2, -1, 1, 2):
+        if found_rows and all(0 <= r + shift < f.n and np.array_equal(f.matrix[r + shift], f.expected[r])
+                              for r in found_rows if 0 <= r + shift < f.n) and any(0 <= r + shift < f.n for r in found_rows):
+            return shift
+    return None
+
+
+def _shifted(f) -> bool:
+    return f.matrix.shape == f.expected.shape and _shift(f) is not None
+
+
+def _shift_cause(shift: int) -> str:
+    if shift == -2:
+        return ("the first task word landed in row 0, where enumerate(vocabulary[2:]) starts counting: use "
+                "enumerate(vocabulary[2:], start=2), or enumerate(vocabulary) and skip i < 2")
+    return ("write the vector of vocabulary[i] into row i itself: check the + or - on the row number and the start= "
+            "of enumerate (enumerate(vocabulary) gives the row number directly)")
 
 
 def _missing_rows(f) -> list[int]:
@@ -427,9 +514,11 @@ _Q3 = [
             lambda f: f"your matrix has dtype {f.matrix.dtype}; the exercise asks for float32, what Keras embeddings "
                       "hold. Create it with np.zeros(..., dtype=np.float32) (NumPy's default is float64, twice the memory)"),
     Pitfall("shifted", lambda f: _shifted(f),
-            "the vectors are there but shifted by one row: row i must hold the vector of vocabulary[i] "
-            "(enumerate(vocabulary) gives the row number directly)"),
-    Pitfall("reserved-not-zero", lambda f: np.any(f.matrix[:2] != 0) and np.allclose(f.matrix[2:], f.expected[2:]),
+            lambda f: f"the vectors are there but {abs(_shift(f))} row{'s' if abs(_shift(f)) > 1 else ''} "
+                      f"{'too high' if _shift(f) < 0 else 'too low'}: row i must hold the vector of vocabulary[i]; "
+                      + _shift_cause(_shift(f))),
+    Pitfall("reserved-not-zero", lambda f: np.any(f.matrix[:2] != 0) and np.allclose(f.matrix[2:], f.expected[2:])
+            and not _shifted(f),
             "rows 0 ('' padding) and 1 ('[UNK]' OOV) should be zeros in this lesson's policy, even when GloVe has a "
             "vector for the token: skip the first two rows"),
     Pitfall("missing-word-not-zero", lambda f: _missing_rows(f) and any(np.any(f.matrix[i] != 0) for i in _missing_rows(f))
@@ -523,6 +612,9 @@ _Q4 = [
     Pitfall("counted-reserved", lambda f: _q4_is(f, f.all_found / f.words) and f.all_found != f.found,
             "you counted the reserved tokens '' and '[UNK]' as found (this table has vectors for them): count only the "
             "task words, vocabulary[2:]"),
+    Pitfall("missing-brackets", lambda f: _q4_is(f, f.found / f.rows - 2),
+            lambda f: f"{f.value:g} is found / len(vocabulary) - 2: Python divides first and then subtracts 2. Put the "
+                      "count of task words in brackets: found / (len(vocabulary) - 2), or divide by len(vocabulary[2:])"),
     Pitfall("missing-fraction", lambda f: _q4_is(f, 1 - f.expected),
             lambda f: f"{f.value:g} is the fraction of words *missing* from GloVe; coverage is the fraction found"),
     Pitfall("rounded", lambda f: any(f.value == round(f.expected, d) != f.expected for d in range(0, 4)),
@@ -583,16 +675,28 @@ def _is_model(layer) -> bool:
 
 
 _Q5_ERRORS = [
-    Pitfall("shape-as-one-argument", lambda f: "output_dim" in f.text and "missing" in f.text,
+    Pitfall("shape-as-one-argument", lambda f: "output_dim" in f.text and "missing" in f.text
+            or re.search(r"input_dim=\(|output_dim=\(", f.text) is not None,
             "keras.layers.Embedding takes two numbers, input_dim and output_dim, not the shape tuple: "
             "keras.layers.Embedding(rows, dim, ...) with rows, dim = matrix.shape"),
+    Pitfall("set-weights-before-build", lambda f: "set_weights" in f.text and "expecting 0 weights" in f.text,
+            "a new Embedding has no table yet (it is made when the layer is built), so set_weights has nothing to fill: "
+            "pass the matrix when you create the layer, embeddings_initializer=keras.initializers.Constant(matrix), "
+            "or call build() before set_weights"),
+    Pitfall("initializer-not-object", lambda f: "Could not interpret initializer" in f.text,
+            "embeddings_initializer takes an initializer (or the name of a standard one), not your matrix or a name of "
+            "your own: keras.initializers.Constant(matrix) starts the table at the matrix"),
 ]
 
 _Q5_TYPE = [
     Pitfall("returned-model", lambda f: _is_model(f.layer),
             "you returned a model; return the Embedding layer itself"),
     Pitfall("not-embedding", lambda f: not _is_model(f.layer) and not _is_keras_embedding(f.layer),
-            lambda f: f"expected a keras.layers.Embedding, got {describe(f.layer)}"),
+            lambda f: f"expected a keras.layers.Embedding, got {describe(f.layer)}: "
+                      + ("create the layer, keras.layers.Embedding(rows, dim, ...), and return it" if isinstance(f.layer, type)
+                         else "that is what the layer returns when called; return the layer itself, without calling it"
+                         if is_tensor(f.layer) and "Variable" not in type(f.layer).__name__
+                         else "return keras.layers.Embedding(rows, dim, ...) built from the matrix")),
 ]
 
 _Q5_CONFIG = [
@@ -603,7 +707,8 @@ _Q5_CONFIG = [
             lambda f: f"your layer has input_dim={f.layer.input_dim} for a matrix of {f.rows} rows: take the sizes "
                       "from the matrix itself (matrix.shape), not a number of your own"),
     Pitfall("output-dim", lambda f: f.layer.input_dim == f.rows and f.layer.output_dim != f.dim,
-            lambda f: f"output_dim={f.layer.output_dim}, but the matrix has {f.dim} columns (matrix.shape[1])"),
+            lambda f: f"output_dim={f.layer.output_dim}, but the matrix has {f.dim} columns: take it from the matrix, "
+                      "matrix.shape[1]"),
 ]
 
 _Q5 = [

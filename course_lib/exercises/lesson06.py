@@ -29,8 +29,15 @@ from course_lib.checks import (
     run_case,
     show,
     table_size_pitfalls,
+    broadcast_shapes,
+    function_advice,
+    is_tensor,
+    missing_feature_axis,
+    mixed_dtypes,
+    tensor_advice,
     tensor_lacks,
     to_numpy,
+    with_article,
 )
 
 #: Occupations in MovieLens 100k's ``u.occupation`` (lesson 06 asserts the count).
@@ -151,29 +158,72 @@ def _right_order(f) -> bool:
 
 def _dropped_rows(f) -> list[int]:
     """Word rows of the feature-column table that appear nowhere in the answer."""
+    if f.values is None or f.values.ndim != 2 or f.values.shape[1] != f.dim:
+        return []
     return [i for i in range(f.rows - 1) if not any(np.allclose(f.values[j], f.vocab[i]) for j in range(len(f.values)))]
 
 
+def _has_mask_and_oov(f) -> bool:
+    """Row 0 zeros and row 1 the OOV row: the Keras layout's head is right."""
+    return (f.values is not None and f.values.ndim == 2 and f.values.shape[1] == f.dim and len(f.values) >= 2
+            and np.allclose(f.values[0], 0.0) and _close(f.values[1], f.oov))
+
+
+def _which_slice(f) -> str:
+    missing = _dropped_rows(f)
+    if missing and missing[0] == 0 and missing == list(range(len(missing))):
+        return "a slice that starts one row late, like table[1:...]?"
+    if missing and missing[-1] == f.rows - 2 and missing == list(range(missing[0], f.rows - 1)):
+        return "a slice that stops too early, like table[:-2]?"
+    return "check the slices you join"
+
+
+def _concat_widths(text: str) -> tuple[int, int] | None:
+    """The two widths a concatenation error names (NumPy's or tf.concat's), if the pieces differ in width."""
+    match = re.search(r"along dimension 1, the array at index \d+ has size (\d+) and the array at index \d+ has size (\d+)", text)
+    if match:
+        return int(match[1]), int(match[2])
+    match = re.search(r"Dimension 1 in both shapes must be equal: shape\[\d+\] = \[\d+,(\d+)\] vs\. shape\[\d+\] = \[\d+,(\d+)\]", text)
+    return (int(match[1]), int(match[2])) if match else None
+
+
 _Q2_ERRORS = [
-    Pitfall("dtype-mix", lambda f: re.search(r"expected to be a \w+ tensor but is a \w+ tensor|must be the same type|"
-                                             r"cannot compute ConcatV2|ConcatOp", f.text) is not None,
-            "the zero row and the table have different dtypes (tf.zeros makes float32, this table is float64): "
-            "create the zero row with the table's dtype, e.g. tf.zeros((1, dim), table.dtype)"),
+    Pitfall("dtype-mix", lambda f: mixed_dtypes(f.text) is not None or "must be the same type" in f.text,
+            lambda f: "the pieces you join have different dtypes"
+                      + (f" ({mixed_dtypes(f.text)[0]} and {mixed_dtypes(f.text)[1]})" if mixed_dtypes(f.text) else "")
+                      + ", and tf.concat never converts: make the zero row in the table's dtype, "
+                      "np.zeros((1, dim), table.dtype) or tf.zeros((1, dim), table.dtype)"),
+    Pitfall("numpy-method-on-tensor", lambda f: tensor_lacks(f.text) is not None,
+            lambda f: f"the tf functions give tensors, and NumPy methods do not work on them: {tensor_advice(f.text)} "
+                      "(or stay with NumPy throughout: np.concatenate and np.zeros)"),
+    Pitfall("one-d-row", lambda f: "must have same number of dimensions" in f.text,
+            "one piece you join is 1-D (a single row taken as table[-1], or np.zeros(dim)), and np.concatenate joins "
+            "pieces with the same number of axes: table[-1:] and np.zeros((1, dim), table.dtype) keep them 2-D"),
+    Pitfall("fixed-width", lambda f: _concat_widths(f.text) is not None,
+            lambda f: f"the pieces you join have {_concat_widths(f.text)[0]} and {_concat_widths(f.text)[1]} columns: "
+                      "take the zero row's width from the table, table.shape[1], not a number of your own"),
 ]
 
 _Q2 = [
     Pitfall("not-a-matrix", lambda f: f.array.ndim != 2,
-            lambda f: f"the Keras table should be a matrix (rows, dim), got shape {f.array.shape}"),
-    Pitfall("no-mask-row", lambda f: f.array.shape == (f.rows, f.dim),
+            lambda f: f"the Keras table should be a matrix (rows, dim), got shape {f.array.shape}: join 2-D pieces "
+                      "along axis 0, np.concatenate([...], axis=0)"),
+    Pitfall("no-mask-row", lambda f: f.array.shape == (f.rows, f.dim) and not (f.rows > 1 and _has_mask_and_oov(f)),
             lambda f: f"same shape as the feature-column table ({f.rows}, {f.dim}): the Keras table needs one more row, "
                       "index 0, for the mask token ''"),
     Pitfall("added-column", lambda f: f.array.ndim == 2 and f.array.shape[0] == f.rows and f.array.shape[1] != f.dim,
             lambda f: f"shape {f.array.shape}: you added a column; add a row instead (concatenate along axis=0)"),
     Pitfall("not-float", lambda f: _right_shape(f) and f.array.dtype.kind != "f" or f.values is None and f.array.ndim == 2,
-            lambda f: f"the table holds {f.array.dtype}; keep the table's float numbers"),
-    Pitfall("dropped-row", lambda f: _right_shape(f) and len(_dropped_rows(f)) > 0,
-            lambda f: f"word row {_dropped_rows(f)[0]} of the feature-column table is missing from your table (a slice "
-                      "that stops too early, like table[:-2]?): every word row must move, table[:-1] holds them all"),
+            lambda f: f"the table holds {f.array.dtype}; keep the table's float numbers (no cast, and a zero row in "
+                      "table.dtype)"),
+    Pitfall("dropped-row", lambda f: f.values is not None and f.array.shape in ((f.rows + 1, f.dim), (f.rows, f.dim))
+            and len(_dropped_rows(f)) > 0 and (_right_shape(f) or _has_mask_and_oov(f)),
+            lambda f: f"word row {_dropped_rows(f)[0]} of the feature-column table is missing from your table "
+                      f"({_which_slice(f)}): every word row must move, table[:-1] holds them all"),
+    Pitfall("oov-twice", lambda f: f.array.shape == (f.rows + 2, f.dim) and f.values is not None and f.rows > 1
+            and _has_mask_and_oov(f) and _close(f.values[2:], f.full),
+            "the OOV row appears twice, at index 1 and again at the end: the words are table[:-1], without the "
+            "feature column's last (OOV) row"),
     Pitfall("oov-still-last", lambda f: _right_shape(f) and f.rows > 1 and _close(f.values[-1], f.oov) and not _dropped_rows(f),
             "the OOV row is still last: StringLookup puts OOV ids before the vocabulary, so the feature column's last "
             "row belongs at index 1"),
@@ -187,8 +237,10 @@ _Q2 = [
             "np.zeros((1, dim), table.dtype)"),
     Pitfall("upcast", lambda f: _right_order(f) and np.allclose(f.values[0], 0.0) and f.has_dtype and f.array.dtype != f.table.dtype
             and f.array.dtype.kind == "f",
-            lambda f: f"the numbers are right, but the table became {f.array.dtype} (it was {f.table.dtype}): "
-                      "np.zeros makes float64 unless told otherwise; create the zero row with dtype=table.dtype"),
+            lambda f: f"the numbers are right, but the table became {f.array.dtype} (it was {f.table.dtype}): a piece "
+                      "made without a dtype has its library's default (np.zeros and Python lists: float64; tf.zeros: "
+                      "float32), and the join takes it on. Create the zero row with the table's dtype, "
+                      "np.zeros((1, dim), table.dtype)"),
 ]
 
 
@@ -267,17 +319,36 @@ def _matching_bins(ids: np.ndarray, zips_2d, shift: int = 0) -> int | None:
     return None
 
 
+def _not_a_layer_advice(answer) -> str:
+    if isinstance(answer, str):
+        return "write the layer without quotes, keras.layers.Hashing(num_bins=...)"
+    if is_tensor(answer):
+        return "that is what a layer returns when called on data; keep the layer itself, without calling it"
+    if "Column" in type(answer).__name__:
+        return "that is the feature column itself; the Keras layer that gives its ids is keras.layers.Hashing(num_bins=...)"
+    return "make one, keras.layers.Hashing(num_bins=...)"
+
+
 _Q3_TYPE = [
     Pitfall("the-class", lambda f: isinstance(f.answer, type),
             lambda f: f"that is the class {f.answer.__name__}; make a layer by calling it, e.g. {f.answer.__name__}(num_bins=...)"),
     Pitfall("not-a-layer", lambda f: not isinstance(f.answer, type) and _keras_of(f.answer) is None,
-            lambda f: f"expected a Keras layer (something you can put in a model and call on strings), got {describe(f.answer)}"),
+            lambda f: f"expected a Keras layer (something you can put in a model and call on strings), got "
+                      f"{describe(f.answer)}: {_not_a_layer_advice(f.answer)}"),
 ]
 
+
+def _is_keras_model(layer) -> bool:
+    return all(hasattr(layer, name) for name in ("fit", "compile", "layers"))
+
+
 _Q3_CALL = [
-    Pitfall("no-string-input", lambda f: "Cast string to" in f.text,
+    Pitfall("no-string-input", lambda f: "Cast string to" in f.text and _is_keras_model(f.inputs["layer"]),
             "your model has no string Input, so Keras fed it floats and could not cast the zip codes: start it with "
             "keras.Input(shape=(1,), dtype=\"string\"), or answer with the Hashing layer itself"),
+    Pitfall("numeric-layer", lambda f: "Cast string to" in f.text and not _is_keras_model(f.inputs["layer"]),
+            lambda f: f"{describe(f.inputs['layer'])} works on numbers, so it cannot take the zip codes, which are strings: the "
+                      "feature column hashes strings, as keras.layers.Hashing does"),
 ]
 
 _Q3 = [
@@ -286,9 +357,10 @@ _Q3 = [
             "output_mode='int'"),
     Pitfall("wrong-output-size", lambda f: f.ids.size != len(_Q3_ZIPS) and not (f.ids.ndim >= 1 and f.ids.shape[-1] == _Q3_BUCKETS),
             lambda f: f"for {len(_Q3_ZIPS)} zip codes of shape (10, 1) the layer returned shape {f.ids.shape}; expected "
-                      "one id per zip"),
+                      "one id per zip, (10, 1), as keras.layers.Hashing alone gives"),
     Pitfall("not-integers", lambda f: f.ids.size == len(_Q3_ZIPS) and not np.issubdtype(f.ids.dtype, np.integer),
-            lambda f: f"the ids should be integers, got dtype {f.ids.dtype}"),
+            lambda f: f"the ids should be integers, got dtype {f.ids.dtype}: keep the Hashing layer's int64 ids, with "
+                      "no cast or other layer after it"),
     Pitfall("wrong-bins", lambda f: f.flat is not None and _matching_bins(f.flat, f.zips) not in (None, _Q3_BUCKETS),
             lambda f: f"your layer hashes into {_matching_bins(f.flat, f.zips)} bins; the column has "
                       f"hash_bucket_size={_Q3_BUCKETS}, so num_bins={_Q3_BUCKETS}"),
@@ -316,7 +388,7 @@ def _check_q3_hash(layer) -> str:
     try:
         raw = layer(zips_2d)
     except Exception as exc:  # noqa: BLE001
-        raise explained_error(exc, "calling your layer", case=case, explain=_Q3_CALL) from None
+        raise explained_error(exc, "calling your layer", case=case, explain=_Q3_CALL, inputs={"layer": layer}) from None
     ids = to_numpy(raw, "the layer's output")
     flat = ids.reshape(-1) if ids.size == len(_Q3_ZIPS) and np.issubdtype(ids.dtype, np.integer) else None
     found = facts(ids=ids, flat=flat, zips=zips_2d, layer=layer)
@@ -383,27 +455,42 @@ def _q4_cases() -> list[Case]:
     big_mask = np.array([[False, True, False, True, True, False, True], [True] * 7])
     return [
         Case({"vectors": vectors, "mask": mask}, about="the test batch (one row with no real entries)"),
-        Case({"vectors": big, "mask": big_mask}, about="a (2, 7, 2) batch with large values"),
-        Case({"vectors": rng.normal(size=(3, 2, 4)), "mask": np.zeros((3, 2), bool)}, about="a float64 batch with no real entries at all"),
+        Case({"vectors": big, "mask": big_mask}, about="a (2, 7, 2) batch with large values", extra={"later": True}),
+        Case({"vectors": rng.normal(size=(3, 2, 4)), "mask": np.zeros((3, 2), bool)}, about="a float64 batch with no real entries at all",
+             extra={"later": True}),
     ]
+
+
+_KEEPDIMS = (r"Incompatible shapes: \[(\d+),(\d+)\] vs\. \[\1\]|could not be broadcast together with shapes "
+             r"\((\d+),(\d+)\) \(\3,\)")
 
 
 _Q4_ERRORS = [
     Pitfall("bool-arithmetic", lambda f: "bool" in f.text and re.search(
             r"expected to be a \w+ tensor|allowed values|cannot compute|must be the same type|unsupported operand", f.text),
             "a TensorFlow op received the bool mask: cast it to the vectors' dtype first (tf.cast(mask, vectors.dtype))"),
-    Pitfall("missing-keepdims", lambda f: re.search(r"Incompatible shapes: \[(\d+),(\d+)\] vs\. \[\1\]|"
-                                                    r"could not be broadcast together with shapes \((\d+),(\d+)\) \(\3,\)", f.text),
+    Pitfall("missing-keepdims", lambda f: re.search(_KEEPDIMS, f.text),
             "the masked sum has shape (batch, dim) but the count (batch,): keep the counted axis "
             "(keepdims=True, or count[:, None]) so the division lines up row by row"),
+    Pitfall("missing-feature-axis", lambda f: missing_feature_axis(f.text) is not None,
+            lambda f: f"the mask {missing_feature_axis(f.text)[0]} met the vectors "
+                      f"{missing_feature_axis(f.text)[1]} without a feature axis: give the mask (or its "
+                      "weights) one, mask[..., None], so it multiplies every dimension of each vector"),
+    Pitfall("dtype-mix", lambda f: mixed_dtypes(f.text) is not None and "bool" not in mixed_dtypes(f.text),
+            lambda f: f"one operation got {with_article(mixed_dtypes(f.text)[0])} and {with_article(mixed_dtypes(f.text)[1])} "
+                      "value, and TensorFlow never converts dtypes on its own (NumPy counts and square roots come out "
+                      "int64 or float64): make the weights and the count in the vectors' dtype, "
+                      "tf.cast(mask, vectors.dtype)"),
+    Pitfall("integer-sqrt", lambda f: re.search(r"of (int\d+|uint\d+) is not in the list of allowed values", f.text) is not None,
+            "the count is an integer tensor, and tf.sqrt (like tf.math.divide_no_nan) takes floats only: count with "
+            "float weights, tf.reduce_sum(tf.cast(mask, vectors.dtype), axis=1, keepdims=True)"),
     Pitfall("numpy-method-on-tensor", lambda f: tensor_lacks(f.text) is not None,
-            lambda f: f"a tensor has no .{tensor_lacks(f.text)}: NumPy or TensorFlow are both fine, but do not mix them "
-                      "on one value (np.asarray(...) first, or tf functions throughout)"),
-    Pitfall("fixed-sizes", lambda f: "Input to reshape" in f.text or re.search(
-            r"Incompatible shapes|could not be broadcast", f.text) and not re.search(
-            r"Incompatible shapes: \[(\d+),(\d+)\] vs\. \[\1\]|could not be broadcast together with shapes "
-            r"\((\d+),(\d+)\) \(\3,\)", f.text),
-            lambda f: f"{explain_error(f.text)}: the check tries batches of other sizes"),
+            lambda f: f"NumPy or TensorFlow are both fine, but not mixed on one value: {tensor_advice(f.text)} "
+                      "(or np.asarray(...) first and NumPy throughout)"),
+    Pitfall("fixed-sizes", lambda f: f.case is not None and bool(f.case.extra.get("later"))
+            and ("Input to reshape" in f.text or broadcast_shapes(f.text))
+            and missing_feature_axis(f.text) is None and not re.search(_KEEPDIMS, f.text),
+            lambda f: f"it works on the first batch but not on this one, of other sizes: {explain_error(f.text)}"),
 ]
 
 
@@ -483,9 +570,10 @@ q4 = Exercise(
     title="the 'sqrtn' combiner as masked pooling",
     checker=_check_q4_sqrtn,
     hint="""
-        Turn the mask into 0.0/1.0 weights of shape (batch, steps, 1), multiply, sum over axis 1;
-        count the True entries per row; divide by the square root of that count, and give zeros
-        where the count is 0 (tf.math.divide_no_nan does both).
+        Turn the mask into 0.0/1.0 weights in the vectors' dtype, shape (batch, steps, 1):
+        tf.cast(mask, vectors.dtype)[..., None]. Multiply, sum over axis 1; sum the same weights
+        over axis 1 for the count per row (a float, so tf.sqrt takes it); then
+        tf.math.divide_no_nan(total, tf.sqrt(count)) divides and gives zeros where the count is 0.
     """,
     solution="""
         def sqrtn_pool(vectors, mask):
@@ -519,20 +607,49 @@ def _shape(weight) -> tuple[int, ...]:
 
 _Q5_TYPE = [
     Pitfall("the-class", lambda f: isinstance(f.answer, type),
-            lambda f: f"that is the class {f.answer.__name__}; answer with the model itself (an instance)"),
+            lambda f: f"that is the class {f.answer.__name__}; answer with a model built from it, "
+                      "keras.Model([watched_in, candidate_in], score)"),
     Pitfall("a-layer", lambda f: not isinstance(f.answer, type) and not _is_model(f.answer) and _keras_of(f.answer) is not None,
             lambda f: f"that is {describe(f.answer)}; build a keras.Model with two inputs and answer with the model"),
     Pitfall("not-a-model", lambda f: not isinstance(f.answer, type) and not _is_model(f.answer) and _keras_of(f.answer) is None,
-            lambda f: f"expected a Keras model, got {describe(f.answer)}"),
+            lambda f: f"expected a Keras model, got {describe(f.answer)}: "
+                      + ("answer with the model itself (two_tower = keras.Model([watched_in, candidate_in], score)), "
+                         "not a function that builds one" if callable(f.answer) else
+                         "build it, two_tower = keras.Model([watched_in, candidate_in], score)")),
 ]
+
+
+def _model_of(f):
+    return getattr(f, "model", None) or (getattr(f, "inputs", None) or {}).get("model")
+
+
+def _declared_inputs(model) -> list | dict | None:
+    """The Inputs a functional or Sequential model declares (None for a subclassed model, which has none yet)."""
+    try:
+        return model.inputs if model.inputs is not None else None
+    except Exception:  # noqa: BLE001 - a subclassed model never called: no inputs to read
+        return None
+
+
+_Q5_ONE_INPUT = Pitfall(
+    "one-input", lambda f: isinstance(_declared_inputs(_model_of(f)), list) and len(_declared_inputs(_model_of(f))) == 1
+    or re.search(r"expects 1 (named )?input|received 2 input", getattr(f, "text", "")) is not None,
+    "the model takes one input, but the lesson calls it with a list of two (watched ids, candidate ids): build it "
+    "with two Inputs, keras.Model([watched_in, candidate_in], score)",
+)
+_Q5_DICT_INPUTS = Pitfall(
+    "dict-inputs", lambda f: isinstance(_declared_inputs(_model_of(f)), dict)
+    or "structure of `inputs` doesn't match" in getattr(f, "text", ""),
+    "the model takes its inputs as a dict, but the lesson calls it with a list of two (watched ids, candidate ids): "
+    "build it with a list, keras.Model([watched_in, candidate_in], score)",
+)
 
 _Q5_CALL = [
     Pitfall("table-one-row-short", lambda f: re.search(r"indices\[[^\]]*\] = 1682 is not in \[0, 1682\)", f.text),
             "your movie table has 1682 rows, so id 1682 has no row (rows are 0..1681): ids run 1..1682 and row 0 stays "
             "unused, so the table needs Embedding(1683, 8)"),
-    Pitfall("one-input", lambda f: re.search(r"expects 1 (named )?input|received 2 input", f.text) is not None,
-            "the model takes one input, but the lesson calls it with a list of two (watched ids, candidate ids): "
-            "build it with keras.Model([watched_in, candidate_in], score)"),
+    _Q5_ONE_INPUT,
+    _Q5_DICT_INPUTS,
 ]
 
 _Q5_WEIGHTS = [
@@ -559,7 +676,8 @@ _Q5_SCORES = [
                       "of the two movie vectors (keras.layers.Dot(axes=-1) on the flattened vectors)"),
     Pitfall("cosine", lambda f: f.scores.size == f.pairs and np.allclose(f.got, f.expected / f.norms, atol=1e-5)
             and not np.allclose(f.got, f.expected, atol=1e-5),
-            "the scores are cosine similarities (Dot(normalize=True)); this exercise asks for the plain dot product"),
+            "the scores are cosine similarities (Dot(normalize=True)); this exercise asks for the plain dot product: "
+            "keras.layers.Dot(axes=-1), without normalize"),
 ]
 
 
@@ -567,6 +685,7 @@ def _check_q5(model) -> str:
     import tensorflow as tf
 
     diagnose(_Q5_TYPE, facts(answer=model))
+    diagnose([_Q5_ONE_INPUT, _Q5_DICT_INPUTS], facts(model=model, text=""))  # as declared, before any call
     watched = np.array([[1], [50], [1682], [7], [181]], dtype=np.int32)
     candidate = np.array([[50], [1], [1], [7], [258]], dtype=np.int32)
     case = Case({"inputs": [watched, candidate]}, about="5 (watched, candidate) pairs")
@@ -576,7 +695,8 @@ def _check_q5(model) -> str:
             warnings.simplefilter("ignore")
             scores = to_numpy(model([tf.constant(watched), tf.constant(candidate)]), "the model's output")
     except Exception as exc:  # noqa: BLE001
-        raise explained_error(exc, "calling two_tower([watched_ids, candidate_ids])", case=case, explain=_Q5_CALL) from None
+        raise explained_error(exc, "calling two_tower([watched_ids, candidate_ids])", case=case, explain=_Q5_CALL,
+                              inputs={**case.inputs, "model": model}) from None
     tables = [w for w in model.weights if len(w.shape) == 2 and int(w.shape[0]) == NUM_MOVIE_ROWS]
     movie_tables = [w for w in tables if int(w.shape[1]) == 8]
     diagnose(_Q5_WEIGHTS, facts(model=model, movie_tables=movie_tables), objects={"model": model})
