@@ -80,6 +80,23 @@ def _close(a, b, rtol: float = 1e-5, atol: float = 1e-6) -> bool:
     return a.shape == b.shape and bool(np.all(np.isfinite(b))) and bool(np.allclose(a, b, rtol=rtol, atol=atol))
 
 
+def _diagnose_array(result, case: Case, what: str, form: list[Pitfall], pitfalls: list[Pitfall], make_facts,
+                    look: str) -> None:  # fmt: skip
+    """Name what is wrong with an array answer on ``case``: its form, then the catalogue, else a fallback.
+
+    ``form``'s facts are ``answer`` and ``array``; ``make_facts(array, case)`` gathers the facts of
+    ``pitfalls``, with ``right`` (the answer is correct), ``got`` and ``expected``.
+    """
+    array = _numbers(result)
+    diagnose(form, facts(answer=result, array=array), case=case, name=what)
+    found = make_facts(array.astype(np.float64), case)
+    if found.right:
+        return
+    diagnose(pitfalls, found, case=case, name=what)
+    raise fallback(f"expected {_short(found.expected)}, got {_short(found.got)} (shape {found.got.shape})", look,
+                   case=case, name=what)
+
+
 def _one_number_pitfalls(name: str, what: str, how: str) -> list[Pitfall]:
     """The two ways an answer fails to be one number (facts: ``answer``, ``array``); ``how`` says how to get one."""
     return [
@@ -272,15 +289,9 @@ _Q2 = [
 
 
 def _q2_diagnose(result, case: Case, what: str) -> None:
-    array = _numbers(result)
-    diagnose(_Q2_FORM, facts(answer=result, array=array), case=case, name=what)
-    found = _q2_facts(array.astype(np.float64), case)
-    if found.right:
-        return
-    diagnose(_Q2, found, case=case, name=what)
-    raise fallback(f"expected {_short(found.expected)}, got {_short(found.got)} (shape {found.got.shape})",
-                   "row i uses u[i] and m[i] only: multiply element by element (u * m), then sum over the last axis, "
-                   "one number per row", case=case, name=what)  # fmt: skip
+    _diagnose_array(result, case, what, _Q2_FORM, _Q2, _q2_facts,
+                    "row i uses u[i] and m[i] only: multiply element by element (u * m), then sum over the last axis, "
+                    "one number per row")  # fmt: skip
 
 
 def _check_q2(row_dot) -> str:
@@ -583,15 +594,9 @@ _Q4 = [
 
 
 def _q4_diagnose(result, case: Case, what: str) -> None:
-    array = _numbers(result)
-    diagnose(_Q4_FORM, facts(answer=result, array=array), case=case, name=what)
-    found = _q4_facts(array.astype(np.float64), case)
-    if found.right:
-        return
-    diagnose(_Q4, found, case=case, name=what)
-    raise fallback(f"expected {_short(found.expected)}, got {_short(found.got)}",
-                   "row i's loss is logsumexp(row i) - logits[i, i]: check the axis of the normaliser and which column "
-                   "is the positive", case=case, name=what)  # fmt: skip
+    _diagnose_array(result, case, what, _Q4_FORM, _Q4, _q4_facts,
+                    "row i's loss is logsumexp(row i) - logits[i, i]: check the axis of the normaliser and which "
+                    "column is the positive")  # fmt: skip
 
 
 def _check_q4(in_batch_softmax) -> str:
