@@ -25,10 +25,10 @@ The pieces, in the order lesson 04 uses them:
 Sources: X. Yi et al., "Sampling-Bias-Corrected Neural Modeling for Large Corpus Item
 Recommendations", RecSys 2019 (in-batch softmax, logQ correction, temperature; they estimate
 the sampling probability by streaming frequency estimation, while here it is counted once over
-the static training set); TensorFlow Recommenders 0.7 (``remove_accidental_hits``, the logit
-fill ``np.finfo(np.float32).min / 100``); P. Covington, J. Adams, E. Sargin, "Deep Neural
-Networks for YouTube Recommendations", RecSys 2016 (serving by nearest-neighbour search over
-the candidate vectors).
+the static training set); TensorFlow Recommenders 0.7 (``remove_accidental_hits``, off by
+default, ``tasks/retrieval.py`` line 54; the logit fill ``np.finfo(np.float32).min / 100``);
+P. Covington, J. Adams, E. Sargin, "Deep Neural Networks for YouTube Recommendations", RecSys
+2016 (serving by nearest-neighbour search over the candidate vectors).
 """
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ class TwoTower(keras.Model):
         remove_accidental_hits: mask copies of a row's positive (:func:`mask_accidental_hits`).
         temperature: logits are divided by it (> 0).
         normalize: L2-normalise both embeddings (cosine scores), as Yi et al. do.
-        loss_sum: add the rows' losses (TFRS's default) instead of averaging them.
+        loss_sum: add the rows' losses (TFRS's default ``Reduction.SUM``) instead of averaging them.
         initializer: ``"normal"`` (std ``init_scale``) or ``"uniform"`` (±``init_scale``,
             the Keras 2 ``Embedding`` default TFRS's tutorials get).
         seed: seeds the two initialisers (None: Keras's global generator).
@@ -225,7 +225,12 @@ class TwoTower(keras.Model):
                 "movie": self._unit(self.movie_tower(inputs["movie_id"]))}  # fmt: skip
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """Mean (or, with ``loss_sum``, sum) of :func:`retrieval_loss` over the batch, plus any layer penalties."""
+        """Mean (or, with ``loss_sum``, sum) of :func:`retrieval_loss` over the batch, plus any layer penalties.
+
+        The loss is not scaled per replica: under a ``tf.distribute`` strategy (never used with this
+        model in the course) each replica would compute its own slice's loss, and the gradients
+        summed over replicas would not be those of the global batch's mean (lesson 05 shows the rule).
+        """
         logits = ops.matmul(y_pred["user"], ops.transpose(y_pred["movie"]))
         movie_ids = x["movie_id"]
         log_q = ops.take(self.log_q, movie_ids, axis=0) if self.has_log_q else None
@@ -319,11 +324,14 @@ class RetrievalConfig:
 PREVIOUS_RETRIEVAL_CONFIG = RetrievalConfig(epochs=6, remove_accidental_hits=False)
 
 #: Settings chosen on the validation slice only, for the ratings >= 4 of ``split_ratings(seed=42)``
-#: (``tools/tune_retrieval.py``; README, "The retrieval search and serving"): TFRS's recipe (Adagrad on the summed
-#: loss, uniform initial values in ±0.05) with Adagrad 0.07, dimension 64, batches of 1,024 and at
-#: most 6 epochs (the lesson's time budget; the best validation epoch is kept). Masking tied with no
-#: masking on validation (0.2887 both) and is kept, as TFRS recommends. ``"1m"`` was not searched:
-#: it reuses the 100k settings.
+#: (``tools/tune_retrieval.py``; README, "The retrieval search and serving"): the optimizer recipe of
+#: TFRS's retrieval tutorial (Adagrad on the summed loss, uniform initial values in ±0.05) with
+#: Adagrad 0.07, dimension 64, batches of 1,024 and at most 6 epochs (the lesson's time budget; the
+#: best validation epoch is kept), with logQ and accidental-hit masking, which that tutorial does
+#: not use (it passes no sampling probabilities, and ``tfrs.tasks.Retrieval``'s
+#: ``remove_accidental_hits`` defaults to False). Masking tied with no masking on validation (0.2887
+#: both) and is kept because the lesson teaches it and it costs nothing; no TFRS document recommends
+#: it either way. ``"1m"`` was not searched: it reuses the 100k settings.
 RETRIEVAL_CONFIGS: dict[str, RetrievalConfig] = {
     "100k": RetrievalConfig(dim=64, batch_size=1024, learning_rate=0.07, optimizer="adagrad", epochs=6,
                             loss_sum=True, initializer="uniform"),
@@ -347,7 +355,9 @@ def log_sampling_probability(positives: pd.DataFrame, n_movies: int) -> np.ndarr
     (RecSys 2019) estimate, from streaming data, the probability that an item is in a batch
     (1 / the average number of steps between its occurrences); for a movie rarer than one per
     batch that is ``batch_size`` times ours, which shifts every logit of a row by the same
-    ``log(batch_size)`` and leaves the softmax unchanged.
+    ``log(batch_size)`` and leaves the softmax unchanged. A movie in several columns of a typical
+    batch differs more: ours is its expected count / ``batch_size`` (ml-100k's The English Patient,
+    about 10 per batch of 1,024: about 0.01), while its probability of being in a batch saturates near 1.
 
     Raises ValueError when ``n_movies`` is smaller than a movie id of ``positives``.
     """
@@ -411,10 +421,22 @@ class _KeepBestRecall(keras.callbacks.Callback):
             self.best_weights = self.model.get_weights()
 
 
-def build_two_tower(split: Split, config: RetrievalConfig = RetrievalConfig(), *, seed: int = 0,
-                    min_rating: float = 4.0) -> TwoTower:  # fmt: skip
-    """A :class:`TwoTower` with ``config``'s settings; ``log_q`` from the liked training pairs when ``config.logq``."""
+def _positives(split: Split, min_rating: float, users) -> pd.DataFrame:
+    """The liked training pairs of ``split`` (ratings >= ``min_rating``), of ``users`` only when given."""
     positives = liked(split.train, min_rating)
+    if users is not None:
+        positives = positives[positives["user_id"].isin(v.check_ids(users, "users", minimum=1, ndim=1))]
+    return positives
+
+
+def build_two_tower(split: Split, config: RetrievalConfig = RetrievalConfig(), *, seed: int = 0,
+                    min_rating: float = 4.0, users: np.ndarray | None = None) -> TwoTower:  # fmt: skip
+    """A :class:`TwoTower` with ``config``'s settings; ``log_q`` from the liked training pairs when ``config.logq``.
+
+    With ``users`` (int ids), ``log_q`` counts only those users' pairs: the pairs the model will
+    train on, so that users left out (lesson 04's cold start) shape nothing of the model, not even q.
+    """
+    positives = _positives(split, min_rating, users)
     log_q = log_sampling_probability(positives, split.n_movies) if config.logq else None
     return TwoTower(split.n_users, split.n_movies, config.dim, log_q=log_q,
                     remove_accidental_hits=config.remove_accidental_hits, temperature=config.temperature,
@@ -436,8 +458,8 @@ def train_retrieval_model(split: Split, config: RetrievalConfig = RetrievalConfi
         split: from :func:`course_lib.recommender.split_ratings`; needs a validation part.
         config: the settings.
         seed: seeds Keras's generators (initial values, shuffling).
-        users: optional user ids whose training pairs are used (the others' are dropped), for a
-            cold-start test on users the model never saw.
+        users: optional user ids whose training pairs are used (the others' are dropped, from the
+            training and from ``log_q`` alike), for a cold-start test on users the model never saw.
 
     Returns:
         ``(model, history)``: ``history`` has ``loss`` and ``val_recall`` per epoch, ``best_epoch``
@@ -451,9 +473,7 @@ def train_retrieval_model(split: Split, config: RetrievalConfig = RetrievalConfi
     if not isinstance(config, RetrievalConfig):
         raise TypeError(f"config must be a RetrievalConfig, got {type(config).__name__}")
     seed = v.check_seed(seed)
-    positives = liked(split.train, min_rating)
-    if users is not None:
-        positives = positives[positives["user_id"].isin(v.check_ids(users, "users", minimum=1, ndim=1))]
+    positives = _positives(split, min_rating, users)
     _check_ids_fit(positives, split.n_users, split.n_movies, "train")
     val_liked = split.validation[split.validation["rating"] >= min_rating]
     if val_liked.empty:
@@ -465,7 +485,7 @@ def train_retrieval_model(split: Split, config: RetrievalConfig = RetrievalConfi
     relevant[val_liked["user_id"].to_numpy(), val_liked["movie_id"].to_numpy()] = True
     keep = _KeepBestRecall(exclude, relevant, np.unique(val_liked["user_id"].to_numpy()))
     keras.utils.set_random_seed(seed)
-    model = build_two_tower(split, config, seed=seed, min_rating=min_rating)
+    model = build_two_tower(split, config, seed=seed, min_rating=min_rating, users=users)
     optimizer = (keras.optimizers.Adam if config.optimizer == "adam" else keras.optimizers.Adagrad)(
         config.learning_rate, weight_decay=config.weight_decay or None)
     model.compile(optimizer=optimizer, steps_per_execution=64)

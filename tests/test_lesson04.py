@@ -2,6 +2,9 @@
 
 Per exercise: the printed solution, at least two other correct answers, and at least eight
 realistic wrong answers, each with the words its message must contain (so a misdiagnosis fails).
+Each exercise's catalogue is tested with :func:`exercise_helpers.check_catalogue` (end of the
+file): every catalogued mistake, made by a realistic wrong answer, is named by its own detector
+and no other.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import tensorflow as tf
 
 from course_lib.checks import ____
 from course_lib.exercises.lesson04 import q1, q2, q3, q4, q5, q6
-from exercise_helpers import message, solution_namespace, status
+from exercise_helpers import check_catalogue, message, solution_namespace, status
 
 ops = keras.ops
 
@@ -711,3 +714,159 @@ def test_every_hint_leads_to_an_accepted_answer():
 
     for exercise, answer in ((q1, q1_hint), (q2, q2_hint), (q3, q3_hint), (q4, q4_hint), (q6, q6_hint)):
         assert status(exercise, answer) == "correct", exercise
+
+
+# --------------------------------------------------------------------------- the catalogues: each mistake named by its own detector
+
+
+def _reference_rmse(t, p):
+    return float(np.sqrt(np.mean(np.subtract(*_flat(t, p)) ** 2)))
+
+
+def test_q1_catalogue():
+    messages = check_catalogue(q1, {
+        "not-a-number": [lambda t, p: "0.75", lambda t, p: {"rmse": 0.75}],
+        "several-numbers": [lambda t, p: np.subtract(*_flat(t, p)) ** 2, lambda t, p: []],
+        "mse": [Q1_WRONG[0][0]],
+        "mae": [Q1_WRONG[1][0]],
+        "sqrt-of-sum": [Q1_WRONG[2][0]],
+        "signed-mean": [Q1_WRONG[4][0]],
+        "std": [Q1_WRONG[6][0]],
+        "clipped": [Q1_WRONG[7][0]],
+        "n-minus-1": [Q1_WRONG[8][0]],
+        "broadcast": [Q1_WRONG[3][0]],
+        "rounded": [lambda t, p: round(_reference_rmse(t, p), 2), lambda t, p: round(_reference_rmse(t, p), 3)],
+        "changed-input": [q1_in_place],
+        "returned-none": [lambda t, p: None if np.size(t) else 0],
+        "raised": [lambda t, p: np.sqrt(np.mean((t - p) ** 2)) / np.ones(2)[3]],
+    })
+    assert "0.5625" in messages["mse"] and "square root" in messages["mse"]
+
+
+def numpy_method(u, m):
+    return ops.sum(u.numpy() * m.numpy(), axis=-1)  # NumPy arrays (and symbolic tensors) have no .numpy()
+
+
+def test_q2_catalogue():
+    messages = check_catalogue(q2, {
+        "numpy-method": [numpy_method],
+        "not-numbers": [lambda u, m: "the score", lambda u, m: object()],
+        "keepdims": [Q2_WRONG[6][0], Q2_WRONG[7][0]],
+        "summed-over-batch": [Q2_WRONG[0][0]],
+        "every-pair": [Q2_WRONG[2][0]],
+        "no-row-sum": [Q2_WRONG[3][0]],
+        "summed-axis-0": [Q2_WRONG[1][0]],
+        "mean-not-sum": [Q2_WRONG[5][0]],
+        "cosine": [Q2_WRONG[9][0]],
+        "added-vectors": [Q2_WRONG[4][0]],
+        "another-row": [Q2_WRONG[11][0], lambda u, m: ops.sum(u * ops.roll(m, 1, axis=0), axis=-1)],
+        "not-graph-compatible": [Q2_WRONG[8][0]],
+        "raised": [lambda u, m: ops.sum(u * m[:, :2], axis=-1)],
+    })
+    assert "keras.ops" in messages["numpy-method"] and "graph" in messages["not-graph-compatible"]
+
+
+def recall_lowest_score(scores, exclude, relevant, k=10):
+    masked = np.where(exclude, np.min(scores), scores)  # "the lowest score is low enough": ties can still win
+    return np.isin(np.argsort(-masked, kind="stable")[:k], relevant).sum() / len(relevant)
+
+
+def test_q3_catalogue():
+    messages = check_catalogue(q3, {
+        "not-a-number": [lambda s, e, r, k: "2/3"],
+        "several-numbers": [lambda s, e, r, k: np.isin(np.argsort(-np.where(e, -np.inf, s))[:k], r) / len(r)],
+        "truncated": [recall_truncated],
+        "precision": [recall_precision],
+        "hits": [recall_hits],
+        "zero-fill": [recall_zero_mask],
+        "constant-fill": [recall_very_negative],
+        "no-exclusion": [recall_no_exclusion],
+        "ascending": [recall_ascending],
+        "only-excluded": [recall_inverted_mask],
+        "k-plus-one": [recall_k_plus_one],
+        "k-minus-one": [lambda s, e, r, k=10: np.isin(np.argsort(-np.where(e, -np.inf, s))[:k - 1], r).sum() / len(r)],
+        "finite-fill": [recall_lowest_score],
+        "first-movies-only": [recall_first_candidates],
+        "changed-input": [recall_in_place, recall_sorts_in_place],
+    })
+    assert "-np.inf" in messages["finite-fill"] and "only the first movies" in messages["first-movies-only"]
+
+
+def test_q4_catalogue():
+    messages = check_catalogue(q4, {
+        "not-numbers": [lambda logits: "loss"],
+        "reduced": [loss_mean, lambda logits: ops.sum(loss_logsumexp(logits))],
+        "one-number": [lambda logits: ops.max(logits)],
+        "wrong-shape": [lambda logits: ops.logsumexp(logits, axis=1, keepdims=True) - logits],
+        "overflow": [loss_naive],
+        "columns": [loss_columns],
+        "positive-only": [loss_positive_only],
+        "positive-left-out": [loss_exclusive],
+        "column-zero": [loss_column_zero],
+        "sigmoid": [loss_sigmoid],
+        "clipped-softmax": [loss_softmax_eps],
+        "probabilities": [loss_not_from_logits],
+        "not-graph-compatible": [loss_numpy, loss_numpy_method],
+        "raised": [lambda logits: ops.logsumexp(logits, axis=2)],
+    })
+    assert "the model reduces it (sum or mean)" in messages["reduced"]
+    assert "Keras averages" not in messages["reduced"]
+
+
+def logits_lower_only(logits, ids, log_q):
+    lower = ops.tril(ops.ones_like(logits), -1) > 0
+    return ops.where(ops.logical_and(_copies(logits, ids), lower), -np.inf, logits - log_q[None, :])
+
+
+def logits_times_inf(logits, ids, log_q):  # 0 * -inf is NaN: the mask multiplied by -inf
+    return logits - log_q[None, :] + ops.cast(_copies(logits, ids), logits.dtype) * -np.inf
+
+
+def logits_stop_gradient(logits, ids, log_q):  # right numbers, but nothing flows back to the towers
+    return ops.where(_copies(logits, ids), -np.inf, ops.stop_gradient(logits) - log_q[None, :])
+
+
+def test_q5_catalogue():
+    messages = check_catalogue(q5, {
+        "item-assignment": [logits_item_assignment],
+        "fixed-batch-size": [logits_fixed_batch],
+        "not-float": [lambda logits, ids, log_q: "logits", lambda logits, ids, log_q: _copies(logits, ids)],
+        "returned-a-loss": [logits_loss],
+        "wrong-shape": [lambda logits, ids, log_q: (logits - log_q[None, :])[:, :1]],
+        "log-again": [logits_log_again],
+        "nan": [logits_times_inf],
+        "per-row": [logits_rows],
+        "added": [logits_added],
+        "no-logq": [logits_no_logq],
+        "no-mask": [logits_no_mask],
+        "diagonal-too": [logits_diagonal_too],
+        "inverted": [logits_inverted],
+        "upper-only": [logits_upper_only],
+        "lower-only": [logits_lower_only],
+        "q-itself": [logits_q_itself],
+        "zero-fill": [logits_zero_fill],
+        "fill-too-high": [logits_small_fill],
+        "partial-last-batch": [logits_python_loop],
+        "not-in-fit": [logits_numpy],
+        "no-gradient": [logits_stop_gradient],
+        "raised": [lambda logits, ids, log_q: logits - log_q[None, :] - ids[:, None]],
+    })
+    assert "fixed batch size" in messages["fixed-batch-size"] and "inside model.fit" in messages["partial-last-batch"]
+
+
+def test_q6_catalogue():
+    messages = check_catalogue(q6, {
+        "not-ids": [lambda v, q, k: "Star Wars", lambda v, q, k: np.zeros((k, 2), int)],
+        "scores-not-ids": [neighbours_scores],
+        "wrong-length": [neighbours_fixed_k],
+        "skip-first": [neighbours_skip_first],
+        "includes-itself": [neighbours_with_itself],
+        "dot-product": [neighbours_dot],
+        "euclidean": [neighbours_euclidean],
+        "columns": [neighbours_columns],
+        "least-similar": [neighbours_least],
+        "first-rows-only": [neighbours_first_candidates],
+        "unordered": [lambda v, q, k=10: np.sort(neighbours_course_lib(v, q, k))],
+        "changed-input": [neighbours_in_place],
+    })
+    assert "first 500" in messages["first-rows-only"]
