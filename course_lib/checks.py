@@ -284,7 +284,23 @@ def missing_feature_axis(text: str) -> tuple[tuple[int, ...], tuple[int, ...]] |
     return pair if pair is not None and len(pair[0]) == 2 and len(pair[1]) == 3 else None
 
 
+def misplaced_feature_axis(text: str) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """``(mask_shape, vectors_shape)`` when a broadcasting error shows a (batch, 1, time) value meeting (batch, time, dim)
+    vectors: a mask given its new axis in the middle (``mask[:, None]``) instead of at the end (``mask[..., None]``)."""
+    shapes = [tuple(s) for s in broadcast_shapes(text) if len(s) == 3]
+    for short in shapes:
+        for long in shapes:
+            if short[1] == 1 and short[0] == long[0] and short[2] == long[1] and long[1] != 1:
+                return short, long
+    return None
+
+
 def _broadcast_explanation(text: str) -> str:
+    misplaced = misplaced_feature_axis(text)
+    if misplaced:
+        short, long = misplaced
+        return (f"a value of shape {short} met one of shape {long}: its new axis went in the middle (t[:, None]); shapes "
+                f"line up from the right, so add the axis at the end, t[..., None], giving {long[:2] + (1,)}")
     shapes = broadcast_shapes(text)
     pair = missing_last_axis(shapes)
     if pair:
@@ -339,8 +355,14 @@ _TENSOR_ALTERNATIVES = {
     "round": "tf.round(t)", "nonzero": "tf.where(t)", "ndim": "len(t.shape)", "itemsize": "t.dtype.size",
     "nbytes": "tf.size(t) times t.dtype.size", "fill": "tf.fill(shape, value)", "append": "tf.concat([t, more], axis=0)",
     "tolist": "the tensor itself: tf functions take tensors (a list is only needed to print it)",
-    "copy": "no copy at all: a tensor never changes in place",
+    "copy": "no copy at all: a tensor never changes in place, so build a new one (tf.where, tf.concat...)",
     "item": "the 0-d tensor itself inside a layer, or float(t) / int(t) outside one",
+}
+#: Alternatives that are not a function of ``t`` but a sentence of their own.
+_TENSOR_SENTENCES = {
+    "tolist": "tf functions take the tensor itself (a list is only needed to print it)",
+    "copy": "it needs no copy at all: a tensor never changes in place, so build a new one (tf.where, tf.concat...)",
+    "item": "inside a layer use the 0-d tensor itself, outside one float(t) or int(t)",
 }
 
 
@@ -357,8 +379,9 @@ def _tensor_attribute_explanation(attribute: str) -> str:
     if alternative is None:
         return (f"a TensorFlow tensor has no .{attribute} (NumPy arrays do): use the tf function of that name, or "
                 "turn the tensor into an array first with np.asarray(t)")
-    use = alternative if alternative.startswith(("no copy", "the 0-d", "the tensor")) else f"{alternative} (t is the tensor)"
-    return f"a TensorFlow tensor has no .{attribute}, a NumPy array method: use {use}"
+    if attribute in _TENSOR_SENTENCES:
+        return f"a TensorFlow tensor has no .{attribute}, a NumPy array method: {_TENSOR_SENTENCES[attribute]}"
+    return f"a TensorFlow tensor has no .{attribute}, a NumPy array method: use {alternative} (t is the tensor)"
 
 
 def _attribute_explanation(m: re.Match) -> str:
@@ -502,7 +525,7 @@ def tensor_advice(text: str) -> str | None:
 def show(value: Any, limit: int = 80) -> str:
     """A short text for ``value`` in the learner's terms: lists for arrays and tensors, dtype when it matters."""
     text = _show(value)
-    return text if len(text) <= limit else text[: limit - 3].rstrip(", ") + "..."
+    return text if len(text) <= limit else text[: limit - 3].rstrip(", (") + "..."
 
 
 def _show(value: Any) -> str:
@@ -1007,6 +1030,32 @@ _GRAPH_ERRORS = re.compile(r"Cannot convert a symbolic|numpy\(\) is only availab
                            r"allowed|symbolic [`']?tf\.Tensor|[Ii]terating over (a symbolic )?`tf\.Tensor`|KerasTensor cannot be "
                            r"used|SymbolicTensor object|'SymbolicTensor'|Failed to convert elements of \(None|NoneType|"
                            r"OperatorNotAllowedInGraph|__array__")
+_GRAPH_BOOL_ADVICE = ("Keras runs a layer's call as a graph (tf.function) during fit, where a tensor has no True or False "
+                      "value yet: a Python if, while, and, or on a tensor fails there. Choose values element by element "
+                      "with tf.where (a guard against dividing by 0: tf.maximum(count, 1) or tf.math.divide_no_nan)")
+_GRAPH_NONE_ADVICE = ("Keras runs a layer's call as a graph (tf.function) during fit, where the batch size is unknown: "
+                      "x.shape[0] is None there, so range(x.shape[0]) or a shape built from it fails. Take sizes with "
+                      "tf.shape(x)[0], or let the tf functions handle the batch axis (no Python loop over it)")
+#: Errors of a Python ``if``/``and`` on a tensor's value, and of a size that is None in a graph.
+_GRAPH_BOOL = re.compile(r"as a Python `bool` is not allowed|OperatorNotAllowedInGraph")
+_GRAPH_NONE = re.compile(r"got None of type 'NoneType'|'NoneType' object cannot be interpreted as an integer|"
+                         r"Failed to convert elements of \(None")
+
+
+def graph_advice(text: str) -> str:
+    """Why code that works on eager tensors fails in a graph (``text``: :func:`error_text`), by what the error shows.
+
+    A Python ``if``/``and`` on a tensor's value gets its own advice (``tf.where``), a size read from ``x.shape[0]``
+    (None in a graph) its own (``tf.shape(x)[0]``); anything else the graph rules: tf functions only, no NumPy,
+    ``.numpy()``, Python loops over a tensor or fixed sizes.
+    """
+    if _GRAPH_BOOL.search(text):
+        return _GRAPH_BOOL_ADVICE
+    if _GRAPH_NONE.search(text):
+        return _GRAPH_NONE_ADVICE
+    return _GRAPH_ADVICE
+
+
 _BATCH_ADVICE = ("code written for one batch size (a reshape to fixed numbers, a Python loop over the batch, a size "
                  "taken from one example) fails on fit's smaller last batch: take sizes from the input itself "
                  "(tf.shape(t)[0]) or let the tf functions handle the batch axis")
@@ -1019,7 +1068,7 @@ _BATCH_ERRORS = re.compile(r"Input to reshape|Matrix size-incompatible|slice ind
 def _fit_advice(text: str, partial_batch: bool) -> str:
     """Why a learner's layer failed in a model or in fit: graph rules, the smaller last batch, or the error itself."""
     if _GRAPH_ERRORS.search(text):
-        return _GRAPH_ADVICE
+        return graph_advice(text)
     if partial_batch and (broadcast_shapes(text) or _BATCH_ERRORS.search(text)):
         return capitalised(_BATCH_ADVICE)
     explanation = explain_error(text)
@@ -1063,7 +1112,7 @@ def run_in_graph(function: Callable, case: Case, name: str = "your function") ->
         raise case.fail(tidy(str(mistake)), name, key=mistake.key) from None
     except Exception as exc:  # noqa: BLE001
         text = error_text(exc)
-        raise case.fail(f"{name} works on eager tensors, but inside a tf.function graph it raised {text}. {_GRAPH_ADVICE}",
+        raise case.fail(f"{name} works on eager tensors, but inside a tf.function graph it raised {_stopped(text)} {graph_advice(text)}",
                         name, key=NOT_IN_GRAPH, error=text) from None  # fmt: skip
     return result
 
@@ -1267,8 +1316,12 @@ NUMBER_PITFALLS: tuple[Pitfall, ...] = (
     Pitfall("not-a-number",
             lambda f: f.array is None and not isinstance(f.answer, (numbers.Real, str, bytes, bool, np.bool_))
             and not type(f.answer).__module__.startswith("pandas"),
-            lambda f: f"{f.what} should be a number, got {describe(f.answer)}: store the number itself "
-                      "(a Python int or float)"),
+            lambda f: f"{f.what} should be a number, got {describe(f.answer)}: "
+                      + (f"store the number itself, not an object made with it (this one was made with "
+                         f"input_dim={f.answer.input_dim}): a Python int" if isinstance(getattr(f.answer, "input_dim", None), int)
+                         else "store the number itself, not an object made with it"
+                         if type(f.answer).__module__.startswith(("keras", "tensorflow", "tf_keras"))
+                         else "store the number itself (a Python int or float)")),
 )
 
 
