@@ -1465,15 +1465,24 @@ def capitalised(text: str) -> str:
     return text
 
 
+def _ends_sentence(text: str) -> bool:
+    """``text`` ends with its own ``!``, ``?`` or ``...`` (also inside a closing bracket), not with code's ``f(...)``."""
+    if text.endswith("...)"):  # code such as int(...) or Hashing(num_bins=...) is no sentence's end
+        opening = text.rfind("(")
+        if opening > 0 and (text[opening - 1].isalnum() or text[opening - 1] == "_"):
+            return False
+    return text.endswith(("!", "?", "...", ".)", "!)", "?)"))
+
+
 def _stopped(text: str) -> str:
     """``text`` as it is, with a full stop after it unless it ends with its own ``!``, ``?`` or ``...``."""
-    return text if text.endswith(("!", "?", "...", ".)", "!)", "?)")) else text + "."
+    return text if _ends_sentence(text) else text + "."
 
 
 def _sentence(text: str) -> str:
     """``text`` ending with exactly one full stop (or its own ``!``, ``?`` or ``...``, also inside a closing bracket)."""
     text = tidy(text)
-    if not text or text.endswith(("!", "?", "...", ".)", "!)", "?)")):
+    if not text or _ends_sentence(text):
         return text
     return text + "."
 
