@@ -42,8 +42,9 @@ Exercise authors write a *checker*: a function that takes the learner's answer a
 
   :func:`error_text` reads the cause behind TensorFlow's and Keras's wrappers; :func:`explain_error`
   names what an error shows (the shapes of a broadcast, with :func:`broadcast_shapes` and
-  :func:`missing_last_axis`; the dtypes of a mix, :func:`mixed_dtypes`; the tf function to use
-  for a NumPy method on a tensor, :func:`tensor_alternative`). :func:`failing_line` is the
+  :func:`missing_last_axis`, and a mask's axis added in the middle, :func:`misplaced_feature_axis`; the
+  dtypes of a mix, :func:`mixed_dtypes`; the tf function to use for a NumPy method on a tensor,
+  :func:`tensor_alternative`; why graph code fails, :func:`graph_advice`). :func:`failing_line` is the
   learner's own line that raised, for detectors; :func:`function_advice` says how to hand over
   a function, by what was given instead.
 
