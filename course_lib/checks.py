@@ -613,6 +613,8 @@ def describe(value: Any) -> str:
         dtype = getattr(value.dtype, "name", str(value.dtype))
         return f"{_article(dtype)} {dtype} {kind} of shape {tuple(value.shape)}"
     module = type(value).__module__
+    if module.startswith("tensorflow") and hasattr(value, "element_spec") and hasattr(value, "batch"):
+        return "a tf.data.Dataset"  # its own class is private (_TensorSliceDataset...)
     if module.startswith(("keras", "tensorflow", "tf_keras")):
         return f"{with_article(type(value).__name__)} object"
     if module.startswith("pandas"):
@@ -1468,9 +1470,14 @@ def capitalised(text: str) -> str:
 
 def _ends_sentence(text: str) -> bool:
     """``text`` ends with its own ``!``, ``?`` or ``...`` (also inside a closing bracket), not with code's ``f(...)``."""
-    if text.endswith("...)"):  # code such as int(...) or Hashing(num_bins=...) is no sentence's end
-        opening = text.rfind("(")
-        if opening > 0 and (text[opening - 1].isalnum() or text[opening - 1] == "_"):
+    if text.endswith("...)"):  # code such as int(...) or tf.where(valid, ids, ...) is no sentence's end
+        depth, opening = 0, -1
+        for index in range(len(text) - 1, -1, -1):
+            depth += {")": 1, "(": -1}.get(text[index], 0)
+            if depth == 0:
+                opening = index
+                break
+        if opening > 0 and (text[opening - 1].isalnum() or text[opening - 1] in "_]"):
             return False
     return text.endswith(("!", "?", "...", ".)", "!)", "?)"))
 

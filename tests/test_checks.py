@@ -871,6 +871,18 @@ def test_a_message_that_ends_in_code_gets_its_full_stop(capsys):
                       solution="s", lesson="lesson77")
     ending.check(1)
     assert "Embedding...) (q1.hint() may help.)" in capsys.readouterr().out  # a sentence's own "...)" stays as it is
+    nested = Exercise("q1", "t", lambda a: (_ for _ in ()).throw(Mistake("use tf.where((ids >= 0) & (ids < n), ids, ...)")),
+                      hint="h", solution="s", lesson="lesson77")
+    nested.check(1)
+    assert "ids, ...). (q1.hint() may help.)" in capsys.readouterr().out
+
+
+def test_a_dataset_is_named_as_the_learner_made_it():
+    import tensorflow as tf
+
+    from course_lib.checks import describe
+
+    assert describe(tf.data.Dataset.from_tensor_slices([1, 50, 181])) == "a tf.data.Dataset"  # was: "a _TensorSliceDataset object"
 
 
 def test_tensor_methods_without_a_tf_function_read_as_sentences():
