@@ -42,8 +42,9 @@ Exercise authors write a *checker*: a function that takes the learner's answer a
 
   :func:`error_text` reads the cause behind TensorFlow's and Keras's wrappers; :func:`explain_error`
   names what an error shows (the shapes of a broadcast, with :func:`broadcast_shapes` and
-  :func:`missing_last_axis`; the dtypes of a mix, :func:`mixed_dtypes`; the tf function to use
-  for a NumPy method on a tensor, :func:`tensor_alternative`). :func:`failing_line` is the
+  :func:`missing_last_axis`, and a mask's axis added in the middle, :func:`misplaced_feature_axis`; the
+  dtypes of a mix, :func:`mixed_dtypes`; the tf function to use for a NumPy method on a tensor,
+  :func:`tensor_alternative`; why graph code fails, :func:`graph_advice`). :func:`failing_line` is the
   learner's own line that raised, for detectors; :func:`function_advice` says how to hand over
   a function, by what was given instead.
 
@@ -284,7 +285,23 @@ def missing_feature_axis(text: str) -> tuple[tuple[int, ...], tuple[int, ...]] |
     return pair if pair is not None and len(pair[0]) == 2 and len(pair[1]) == 3 else None
 
 
+def misplaced_feature_axis(text: str) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """``(mask_shape, vectors_shape)`` when a broadcasting error shows a (batch, 1, time) value meeting (batch, time, dim)
+    vectors: a mask given its new axis in the middle (``mask[:, None]``) instead of at the end (``mask[..., None]``)."""
+    shapes = [tuple(s) for s in broadcast_shapes(text) if len(s) == 3]
+    for short in shapes:
+        for long in shapes:
+            if short[1] == 1 and short[0] == long[0] and short[2] == long[1] and long[1] != 1:
+                return short, long
+    return None
+
+
 def _broadcast_explanation(text: str) -> str:
+    misplaced = misplaced_feature_axis(text)
+    if misplaced:
+        short, long = misplaced
+        return (f"a value of shape {short} met one of shape {long}: its new axis went in the middle (t[:, None]); shapes "
+                f"line up from the right, so add the axis at the end, t[..., None], giving {long[:2] + (1,)}")
     shapes = broadcast_shapes(text)
     pair = missing_last_axis(shapes)
     if pair:
@@ -339,8 +356,14 @@ _TENSOR_ALTERNATIVES = {
     "round": "tf.round(t)", "nonzero": "tf.where(t)", "ndim": "len(t.shape)", "itemsize": "t.dtype.size",
     "nbytes": "tf.size(t) times t.dtype.size", "fill": "tf.fill(shape, value)", "append": "tf.concat([t, more], axis=0)",
     "tolist": "the tensor itself: tf functions take tensors (a list is only needed to print it)",
-    "copy": "no copy at all: a tensor never changes in place",
+    "copy": "no copy at all: a tensor never changes in place, so build a new one (tf.where, tf.concat...)",
     "item": "the 0-d tensor itself inside a layer, or float(t) / int(t) outside one",
+}
+#: Alternatives that are not a function of ``t`` but a sentence of their own.
+_TENSOR_SENTENCES = {
+    "tolist": "tf functions take the tensor itself (a list is only needed to print it)",
+    "copy": "it needs no copy at all: a tensor never changes in place, so build a new one (tf.where, tf.concat...)",
+    "item": "inside a layer use the 0-d tensor itself, outside one float(t) or int(t)",
 }
 
 
@@ -357,8 +380,9 @@ def _tensor_attribute_explanation(attribute: str) -> str:
     if alternative is None:
         return (f"a TensorFlow tensor has no .{attribute} (NumPy arrays do): use the tf function of that name, or "
                 "turn the tensor into an array first with np.asarray(t)")
-    use = alternative if alternative.startswith(("no copy", "the 0-d", "the tensor")) else f"{alternative} (t is the tensor)"
-    return f"a TensorFlow tensor has no .{attribute}, a NumPy array method: use {use}"
+    if attribute in _TENSOR_SENTENCES:
+        return f"a TensorFlow tensor has no .{attribute}, a NumPy array method: {_TENSOR_SENTENCES[attribute]}"
+    return f"a TensorFlow tensor has no .{attribute}, a NumPy array method: use {alternative} (t is the tensor)"
 
 
 def _attribute_explanation(m: re.Match) -> str:
@@ -502,7 +526,7 @@ def tensor_advice(text: str) -> str | None:
 def show(value: Any, limit: int = 80) -> str:
     """A short text for ``value`` in the learner's terms: lists for arrays and tensors, dtype when it matters."""
     text = _show(value)
-    return text if len(text) <= limit else text[: limit - 3].rstrip(", ") + "..."
+    return text if len(text) <= limit else text[: limit - 3].rstrip(", (") + "..."
 
 
 def _show(value: Any) -> str:
@@ -589,6 +613,8 @@ def describe(value: Any) -> str:
         dtype = getattr(value.dtype, "name", str(value.dtype))
         return f"{_article(dtype)} {dtype} {kind} of shape {tuple(value.shape)}"
     module = type(value).__module__
+    if module.startswith("tensorflow") and hasattr(value, "element_spec") and hasattr(value, "batch"):
+        return "a tf.data.Dataset"  # its own class is private (_TensorSliceDataset...)
     if module.startswith(("keras", "tensorflow", "tf_keras")):
         return f"{with_article(type(value).__name__)} object"
     if module.startswith("pandas"):
@@ -1007,6 +1033,32 @@ _GRAPH_ERRORS = re.compile(r"Cannot convert a symbolic|numpy\(\) is only availab
                            r"allowed|symbolic [`']?tf\.Tensor|[Ii]terating over (a symbolic )?`tf\.Tensor`|KerasTensor cannot be "
                            r"used|SymbolicTensor object|'SymbolicTensor'|Failed to convert elements of \(None|NoneType|"
                            r"OperatorNotAllowedInGraph|__array__")
+_GRAPH_BOOL_ADVICE = ("Keras runs a layer's call as a graph (tf.function) during fit, where a tensor has no True or False "
+                      "value yet: a Python if, while, and, or on a tensor fails there. Choose values element by element "
+                      "with tf.where (a guard against dividing by 0: tf.maximum(count, 1) or tf.math.divide_no_nan)")
+_GRAPH_NONE_ADVICE = ("Keras runs a layer's call as a graph (tf.function) during fit, where the batch size is unknown: "
+                      "x.shape[0] is None there, so range(x.shape[0]) or a shape built from it fails. Take sizes with "
+                      "tf.shape(x)[0], or let the tf functions handle the batch axis (no Python loop over it)")
+#: Errors of a Python ``if``/``and`` on a tensor's value, and of a size that is None in a graph.
+_GRAPH_BOOL = re.compile(r"as a Python `bool` is not allowed|OperatorNotAllowedInGraph")
+_GRAPH_NONE = re.compile(r"got None of type 'NoneType'|'NoneType' object cannot be interpreted as an integer|"
+                         r"Failed to convert elements of \(None")
+
+
+def graph_advice(text: str) -> str:
+    """Why code that works on eager tensors fails in a graph (``text``: :func:`error_text`), by what the error shows.
+
+    A Python ``if``/``and`` on a tensor's value gets its own advice (``tf.where``), a size read from ``x.shape[0]``
+    (None in a graph) its own (``tf.shape(x)[0]``); anything else the graph rules: tf functions only, no NumPy,
+    ``.numpy()``, Python loops over a tensor or fixed sizes.
+    """
+    if _GRAPH_BOOL.search(text):
+        return _GRAPH_BOOL_ADVICE
+    if _GRAPH_NONE.search(text):
+        return _GRAPH_NONE_ADVICE
+    return _GRAPH_ADVICE
+
+
 _BATCH_ADVICE = ("code written for one batch size (a reshape to fixed numbers, a Python loop over the batch, a size "
                  "taken from one example) fails on fit's smaller last batch: take sizes from the input itself "
                  "(tf.shape(t)[0]) or let the tf functions handle the batch axis")
@@ -1019,7 +1071,7 @@ _BATCH_ERRORS = re.compile(r"Input to reshape|Matrix size-incompatible|slice ind
 def _fit_advice(text: str, partial_batch: bool) -> str:
     """Why a learner's layer failed in a model or in fit: graph rules, the smaller last batch, or the error itself."""
     if _GRAPH_ERRORS.search(text):
-        return _GRAPH_ADVICE
+        return graph_advice(text)
     if partial_batch and (broadcast_shapes(text) or _BATCH_ERRORS.search(text)):
         return capitalised(_BATCH_ADVICE)
     explanation = explain_error(text)
@@ -1063,7 +1115,7 @@ def run_in_graph(function: Callable, case: Case, name: str = "your function") ->
         raise case.fail(tidy(str(mistake)), name, key=mistake.key) from None
     except Exception as exc:  # noqa: BLE001
         text = error_text(exc)
-        raise case.fail(f"{name} works on eager tensors, but inside a tf.function graph it raised {text}. {_GRAPH_ADVICE}",
+        raise case.fail(f"{name} works on eager tensors, but inside a tf.function graph it raised {_stopped(text)} {graph_advice(text)}",
                         name, key=NOT_IN_GRAPH, error=text) from None  # fmt: skip
     return result
 
@@ -1267,8 +1319,12 @@ NUMBER_PITFALLS: tuple[Pitfall, ...] = (
     Pitfall("not-a-number",
             lambda f: f.array is None and not isinstance(f.answer, (numbers.Real, str, bytes, bool, np.bool_))
             and not type(f.answer).__module__.startswith("pandas"),
-            lambda f: f"{f.what} should be a number, got {describe(f.answer)}: store the number itself "
-                      "(a Python int or float)"),
+            lambda f: f"{f.what} should be a number, got {describe(f.answer)}: "
+                      + (f"store the number itself, not an object made with it (this one was made with "
+                         f"input_dim={f.answer.input_dim}): a Python int" if isinstance(getattr(f.answer, "input_dim", None), int)
+                         else "store the number itself, not an object made with it"
+                         if type(f.answer).__module__.startswith(("keras", "tensorflow", "tf_keras"))
+                         else "store the number itself (a Python int or float)")),
 )
 
 
@@ -1412,15 +1468,29 @@ def capitalised(text: str) -> str:
     return text
 
 
+def _ends_sentence(text: str) -> bool:
+    """``text`` ends with its own ``!``, ``?`` or ``...`` (also inside a closing bracket), not with code's ``f(...)``."""
+    if text.endswith("...)"):  # code such as int(...) or tf.where(valid, ids, ...) is no sentence's end
+        depth, opening = 0, -1
+        for index in range(len(text) - 1, -1, -1):
+            depth += {")": 1, "(": -1}.get(text[index], 0)
+            if depth == 0:
+                opening = index
+                break
+        if opening > 0 and (text[opening - 1].isalnum() or text[opening - 1] in "_]"):
+            return False
+    return text.endswith(("!", "?", "...", ".)", "!)", "?)"))
+
+
 def _stopped(text: str) -> str:
     """``text`` as it is, with a full stop after it unless it ends with its own ``!``, ``?`` or ``...``."""
-    return text if text.endswith(("!", "?", "...", ".)", "!)", "?)")) else text + "."
+    return text if _ends_sentence(text) else text + "."
 
 
 def _sentence(text: str) -> str:
     """``text`` ending with exactly one full stop (or its own ``!``, ``?`` or ``...``, also inside a closing bracket)."""
     text = tidy(text)
-    if not text or text.endswith(("!", "?", "...", ".)", "!)", "?)")):
+    if not text or _ends_sentence(text):
         return text
     return text + "."
 

@@ -815,3 +815,99 @@ def test_failing_line_is_the_learners_own_line():
 
     error = raised(lambda: learner(np.array([1, 2])))
     assert "reshape(-1, 7)" in failing_line(error)
+
+
+# --------------------------------------------------------------------------- walkthrough 17, re-run: toolkit classes
+
+
+def test_graph_advice_names_a_python_if_and_a_batch_size_that_is_none():
+    import keras
+    import tensorflow as tf
+
+    from course_lib.checks import graph_advice, run_in_graph
+
+    class PythonIf(keras.layers.Layer):  # Keras does not convert a layer's `if` on a tensor (autograph would)
+        def call(self, x):
+            if tf.reduce_any(x > 0):
+                return x
+            return -x
+
+    text = error_text(raised(lambda: PythonIf()(keras.Input((3,)))))
+    assert "Python if" in graph_advice(text) and "tf.where" in graph_advice(text), text
+
+    def loop_over_batch(x):
+        return tf.stack([x[i] for i in range(x.shape[0])])
+
+    def ones_of_batch(x):
+        return x * tf.ones((x.shape[0], 1))
+
+    case = Case({"x": np.ones((2, 3), np.float32)})
+    for function in (loop_over_batch, ones_of_batch):
+        with pytest.raises(Mistake) as info:
+            run_in_graph(function, case, "f")
+        assert info.value.key == "not-graph-compatible" and "tf.shape(x)[0]" in str(info.value), str(info.value)
+        assert "x.shape[0] is None" in str(info.value)
+    assert "no NumPy calls" in graph_advice("NotImplementedError: Cannot convert a symbolic tf.Tensor to a numpy array")
+
+
+def test_a_mask_axis_added_in_the_middle_is_named():
+    from course_lib.checks import explain_error, misplaced_feature_axis, missing_feature_axis
+
+    middle = "InvalidArgumentError: Incompatible shapes: [4,5,3] vs. [4,1,5]"
+    assert misplaced_feature_axis(middle) == ((4, 1, 5), (4, 5, 3)) and missing_feature_axis(middle) is None
+    where = "InvalidArgumentError: condition [3,1,5], then [3,5,3], and else [] must be broadcastable"
+    assert misplaced_feature_axis(where) == ((3, 1, 5), (3, 5, 3))
+    assert "in the middle" in explain_error(middle) and "t[..., None]" in explain_error(middle) and "(4, 5, 1)" in explain_error(middle)
+    assert misplaced_feature_axis("X: Incompatible shapes: [4,5,3] vs. [4,5]") is None  # the axis is missing, not misplaced
+    assert misplaced_feature_axis("X: Incompatible shapes: [4,5,3] vs. [4,7,3]") is None
+
+
+def test_a_message_that_ends_in_code_gets_its_full_stop(capsys):
+    exercise = Exercise("q1", "t", lambda a: (_ for _ in ()).throw(Mistake("wrap it in int(...)")), hint="h",
+                        solution="s", lesson="lesson77")
+    exercise.check(1)
+    assert "int(...). (q1.hint() may help.)" in capsys.readouterr().out
+    ending = Exercise("q1", "t", lambda a: (_ for _ in ()).throw(Mistake("use a layer (Masking, Embedding...)")), hint="h",
+                      solution="s", lesson="lesson77")
+    ending.check(1)
+    assert "Embedding...) (q1.hint() may help.)" in capsys.readouterr().out  # a sentence's own "...)" stays as it is
+    nested = Exercise("q1", "t", lambda a: (_ for _ in ()).throw(Mistake("use tf.where((ids >= 0) & (ids < n), ids, ...)")),
+                      hint="h", solution="s", lesson="lesson77")
+    nested.check(1)
+    assert "ids, ...). (q1.hint() may help.)" in capsys.readouterr().out
+
+
+def test_a_dataset_is_named_as_the_learner_made_it():
+    import tensorflow as tf
+
+    from course_lib.checks import describe
+
+    assert describe(tf.data.Dataset.from_tensor_slices([1, 50, 181])) == "a tf.data.Dataset"  # was: "a _TensorSliceDataset object"
+
+
+def test_tensor_methods_without_a_tf_function_read_as_sentences():
+    from course_lib.checks import explain_error
+
+    copy = explain_error("AttributeError: 'tensorflow.python.framework.ops.EagerTensor' object has no attribute 'copy'")
+    assert "use no copy" not in copy and "needs no copy at all" in copy and "tf.where" in copy
+    assert "use the tensor itself" not in explain_error("AttributeError: EagerTensor object has no attribute 'tolist'")
+
+
+def test_a_library_object_for_a_number_is_told_the_number_it_was_made_with():
+    import keras
+
+    from course_lib.checks import NUMBER_PITFALLS
+
+    result = Exercise("q1", "t", lambda a: read_number(a, "input_dim"), hint="h", solution="s",
+                      lesson="lesson77", mistakes=NUMBER_PITFALLS).evaluate(keras.layers.Embedding(1683, 4))
+    assert result.mistake == "not-a-number" and "input_dim=1683" in result.message and "or float" not in result.message
+    other = Exercise("q1", "t", lambda a: read_number(a, "x"), hint="h", solution="s", lesson="lesson77").evaluate({"x": 1})
+    assert "a Python int or float" in other.message  # plain Python objects keep the general advice
+
+
+def test_show_never_cuts_a_value_at_an_opening_bracket():
+    from course_lib.checks import show
+
+    matrix = np.array([[10.0, 10.0], [1.0, 0.1], [0.5, 0.0], [-1.0, 0.0], [0.0, 1.0], [3.0, 1.0]], np.float32)
+    text = show(matrix, 60)
+    assert text.endswith("...") and not text.endswith("(...")

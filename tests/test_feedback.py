@@ -83,6 +83,7 @@ _GRAMMAR = [
     (re.compile(r"\ba (?:int\d*|Embedding|IntegerLookup|Input|array|object|ndarray|int|empty|ArrowStringArray)\b"), "a / an"),
     (re.compile(r"(?<![-\d.])\b1 (?:ids|rows|values|numbers|words|entries|columns|steps)\b"), "a singular count with a plural noun"),
     (re.compile(r"\w\.\)\."), "a full stop after a bracket that ends with one"),
+    (re.compile(r"\w\(\w*=?\.\.\.\) \(q\d+\.hint\(\)"), "no full stop after a message that ends in code such as int(...)"),
 ]
 
 
@@ -108,6 +109,8 @@ def test_messages_and_printed_lines_have_no_grammar_slips(lesson, capsys):
 def test_the_grammar_check_can_fail():
     assert grammar_problems("got a Embedding object") and grammar_problems("the tensor holds 1 ids ([50])")
     assert grammar_problems("[correct] q4 (t). Right. (set supports_masking.).")
+    assert grammar_problems("[not yet] q1 (t): Wrap it in int(...) (q1.hint() may help.)")
+    assert not grammar_problems("[not yet] q1 (t): Wrap it in int(...). (q1.hint() may help.)")
     assert not grammar_problems("got an Embedding object, a uint8 tensor, 1 id and (x.dtype.min).")
     assert not grammar_problems("raised X: expected to be a int64 tensor. Explained", error="X: expected to be a int64 tensor")
 

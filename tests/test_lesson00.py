@@ -71,7 +71,8 @@ MISTAKES = {
         "row-50": ["Legends of the Fall"],
         "id-49": ["I.Q."],
         "extra-spaces": [" Star Wars", "Star Wars\n"],
-        "with-year": ["Star Wars (1977)"],
+        "with-year": ["Star Wars (1977)", "Star Wars 1977"],
+        "typed-title": ["Star Wars: A New Hope", "Star Wars Episode IV"],
         "other-case": ["star wars", "STAR WARS"],
         "the-id": ["50"],
     },
@@ -94,6 +95,8 @@ MISTAKES = {
         "averaged-stars": [3.52986, 3.588191],
         "summed-stars": [374.3224],
         "rounded-too-far": [110.0, 100.0],
+        "rows-for-users": [100_000 / 100_000, 1],
+        "density": [100_000 / 943 / 1_682],
     },
     q4: {
         "boolean": [np.True_],
@@ -164,6 +167,20 @@ def test_the_walkthrough_answers_name_their_mistake(names):
     row = rejected(q2, ml.movies.loc[ml.movies.movie_id == 50].iloc[0], names)  # a whole row: .item() would fail on it
     assert row.mistake == "whole-row" and "row['title']" in row.message
     assert "1 id (" in message(q1, tf.constant([50]))  # was: "1 ids"
+
+
+def test_the_second_walkthrough_answers_name_their_mistake(names):
+    """Walkthrough 17, re-run after the first fix pass: each answer gets its own detector's message."""
+    ml = names["ml"]
+    typed = rejected(q2, "Star Wars: A New Hope", names)  # was: "the title in ml.movies has no year"
+    assert typed.mistake == "typed-title" and typed.detected == ("typed-title",) and "year" not in typed.message
+    assert "not as ml.movies spells its title" in typed.message
+    rows = rejected(q3, len(ml.ratings) / ml.ratings.user_id.count(), names)  # count() counts rows, not users
+    assert rows.mistake == "rows-for-users" and rows.detected == ("rows-for-users",) and "nunique()" in rows.message
+    density = rejected(q3, ml.ratings.groupby("user_id").size().mean() / len(ml.movies), names)
+    assert density.mistake == "density" and density.detected == ("density",) and "warm-up 4" in density.message
+    shown = rejected(q4, 0.0631)  # the density rounded to 4 decimals is shown with its 4 decimals
+    assert shown.mistake == "misrounded" and "the density is 0.0630." in shown.message
 
 
 def test_numbering_follows_the_notebook():

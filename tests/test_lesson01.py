@@ -7,6 +7,8 @@ catalogued mistake, made by a realistic wrong answer, is named by its own detect
 
 from __future__ import annotations
 
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -189,6 +191,19 @@ def ids_to_numpy(table, ids):  # .numpy() exists on tensors only
     return tf.one_hot(ids.numpy(), table.shape[0], dtype=table.dtype) @ table
 
 
+def depth_from_ids_sliced(table, ids):  # the walkthrough's answer: right until the ids are empty
+    depth = int(tf.reduce_max(ids)) + 1
+    return tf.one_hot(ids, depth, dtype=table.dtype) @ table[:depth]
+
+
+def transposed_onehot(table, ids):  # the walkthrough's answer: the one-hot matrix transposed, then the product
+    return tf.transpose(tf.one_hot(ids, table.shape[0], dtype=table.dtype)) @ table
+
+
+def ids_minus_one(table, ids):  # the walkthrough's answer: ids read as positions counted from 1
+    return tf.one_hot(ids - 1, table.shape[0], dtype=table.dtype) @ table
+
+
 def onehot_astype(table, ids):  # the walkthrough's answer: .astype on a tensor (TF 2.21 prints it without quotes)
     return tf.one_hot(ids, table.shape[0]).astype(table.dtype) @ table
 
@@ -202,7 +217,9 @@ Q2_MISTAKES = {
     "transposed-result": [both_transposed],
     "result-dtype": [cast_table_to_float32, numpy_eye_default_dtype],
     "depth-from-ids": [depth_from_ids],
-    "one-hot-axis": [wrong_axis],
+    "one-hot-axis": [wrong_axis, transposed_onehot],
+    "depth-from-empty-ids": [depth_from_ids_sliced],
+    "shifted-ids": [ids_minus_one, lambda table, ids: tf.one_hot(ids + 1, table.shape[0], dtype=table.dtype) @ table],
     "depth-too-large": [depth_plus_one],
     "numpy-on-tensors": [numpy_only, onehot_astype],
     "returned-one-hot": [onehot_only],
@@ -242,6 +259,19 @@ def test_q2_walkthrough_answers_name_their_mistake():
     assert "tf.cast(t, dtype)" in astype.message and astype.error == "AttributeError: EagerTensor object has no attribute 'astype'"
     widened = rejected(q2, cast_table_to_float32)
     assert widened.mistake == "result-dtype" and "float32 for a float64 table" in widened.message  # was accepted
+
+
+def test_q2_second_walkthrough_answers_name_their_mistake():
+    """Walkthrough 17, re-run after the first fix pass: each answer gets its own detector's message."""
+    empty = rejected(q2, depth_from_ids_sliced)  # was: "depth must be non-negative" + "run that call yourself"
+    assert empty.mistake == "depth-from-empty-ids" and empty.detected == ("depth-from-empty-ids",)
+    assert "table.shape[0]" in empty.message and "run that call yourself" not in empty.message
+    transposed = rejected(q2, transposed_onehot)  # was: "keep tf.one_hot's default axis=-1" for an axis never set
+    assert transposed.mistake == "one-hot-axis" and "transposed" in transposed.message and "[7, 4]" in transposed.message
+    shifted = rejected(q2, ids_minus_one)  # was: "the numbers are not the looked-up rows"
+    assert shifted.mistake == "shifted-ids" and shifted.detected == ("shifted-ids",) and "id - 1" in shifted.message
+    eye = rejected(q2, numpy_eye_default_dtype)  # the table was never cast: no "leave the table as it is"
+    assert eye.mistake == "result-dtype" and "leave the table" not in eye.message and "float64 for a float32 table" in eye.message
 
 
 def test_q2_learner_errors_are_explained_not_bare():
@@ -306,7 +336,9 @@ def test_q3_catalogue():
         "the-tape": [tape],
         "the-table": [keras.layers.Embedding(Q3_ROWS, Q3_DIM, embeddings_initializer="ones").embeddings
                       if False else _built_table()],
-        "counts-per-id": [np.bincount(np.ravel(Q3_IDS), minlength=Q3_ROWS)],
+        "counts-per-id": [np.bincount(np.ravel(Q3_IDS), minlength=Q3_ROWS),
+                          np.bincount(np.ravel(Q3_IDS), minlength=Q3_ROWS)[:, None]],
+        "lookup-output": [keras.layers.Embedding(Q3_ROWS, Q3_DIM)(tf.constant(Q3_IDS)), tf.ones((2, 3, 3))],
         "not-numbers": [np.full((Q3_ROWS, Q3_DIM), "1")],
         "slices-values": [gradient.values],
         "slices-indices": [gradient.indices],
@@ -359,10 +391,21 @@ def test_q4_accepts_correct_functions():
 _BYTES_PER_FLOAT = {"float16": 2, "float32": 4, "float64": 8}
 
 
+def bits_from_name(input_dim, output_dim, dtype="float32"):  # the walkthrough's answer: 'bool' holds no digits
+    return input_dim * output_dim * int(re.findall(r"\d+", dtype)[0]) // 8
+
+
+def bytes_of_a_layer(input_dim, output_dim, dtype="float32"):  # lesson 01's Going-deeper pattern, on every dtype
+    layer = keras.layers.Embedding(input_dim, output_dim, dtype=dtype)
+    layer.build()
+    return layer.embeddings.numpy().nbytes
+
+
 def test_q4_catalogue():
     messages = check_catalogue(q4, {
         "own-dtype-table": [lambda n, d, dtype="float32": n * d * _BYTES_PER_FLOAT[dtype]],
-        "size-from-name": [lambda n, d, dtype="float32": n * d * int(dtype[-2:]) // 8],
+        "size-from-name": [lambda n, d, dtype="float32": n * d * int(dtype[-2:]) // 8, bits_from_name],
+        "keras-layer-dtype": [bytes_of_a_layer],
         "no-default-dtype": [lambda n, d, dtype: n * d * np.dtype(dtype).itemsize],
         "string-result": [lambda n, d, dtype="float32": str(n * d * np.dtype(dtype).itemsize),
                           lambda n, d, dtype="float32": f"{n * d * np.dtype(dtype).itemsize / 1e6:.1f} MB"],
@@ -397,6 +440,27 @@ def test_q4_walkthrough_answers_name_their_mistake():
     # "a int8": the article follows the sound of the dtype's name
     four_bytes = rejected(q4, lambda n, d, dtype="float32": n * d * (np.dtype(dtype).itemsize if dtype.startswith("float") else 4))
     assert four_bytes.mistake == "always-4-bytes" and "an int8 takes 1" in four_bytes.message
+
+
+def test_q4_second_walkthrough_answers_name_their_mistake():
+    on_bool = rejected(q4, bits_from_name)  # was: "IndexError: list index out of range" + "run that call yourself"
+    assert on_bool.mistake == "size-from-name" and on_bool.detected == ("size-from-name",)
+    assert "'bool'" in on_bool.message and "np.dtype(dtype).itemsize" in on_bool.message
+    layer = rejected(q4, bytes_of_a_layer)  # was: Keras's QuantizedDTypePolicy text + "run that call yourself"
+    assert layer.mistake == "keras-layer-dtype" and layer.detected == ("keras-layer-dtype",)
+    assert "quantisation" in layer.message and "without a layer" in layer.message
+
+
+def test_q3_second_walkthrough_answers_name_their_mistake():
+    output = rejected(q3, keras.layers.Embedding(Q3_ROWS, Q3_DIM)(tf.constant(Q3_IDS)))  # was: "the gradient has shape (2, 3, 3)"
+    assert output.mistake == "lookup-output" and "lookup's output" in output.message and "layer.embeddings" in output.message
+    column = rejected(q3, np.bincount(np.ravel(Q3_IDS), minlength=Q3_ROWS)[:, None])  # (10, 1): was a bare shape mismatch
+    assert column.mistake == "counts-per-id" and "np.repeat(counts, 3, axis=1)" in column.message
+
+
+def test_q1_a_layer_is_told_its_number():
+    layer = rejected(q1, keras.layers.Embedding(1683, 8))  # was: "store the number itself (a Python int or float)"
+    assert layer.mistake == "not-a-number" and "input_dim=1683" in layer.message and "or float" not in layer.message
 
 
 def test_q4_a_learner_function_that_crashes_is_explained():

@@ -155,9 +155,34 @@ def astype_on_tensor(x, mask):  # TF 2.21 prints "EagerTensor object has no attr
     return tf.reduce_sum(x * weights, 1) / tf.reduce_sum(weights, 1)
 
 
+def mask_axis_in_middle(x, mask):  # the walkthrough's answer: the new axis in the middle, (batch, 1, time)
+    weights = tf.cast(mask, x.dtype)[:, None]
+    return tf.reduce_sum(x * weights, 1) / tf.reduce_sum(weights, 1)
+
+
+def nonzero_values_count(x, mask):  # the walkthrough's answer: counts non-zero numbers, not real steps
+    zeroed = tf.where(mask[..., None], x, 0.0)
+    return tf.reduce_sum(zeroed, 1) / tf.cast(tf.math.count_nonzero(zeroed, 1), x.dtype)
+
+
+def python_if_on_a_tensor(x, mask):  # the walkthrough's answer: a guard written with Python's if
+    weights = tf.cast(mask, x.dtype)[..., None]
+    count = tf.reduce_sum(weights, 1)
+    if tf.reduce_any(count == 0):
+        count = tf.maximum(count, 1.0)
+    return tf.reduce_sum(x * weights, 1) / count
+
+
+def batch_size_from_shape(x, mask):  # the walkthrough's answer: x.shape[0] is None in a graph
+    weights = tf.cast(mask, x.dtype)[..., None]
+    return tf.reduce_sum(x * weights, 1) / (tf.reduce_sum(weights, 1) * tf.ones((x.shape[0], 1)))
+
+
 def test_q2_catalogue():
     messages = check_catalogue(q2, {
         "missing-feature-axis": [no_feature_axis],
+        "mask-axis-in-middle": [mask_axis_in_middle],
+        "nonzero-count": [nonzero_values_count],
         "dtype-mix": [count_nonzero, float64_weights],
         "all-real-steps": [lambda x, m: tf.reduce_mean(tf.boolean_mask(x, m), axis=0)],
         "bool-arithmetic": [lambda x, m: tf.reduce_sum(x * m[:, :, None], axis=1),
@@ -195,6 +220,26 @@ def test_q2_walkthrough_answers_name_their_mistake():
     assert "without quotes" in named.message and "parentheses" not in named.message
 
 
+def test_q2_second_walkthrough_answers_name_their_mistake():
+    """Walkthrough 17, re-run after the first fix pass: each answer gets its own detector's message."""
+    middle = rejected(q2, mask_axis_in_middle)  # was: "check where each size comes from (a number of your own...)"
+    assert middle.mistake == "mask-axis-in-middle" and "in the middle" in middle.message and "[:, :, None]" in middle.message
+    nonzero = rejected(q2, nonzero_values_count)  # was accepted: no case had a real step that is exactly 0.0
+    assert nonzero.mistake == "nonzero-count" and nonzero.detected == ("nonzero-count",)
+    assert "exactly 0.0" in nonzero.message and "row 0, step 1" in nonzero.message
+    python_if = rejected(q2, python_if_on_a_tensor)  # was: the generic graph rules, which never name `if`
+    assert python_if.mistake == "not-graph-compatible" and "Python if" in python_if.message and "tf.where" in python_if.message
+    none_size = rejected(q2, batch_size_from_shape)  # was: the generic graph rules
+    assert none_size.mistake == "not-graph-compatible" and "tf.shape(x)[0]" in none_size.message
+    assert "x.shape[0] is None" in rejected(q2, python_loop_over_batch).message
+
+
+def test_q3_second_walkthrough_answer_names_the_lookup_layer():
+    embedding = rejected(q3, keras.layers.Embedding(10, 4, mask_zero=True))  # was: "the mask has shape (3, 6, 1)"
+    assert embedding.mistake == "lookup-layer" and "looks up ids" in embedding.message
+    assert "keras.layers.Masking(mask_value=...)" in embedding.message
+
+
 def test_q2_messages_make_no_false_claims_about_tensorflow(capsys):
     text = message(q2, lambda x, m: tf.reduce_sum(x * m[:, :, None], axis=1))
     assert "logical AND" not in text and "will not multiply" not in text
@@ -229,6 +274,14 @@ class PadValueMask(keras.layers.Layer):  # a hand-written Masking: also correct
         return tf.reduce_any(tf.not_equal(x, Q3_PAD_VALUE), axis=-1)
 
 
+class MaskWithFeatureAxis(keras.layers.Layer):  # a (batch, time, 1) mask: one per number, not per step
+    def call(self, x):
+        return x
+
+    def compute_mask(self, x, mask=None):
+        return tf.not_equal(x, Q3_PAD_VALUE)
+
+
 class Crashes(keras.layers.Layer):
     def call(self, x):
         return x[:, :, 5]
@@ -257,7 +310,8 @@ def test_q3_catalogue():
         "mask-value-text": [keras.layers.Masking(mask_value=str(Q3_PAD_VALUE))],
         "not-a-layer": ["Masking(-9.0)", Q3_PAD_VALUE, lambda x: x],
         "no-mask": [keras.layers.Dense(1)],
-        "mask-shape": [keras.layers.Embedding(10, 2, mask_zero=True)],
+        "mask-shape": [MaskWithFeatureAxis()],
+        "lookup-layer": [keras.layers.Embedding(10, 4, mask_zero=True), keras.layers.IntegerLookup(vocabulary=[1, 2])],
         "default-zero": [keras.layers.Masking()],
         "hides-real-value": [keras.layers.Masking(mask_value=-1.0)],
         "inverted": [InvertedMasking()],
@@ -455,6 +509,19 @@ def test_q4_walkthrough_answers_name_their_mistake(capsys):
         q4.check(WithoutSupportsMasking)
     printed = capsys.readouterr().out
     assert "[correct]" in printed and ".)." not in printed  # the note in brackets ends the line once
+
+
+class WrapsGlobalMaxPooling(ReferenceMaxPooling):  # the walkthrough's answer: Keras warned from inside the check
+    def call(self, x, mask=None):
+        return keras.layers.GlobalMaxPooling1D()(x)
+
+
+def test_q4_a_wrapped_keras_layer_prints_no_keras_warning():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = rejected(q4, WrapsGlobalMaxPooling)
+    assert result.mistake == "padding-in-max" and result.detected == ("padding-in-max",)
+    assert not [w for w in caught if "does not support masking" in str(w.message)]  # was: Keras's UserWarning printed
 
 
 def test_q4_hint_leads_to_an_accepted_answer(capsys):

@@ -88,6 +88,20 @@ def rows_and_similarities(matrix, query, k):
     return rows, nearest_neighbours(matrix, query, k)[1]
 
 
+def row_similarity_pairs(matrix, query, k):  # the walkthrough's answer: (row, similarity) pairs
+    rows, similarities = nearest_neighbours(matrix, query, k)
+    return [(int(row), float(similarity)) for row, similarity in zip(rows, similarities)]
+
+
+def skips_the_best_row(matrix, query, k):  # the walkthrough's answer: [1:k + 1], as if the query were a row
+    return nearest(matrix, query, k + 1)[1:]
+
+
+def negated_cosine(matrix, query, k):  # the walkthrough's answer: Keras's cosine_similarity is minus the cosine
+    similarities = keras.losses.cosine_similarity(matrix, query[None, :])
+    return np.argsort(-np.asarray(similarities))[:k]
+
+
 def test_q1_catalogue():
     messages = check_catalogue(q1, {
         "column-of-rows": [column_of_rows, lambda m, q, k: nearest(m, q, k)[None, :]],
@@ -101,13 +115,26 @@ def test_q1_catalogue():
         "wrong-length": [lambda m, q, k: nearest(m, q, k)[: max(k - 1, 1)]],
         "dot-product": [lambda m, q, k: np.argsort(-(m @ q))[:k]],
         "euclidean": [lambda m, q, k: np.argsort(np.linalg.norm(m - q, axis=1))[:k]],
-        "least-similar": [lambda m, q, k: nearest_neighbours(m, q, len(m))[0][::-1][:k]],
+        "least-similar": [lambda m, q, k: nearest_neighbours(m, q, len(m))[0][::-1][:k], negated_cosine],
+        "skipped-best": [skips_the_best_row],
+        "row-similarity-pairs": [row_similarity_pairs],
         "columns-normalised": [columns_normalised],
         "unordered": [lambda m, q, k: np.sort(nearest(m, q, k))],
         "first-rows-only": [lambda m, q, k: nearest(m[:50], q, k)],
         "changed-input": [normalises_in_place],
     })
     assert "whatever k is" in messages["fixed-length"]  # the issue: not "your list has k + 1 rows"
+
+
+def test_q1_second_walkthrough_answers_name_their_mistake():
+    """Walkthrough 17, re-run after the first fix pass: each answer gets its own detector's message."""
+    skipped = rejected(q1, skips_the_best_row)  # was: "normalise each row (axis=1) and the query" (they had)
+    assert skipped.mistake == "skipped-best" and skipped.detected == ("skipped-best",) and "[:k]" in skipped.message
+    assert "normalise" not in skipped.message
+    pairs = rejected(q1, row_similarity_pairs)  # was: "got [2, 1, 1, 0.995, 5, 0.9487]", the pairs flattened
+    assert pairs.mistake == "row-similarity-pairs" and "[(2, 1), (1, 0.995), ...]" in pairs.message
+    negated = rejected(q1, negated_cosine)  # was: "use np.argsort(-similarities)", which the learner had used
+    assert negated.mistake == "least-similar" and "minus the cosine" in negated.message
 
 
 def test_q1_rows_in_a_column_are_refused_as_the_next_cells_would():
@@ -197,6 +224,15 @@ def analogy_on(own_nearest):
     return namespace["analogy_word"]
 
 
+def unit_inputs(glove, a, b, c):  # the walkthrough's answer: a, b and c scaled to length 1 first
+    def unit(word):
+        return glove[word] / np.linalg.norm(glove[word])
+
+    for row in nearest(glove.vectors, unit(b) - unit(a) + unit(c), 6):
+        if glove.words[row] not in (a, b, c):
+            return glove.words[row]
+
+
 def vectors_by_word(glove, a, b, c):
     query = glove.vectors[b] - glove.vectors[a] + glove.vectors[c]
     return glove.words[nearest(glove.vectors, query, 1)[0]]
@@ -220,6 +256,8 @@ def test_q2_catalogue():
         "swapped-signs": [lambda g, a, b, c: reference_analogy(g, b, a, c)],
         "a-plus-b-minus-c": [lambda g, a, b, c: _a_plus_b_minus_c(g, a, b, c)],
         "dot-product": [by_dot_product],
+        "unit-inputs": [unit_inputs],
+        "wordvectors-attribute": [lambda g, a, b, c: g.get(a)],
         "search-stops-early": [top_three_only],
         "changed-input": [lambda g, a, b, c: reference_analogy(g, a, b, c) + ("" if g.vectors.__setitem__(0, 0) else "")],
     })
@@ -349,6 +387,32 @@ def pops_reserved(vocabulary, glove):
     return fill_matrix(vocabulary, glove)
 
 
+def truth_test_on_row_number(vocabulary, glove):  # the walkthrough's answer: GloVe's row 0 reads as False
+    matrix = np.zeros((len(vocabulary), glove.dim), np.float32)
+    for i, word in enumerate(vocabulary[2:], 2):
+        row = glove.index.get(word)
+        if row:
+            matrix[i] = glove.vectors[row]
+    return matrix
+
+
+def dict_get(vocabulary, glove):  # the walkthrough's answer: a WordVectors is no dict
+    matrix = np.zeros((len(vocabulary), glove.dim), np.float32)
+    for i, word in enumerate(vocabulary[2:], 2):
+        vector = glove.get(word)
+        if vector is not None:
+            matrix[i] = vector
+    return matrix
+
+
+def test_q3_second_walkthrough_answers_name_their_mistake():
+    dropped = rejected(q3, truth_test_on_row_number)  # was: "the rows of ['the'] do not hold the expected numbers"
+    assert dropped.mistake == "row-zero-word-dropped" and dropped.detected == ("row-zero-word-dropped",)
+    assert "row 0" in dropped.message and "word in glove" in dropped.message
+    no_get = rejected(q3, dict_get)  # was: "check what type that value is at that line"
+    assert no_get.mistake == "wordvectors-attribute" and "`word in glove`" in no_get.message and "print(type" not in no_get.message
+
+
 def test_q3_catalogue():
     messages = check_catalogue(q3, {
         "missing-word-keyerror": [keyerror],
@@ -364,6 +428,8 @@ def test_q3_catalogue():
         "shifted": [shifted, enumerate_from_zero],
         "reserved-not-zero": [reserved_not_skipped, lambda v, g: np.vstack([np.ones((2, g.dim), np.float32), fill_matrix(v, g)[2:]])],
         "missing-word-not-zero": [random_missing],
+        "row-zero-word-dropped": [truth_test_on_row_number],
+        "wordvectors-attribute": [dict_get],
         "changed-input": [pops_reserved],
     })
     assert "glove[word]" in messages["task-row-as-glove-row"]  # was a bare IndexError
@@ -402,6 +468,7 @@ def test_q4_catalogue():
         "missing-fraction": [lambda v, g: 1 - coverage(v, g)],
         "missing-brackets": [lambda v, g: sum(w in g for w in v[2:]) / len(v) - 2],
         "rounded": [lambda v, g: round(coverage(v, g), 2)],
+        "wordvectors-attribute": [lambda v, g: sum(g.get(w) is not None for w in v[2:]) / len(v[2:])],
         "changed-input": [lambda v, g: coverage(v, g) + 0 * len([v.remove("")])],
     })
 
@@ -445,6 +512,40 @@ def set_weights_before_build(matrix):
     return layer
 
 
+def assign_before_build(matrix):  # the walkthrough's answer: the variable does not exist yet
+    layer = keras.layers.Embedding(*matrix.shape, trainable=False, mask_zero=True)
+    layer.embeddings.assign(matrix)
+    return layer
+
+
+def keras_2_embedding(matrix):  # the walkthrough's answer: tf_keras, the Keras 2 package
+    import tf_keras
+
+    return tf_keras.layers.Embedding(*matrix.shape, embeddings_initializer=tf_keras.initializers.Constant(matrix),
+                                     trainable=False, mask_zero=True)
+
+
+def numpy_sizes(matrix):  # the walkthrough's answer: np.array(matrix.shape) holds NumPy int64s
+    rows, dim = np.array(matrix.shape)
+    return keras.layers.Embedding(rows, dim, embeddings_initializer=keras.initializers.Constant(matrix),
+                                  trainable=False, mask_zero=True)
+
+
+def trainable_as_text(matrix):
+    return keras.layers.Embedding(*matrix.shape, embeddings_initializer=keras.initializers.Constant(matrix),
+                                  trainable="False", mask_zero=True)
+
+
+def test_q5_second_walkthrough_answers_name_their_mistake():
+    for answer, key, words in [(assign_before_build, "embeddings-before-build", "Constant(matrix)"),
+                               (keras_2_embedding, "keras-2-layer", "keras.layers.Embedding"),
+                               (numpy_sizes, "numpy-integer-size", "int(...)"),
+                               (trainable_as_text, "trainable-text", "without quotes")]:
+        result = rejected(q5, answer)  # was: Keras's own text, then "run that call yourself" (tf_keras: "a str has no .base_dtype")
+        assert result.mistake == key and result.detected == (key,) and words in result.message, result
+        assert "run that call yourself" not in result.message and "base_dtype" not in result.message
+
+
 def test_q5_catalogue():
     check_catalogue(q5, {
         "returned-model": [lambda m: keras.Sequential([keras.Input((3,), dtype="int32"), frozen_embedding(m)])],
@@ -460,6 +561,10 @@ def test_q5_catalogue():
         "shape-as-one-argument": [lambda m: keras.layers.Embedding(m.shape, trainable=False, mask_zero=True),
                                   lambda m: keras.layers.Embedding(input_dim=m.shape, output_dim=m.shape[1])],
         "set-weights-before-build": [set_weights_before_build],
+        "embeddings-before-build": [assign_before_build],
+        "trainable-text": [trainable_as_text],
+        "numpy-integer-size": [numpy_sizes],
+        "keras-2-layer": [keras_2_embedding],
         "initializer-not-object": [lambda m: keras.layers.Embedding(*m.shape, embeddings_initializer="matrix",
                                                                     trainable=False, mask_zero=True)],
         "no-mask-zero": [lambda m: keras.layers.Embedding(*m.shape, weights=[m], trainable=False)],

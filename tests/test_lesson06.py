@@ -107,11 +107,16 @@ def port_in_place(table):  # rolls the caller's table in place
     return np.concatenate([np.zeros((1, table.shape[1]), table.dtype), table], axis=0)
 
 
-def port_list(table):
+def port_list(table):  # the walkthrough's answer: right rows, but a list has no dtype (the prompt asks for the table's)
     return port_numpy(table).tolist()
 
 
-@pytest.mark.parametrize("answer", [port_numpy, port_tensorflow, port_list])
+def port_into_a_layer(table):  # the walkthrough's answer: the table handed back inside an Embedding
+    ported = port_numpy(table)
+    return L.Embedding(len(ported), ported.shape[1], weights=[ported])
+
+
+@pytest.mark.parametrize("answer", [port_numpy, port_tensorflow])
 def test_q2_accepts_correct_ports(answer):
     assert status(q2, answer) == "correct"
 
@@ -163,6 +168,8 @@ def test_q2_catalogue():
                    lambda t: np.vstack([[0.0] * t.shape[1], t[-1:], t[:-1]]),
                    lambda t: tf.concat([tf.zeros((1, t.shape[1])), t[-1:], t[:-1]], 0)],
         "changed-input": [port_in_place],
+        "python-list": [port_list, lambda t: [list(row) for row in port_numpy(t)]],
+        "returned-layer": [port_into_a_layer],
     })
     assert "missing" in messages["dropped-row"]  # the issue: was "rows are in the wrong order"
 
@@ -179,6 +186,21 @@ def test_q2_walkthrough_answers_name_their_mistake():
     downcast = rejected(q2, lambda t: tf.concat([tf.zeros((1, t.shape[1])), t[-1:], t[:-1]], 0))  # float32 from float64
     assert downcast.mistake == "upcast" and "tf.zeros: float32" in downcast.message
     assert "np.zeros makes float64 unless" not in downcast.message  # was: blamed np.zeros
+
+
+def test_q2_second_walkthrough_answers_name_their_mistake():
+    """Walkthrough 17, re-run after the first fix pass: each answer gets its own detector's message."""
+    listed = rejected(q2, port_list)  # was accepted, though the prompt asks for the table's dtype
+    assert listed.mistake == "python-list" and listed.detected == ("python-list",) and "(float32)" in listed.message
+    layer = rejected(q2, port_into_a_layer)  # was: "call what computes them and keep its result"
+    assert layer.mistake == "returned-layer" and "the table itself" in layer.message and "call what" not in layer.message
+
+
+def test_q1_second_walkthrough_answers_name_their_mistake():
+    largest = rejected(q1, 22)  # the largest index: was told to "count both the mask and the OOV index"
+    assert largest.mistake == "one-row-short" and "largest id is 22" in largest.message and "count both" not in largest.message
+    layer = rejected(q1, L.Embedding(23, 4))  # was: "store the number itself (a Python int or float)"
+    assert layer.mistake == "not-a-number" and "input_dim=23" in layer.message and "float" not in layer.message
 
 
 def test_q2_hard_coded_sizes_fail_on_the_other_tables():
@@ -227,10 +249,20 @@ def test_q3_catalogue():
         "vocabulary-lookup": [L.StringLookup(vocabulary=["94043"])],
         "salted": [L.Hashing(num_bins=50, salt=7)],
         "numeric-layer": [L.IntegerLookup(vocabulary=[1, 2])],
+        "crossing-layer": [L.HashedCrossing(50)],
+        "lambda-output-shape": [L.Lambda(lambda zips: tf.strings.to_hash_bucket_fast(zips, 50))],
     })
     assert "feature column itself" in rejected(q3, fc.categorical_column_with_hash_bucket("zip", 50)).message
     assert "without calling it" in rejected(q3, L.Hashing(50)(np.array([["a"]]))).message
     assert "without quotes" in rejected(q3, "Hashing(50)").message
+
+
+def test_q3_second_walkthrough_answers_name_their_mistake():
+    crossing = rejected(q3, L.HashedCrossing(50))  # was: Keras's text, then "run that call yourself"
+    assert crossing.mistake == "crossing-layer" and "keras.layers.Hashing" in crossing.message
+    in_lambda = rejected(q3, L.Lambda(lambda zips: tf.strings.to_hash_bucket_fast(zips, 50)))  # the same
+    assert in_lambda.mistake == "lambda-output-shape" and in_lambda.detected == ("lambda-output-shape",)
+    assert "keras.layers.Hashing(num_bins=50)" in in_lambda.message and "run that call yourself" not in in_lambda.message
 
 
 def test_q3_a_number_layer_is_not_told_to_add_a_string_input():
@@ -334,6 +366,11 @@ def _masked(vectors, mask):
     return tf.reduce_sum(vectors * tf.cast(mask, vectors.dtype)[..., None], 1), tf.reduce_sum(tf.cast(mask, vectors.dtype), 1, keepdims=True)
 
 
+def padding_summed_no_nan(vectors, mask):  # the walkthrough's answer: the hint's divide_no_nan, the padding summed
+    count = tf.reduce_sum(tf.cast(mask, vectors.dtype), 1, keepdims=True)
+    return tf.math.divide_no_nan(tf.reduce_sum(vectors, 1), tf.sqrt(count))
+
+
 def test_q4_catalogue():
     messages = check_catalogue(q4, {
         "bool-arithmetic": [lambda v, m: tf.reduce_sum(tf.constant(v) * tf.constant(m)[..., None], 1)],
@@ -351,7 +388,8 @@ def test_q4_catalogue():
         "sum-combiner": [lambda v, m: _masked(v, m)[0]],
         "mask-ignored": [lambda v, m: tf.reduce_sum(v, 1) / np.sqrt(v.shape[1])],
         "padded-length": [lambda v, m: _masked(v, m)[0] / np.sqrt(v.shape[1])],
-        "padding-summed": [lambda v, m: tf.reduce_sum(v, 1) / tf.sqrt(tf.maximum(_masked(v, m)[1], 1.0))],
+        "padding-summed": [lambda v, m: tf.reduce_sum(v, 1) / tf.sqrt(tf.maximum(_masked(v, m)[1], 1.0)),
+                           padding_summed_no_nan],
         "batch-count": [lambda v, m: _masked(v, m)[0] / tf.sqrt(tf.maximum(tf.reduce_sum(tf.cast(m, v.dtype)), 1.0))],
         "inverted-mask": [lambda v, m: sqrtn_tf(v, ~m)],
         "changed-input": [zeroes_padding_in_place],

@@ -11,6 +11,8 @@ Each exercise's mistakes are catalogued (``qN.mistakes``): a detector and a mess
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from course_lib.checks import (
@@ -171,8 +173,12 @@ _Q2_VALUE = [  # on a str answer
             "that is movie id 49, in row 48: select the row whose movie_id equals 50 instead of counting positions"),
     Pitfall("extra-spaces", lambda f: f.answer != _STAR_WARS and f.answer.strip() == _STAR_WARS,
             lambda f: f"{f.answer!r} has extra spaces around the title: store the cell as it is"),
-    Pitfall("with-year", lambda f: f.answer.strip().startswith(_STAR_WARS) and f.answer.strip() != _STAR_WARS,
+    Pitfall("with-year", lambda f: re.fullmatch(re.escape(_STAR_WARS) + r"\s*\(?\d{4}\)?", f.answer.strip()) is not None,
             "right movie, but the title in ml.movies has no year: the year is in its own column"),
+    Pitfall("typed-title", lambda f: _STAR_WARS.lower() in f.answer.lower() and f.answer.strip().lower() != _STAR_WARS.lower()
+            and re.fullmatch(re.escape(_STAR_WARS) + r"\s*\(?\d{4}\)?", f.answer.strip()) is None,
+            lambda f: f"{f.answer!r} names the right movie, but not as ml.movies spells its title: store the title "
+                      "cell itself, selected by id, instead of typing a title: " + _SELECT),
     Pitfall("other-case", lambda f: f.answer.lower() == _STAR_WARS.lower() and f.answer != _STAR_WARS,
             lambda f: f"{f.answer!r}: right movie, but store the title exactly as ml.movies spells it"),
     Pitfall("the-id", lambda f: f.answer.strip() == "50",
@@ -243,6 +249,12 @@ _Q3 = [
             lambda f: f"{f.value:.2f} is ratings per *movie*: divide by the number of users"),
     Pitfall("upside-down", lambda f: _close(f.value, ML100K_USERS / ML100K_RATINGS),
             lambda f: f"{f.value:.4g} is users per rating: the division is upside down"),
+    Pitfall("rows-for-users", lambda f: f.value == 1,
+            lambda f: f"{show(f.number.original)} is the number of ratings divided by itself: .count(), len() and .size "
+                      "count rows, one per rating, not users. Count the distinct users with ml.ratings.user_id.nunique(), then divide"),
+    Pitfall("density", lambda f: _close(f.value, ML100K_RATINGS / (ML100K_USERS * ML100K_MOVIES), 1e-3),
+            lambda f: f"{f.value:.4g} also divides by the number of movies: that is the density of the rating matrix "
+                      "(warm-up 4). Ratings per user divides the ratings by the number of users only"),
     Pitfall("median", lambda f: abs(f.value - ML100K_MEDIAN_PER_USER) <= 0.5,
             "that is the median number of ratings per user; the question asks for the mean (.mean(), not .median())"),
     Pitfall("number-of-ratings", lambda f: f.value == ML100K_RATINGS,
@@ -257,7 +269,7 @@ _Q3 = [
     Pitfall("misrounded", lambda f: not f.number.is_integer_type and _misrounded(f.value, PER_USER),
             lambda f: f"{show(f.value)} is close to the mean but not a rounding of it: rounded to "
                       f"{_decimals(f.value)} decimal{'s' if _decimals(f.value) > 1 else ''} the mean is "
-                      f"{round(PER_USER, _decimals(f.value))}. Round once, from the unrounded value (or give it unrounded)"),
+                      f"{PER_USER:.{_decimals(f.value)}f}. Round once, from the unrounded value (or give it unrounded)"),
 ]
 
 
@@ -311,7 +323,7 @@ def _density_pitfalls(n_ratings: int, n_users: int, n_movies: int) -> list[Pitfa
         Pitfall("misrounded", lambda f: not f.number.is_integer_type and _decimals(f.value) >= 3
                 and _misrounded(f.value, expected),
                 lambda f: f"{show(f.value)} is close to the density but not a rounding of it: rounded to "
-                          f"{_decimals(f.value)} decimals the density is {round(expected, _decimals(f.value))}. Round "
+                          f"{_decimals(f.value)} decimals the density is {expected:.{_decimals(f.value)}f}. Round "
                           "once, from the unrounded value (or give it unrounded)"),
     ]
 

@@ -182,6 +182,10 @@ _Q2_ERRORS = [  # explain=: the learner's function raised
             lambda f: "tf.one_hot makes float32 by default, and a product needs both sides in one dtype"
                       + (f" (here {' and '.join(mixed_dtypes(f.text))})" if mixed_dtypes(f.text) else "")
                       + ": pass dtype=table.dtype to tf.one_hot"),
+    Pitfall("depth-from-empty-ids", lambda f: "depth must be non-negative" in f.text,
+            "the depth came from the ids (their largest id + 1?), and these ids hold no id at all: the largest of "
+            "nothing is the smallest int32, so the depth went negative. The depth is the table's number of rows, "
+            "table.shape[0], whatever the ids hold"),
     Pitfall("no-depth", lambda f: "Missing required positional argument" in f.text and "one_hot" in failing_line(f.error),
             "tf.one_hot needs the depth, the length of each one-hot vector: the table's number of rows, "
             "tf.one_hot(ids, depth=table.shape[0], dtype=table.dtype)"),
@@ -199,8 +203,9 @@ _Q2_ERRORS = [  # explain=: the learner's function raised
                       f"{_rows_of(f)} rows: the depth is the table's number of rows, table.shape[0]"),
     Pitfall("one-hot-axis", lambda f: _product_mismatch(f) and _matmul_shapes(f) is not None and not _swapped(f)
             and _matmul_shapes(f)[0][0] == _rows_of(f) and np.ndim(f.inputs["ids"]) == 1,
-            "the one-hot axis looks wrong: keep tf.one_hot's default axis=-1, so each id becomes a row of length "
-            "table.shape[0] that multiplies the table"),
+            lambda f: f"the one-hot matrix came first with shape {_matmul_shapes(f)[0]}, (table rows, ids): "
+                      "transposed (tf.transpose, or axis=0 in tf.one_hot?). Each id must be a row of length "
+                      "table.shape[0]: tf.one_hot(ids, depth) with its default axis=-1, not transposed, times the table"),
     Pitfall("depth-too-large", lambda f: _product_mismatch(f) and _matmul_shapes(f) is not None and not _swapped(f)
             and _matmul_shapes(f)[0][-1] > _rows_of(f),
             lambda f: f"the one-hot vectors are longer than the table has rows ({_rows_of(f)}): use "
@@ -245,13 +250,34 @@ _Q2_RESULT = [
     Pitfall("result-dtype", lambda f: f.array.shape == f.expected.shape and f.array.dtype.kind == "f"
             and f.array.dtype != f.expected.dtype
             and np.allclose(f.array.astype(np.float64), f.expected.astype(np.float64), atol=f.atol),
-            lambda f: f"the numbers are right, but the result is {f.array.dtype} for a {f.expected.dtype} table; "
-                      "tf.gather keeps the table's dtype (casting the table changes its precision): make the one-hot "
-                      "matrix in the table's dtype, tf.one_hot(ids, depth, dtype=table.dtype), and leave the table as it is"),
-    Pitfall("wrong-rows", lambda f: f.array.shape == f.expected.shape and f.array.dtype.kind == "f"
+            lambda f: f"the numbers are right, but the result is {f.array.dtype} for a {f.expected.dtype} table, and "
+                      "tf.gather keeps the table's dtype: make the one-hot matrix in the table's dtype, "
+                      "tf.one_hot(ids, depth, dtype=table.dtype), and cast nothing else (a cast of the table or of the "
+                      "result changes its precision)"),
+    Pitfall("shifted-ids", lambda f: f.array.shape == f.expected.shape and f.array.dtype.kind == "f"
+            and _shift_of(f) is not None,
+            lambda f: f"each row of the result is the table row of id {'- 1' if _shift_of(f) < 0 else '+ 1'} (the ids "
+                      f"were shifted by {_shift_of(f):+d} before the one-hot?): an id is its own row number, so "
+                      "tf.one_hot(ids, depth, dtype=table.dtype) takes the ids as they are"),
+    Pitfall("wrong-rows", lambda f: f.array.shape == f.expected.shape and f.array.dtype.kind == "f" and _shift_of(f) is None
             and not np.allclose(f.array.astype(np.float64), f.expected.astype(np.float64), atol=f.atol),
             "the shape is right but the numbers are not the looked-up rows of the table: one_hot(ids) @ table"),
 ]
+
+
+def _shift_of(f) -> int | None:
+    """-1 or +1 when the result is one_hot(ids + shift) @ table (ids off the table give zero rows), else None."""
+    table = np.asarray(f.inputs["table"], dtype=np.float64)
+    ids = np.asarray(f.inputs["ids"])
+    if ids.size == 0:
+        return None
+    for shift in (-1, 1):
+        moved = ids + shift
+        inside = (moved >= 0) & (moved < len(table))
+        candidate = np.where(inside[..., None], table[np.clip(moved, 0, len(table) - 1)], 0.0)
+        if np.allclose(f.array.astype(np.float64), candidate, atol=f.atol):
+            return shift
+    return None
 
 
 def _call_quietly(function: Any, case: Case):
@@ -345,6 +371,12 @@ def _scale(f) -> float | None:
     return k if k != 0 and np.allclose(f.values, k * expected, rtol=1e-5, atol=1e-7) else None
 
 
+def _counts_only(f) -> bool:
+    """The counts per id, (rows,) or (rows, 1): right numbers, not yet repeated across the columns."""
+    counts = np.bincount(np.ravel(Q3_IDS), minlength=Q3_ROWS)
+    return f.array.shape in ((Q3_ROWS,), (Q3_ROWS, 1)) and np.array_equal(f.array.reshape(-1), counts)
+
+
 _Q3_TYPE = [  # on the answer as given, before it is read as numbers
     Pitfall("the-tape", lambda f: type(f.answer).__name__ == "GradientTape",
             "that is the tape itself; the gradient is what it computes: tape.gradient(loss, layer.embeddings), "
@@ -368,14 +400,19 @@ _Q3 = [
             "IndexedSlices into a dense tensor with tf.convert_to_tensor"),
     Pitfall("transposed", lambda f: f.array.shape == (Q3_DIM, Q3_ROWS),
             lambda f: f"shape {f.array.shape} is transposed: the table has one row per id, shape ({Q3_ROWS}, {Q3_DIM})"),
-    Pitfall("counts-per-id", lambda f: f.array.shape == (Q3_ROWS,) and np.array_equal(
-            f.array, np.bincount(np.ravel(Q3_IDS), minlength=Q3_ROWS)),
-            lambda f: f"those are the counts per id, shape ({Q3_ROWS},): right numbers, but the gradient has the "
+    Pitfall("counts-per-id", lambda f: _counts_only(f),
+            lambda f: f"those are the counts per id, shape {f.array.shape}: right numbers, but the gradient has the "
                       f"table's shape ({Q3_ROWS}, {Q3_DIM}), each count repeated in every column (each looked-up "
-                      "number gets 1). np.repeat(counts[:, None], 3, axis=1) does that"),
+                      "number gets 1). "
+                      + ("np.repeat(counts[:, None], 3, axis=1)" if f.array.ndim == 1 else "np.repeat(counts, 3, axis=1)")
+                      + " does that"),
+    Pitfall("lookup-output", lambda f: f.array.shape == np.shape(Q3_IDS) + (Q3_DIM,),
+            lambda f: f"shape {f.array.shape} is the shape of the lookup's output, layer(q3_ids): the ids' shape "
+                      f"{np.shape(Q3_IDS)} plus the dimension {Q3_DIM}. The gradient asked for is that of the loss with "
+                      f"respect to the table, tape.gradient(loss, layer.embeddings), shape ({Q3_ROWS}, {Q3_DIM})"),
     Pitfall("wrong-shape", lambda f: f.array.shape not in ((Q3_ROWS, Q3_DIM), (_N_IDS, Q3_DIM), (Q3_DIM, Q3_ROWS),
-                                                            (_N_IDS,), np.shape(Q3_IDS))
-            and not (f.array.shape == (Q3_ROWS,) and np.array_equal(f.array, np.bincount(np.ravel(Q3_IDS), minlength=Q3_ROWS))),
+                                                            (_N_IDS,), np.shape(Q3_IDS), np.shape(Q3_IDS) + (Q3_DIM,))
+            and not _counts_only(f),
             lambda f: f"the gradient has shape {f.array.shape}; it should have the table's shape ({Q3_ROWS}, {Q3_DIM})"),
     Pitfall("update-sign", lambda f: _scale(f) is not None and _scale(f) < 0,
             "those are the signs of the update (minus the gradient, times the learning rate), not the gradient itself: "
@@ -456,9 +493,17 @@ _Q4_ERRORS = [
     Pitfall("own-dtype-table", lambda f: isinstance(f.error, KeyError),
             lambda f: f"your function looks the dtype up in a table of its own, which lacks {f.text.split(': ', 1)[-1]}: "
                       "np.dtype(dtype).itemsize knows the size of every NumPy dtype"),
-    Pitfall("size-from-name", lambda f: isinstance(f.error, ValueError) and "invalid literal for int()" in f.text,
-            lambda f: f"reading the size from the dtype's name fails for {f.inputs.get('dtype', 'float32')!r} (int8, "
-                      "bool and complex64 do not end in their bits): np.dtype(dtype).itemsize gives the bytes of any dtype"),
+    Pitfall("size-from-name", lambda f: isinstance(f.error, ValueError) and "invalid literal for int()" in f.text
+            or isinstance(f.error, IndexError) and "dtype" in failing_line(f.error),
+            lambda f: f"reading the size from the dtype's name fails for {f.inputs.get('dtype', 'float32')!r}: bool has no "
+                      "number in its name, and int8's number has one digit: np.dtype(dtype).itemsize gives the bytes "
+                      "of any dtype"),
+    Pitfall("keras-layer-dtype", lambda f: re.search(r"QuantizedDTypePolicy|Argument `dtype` got invalid value", f.text) is not None,
+            lambda f: f"a Keras layer made with dtype={f.inputs.get('dtype', 'float32')!r} "
+                      + (f"reads {f.inputs.get('dtype', 'float32')!r} as a quantisation mode, not as the table's dtype" if "Policy" in f.text else
+                         "is refused: Keras variables take floats and a few integer dtypes only")
+                      + ", so no layer is made: compute the bytes without a layer, "
+                        "input_dim * output_dim * np.dtype(dtype).itemsize"),
     Pitfall("no-default-dtype", lambda f: isinstance(f.error, TypeError) and "required positional argument" in f.text,
             "the call gave no dtype: the exercise asks for table_bytes(input_dim, output_dim, dtype=\"float32\"), "
             "with float32 as the default"),
@@ -672,7 +717,7 @@ _Q5 = [
     Pitfall("clipped-to-oov", lambda f: f.negatives.any() and f.too_large.any() and _same_except(
             f, f.out_of_range, np.where(f.negatives, 0, f.size)),
             lambda f: f"the ids above the vocabulary went to the OOV row {f.size}, but the negative ones to row 0, a "
-                      "real row (np.clip(ids, 0, vocabulary_size) does that): send every out-of-range id to the OOV "
+                      "real row (clipping ids to [0, vocabulary_size] does that): send every out-of-range id to the OOV "
                       "row, tf.where((ids >= 0) & (ids < vocabulary_size), ids, ...)"),
     Pitfall("wrong-shape", lambda f: f.array.shape != f.expected.shape,
             lambda f: f"the result has shape {f.array.shape}; keep the shape of the ids, {f.expected.shape}"),

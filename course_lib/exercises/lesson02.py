@@ -44,6 +44,7 @@ from course_lib.checks import (
     table_size_pitfalls,
     broadcast_shapes,
     function_advice,
+    misplaced_feature_axis,
     missing_feature_axis,
     mixed_dtypes,
     tensor_advice,
@@ -180,12 +181,18 @@ def _q2_cases() -> list[Case]:
     mask2 = np.array([[False] * 4 + [True] * 3, [True] * 7, [True, True] + [False] * 5])
     x3 = -np.abs(rng.normal(size=(2, 3, 4))).astype(np.float32) - 1.0  # every value negative
     mask3 = np.array([[True, False, False], [True, True, False]])
+    x4 = rng.normal(size=(2, 4, 3)).astype(np.float32)  # a real step can be 0.0: a zero row (lesson 03's missing words)
+    x4[0, 1] = 0.0
+    mask4 = np.array([[True, True, True, False], [False, True, True, True]])
+    x4[~mask4] += 3.0
     return [
         Case({"x": tf.constant(x), "mask": tf.constant(mask)}, about="the test batch (rows padded at the end, at the front, not at all)"),
         Case({"x": tf.constant(x2), "mask": tf.constant(mask2)}, about="a (3, 7, 2) batch with large values",
              extra={"later": True}),
         Case({"x": tf.constant(x3), "mask": tf.constant(mask3)}, about="a (2, 3, 4) batch of negative values",
              extra={"later": True}),
+        Case({"x": tf.constant(x4), "mask": tf.constant(mask4)},
+             about="a batch whose row 0 has a real step that is exactly 0.0 (step 1, a zero vector)", extra={"later": True}),
     ]
 
 
@@ -201,6 +208,10 @@ _Q2_ERRORS = [  # explain=: masked_mean raised
     Pitfall("missing-keepdims", lambda f: re.search(r"Incompatible shapes: \[(\d+),(\d+)\] vs\. \[\1\]", f.text),
             "the masked sum has shape (batch, dim) but the count of real steps (batch,): divide by a count that keeps "
             "its axis, tf.reduce_sum(weights, axis=1, keepdims=True) (or count[:, None])"),
+    Pitfall("mask-axis-in-middle", lambda f: misplaced_feature_axis(f.text) is not None,
+            lambda f: f"the mask's new axis went in the middle: a value of shape {misplaced_feature_axis(f.text)[0]} "
+                      f"met x, of shape {misplaced_feature_axis(f.text)[1]}. Add the axis at the end, "
+                      "tf.cast(mask, x.dtype)[:, :, None] (or [..., None]), so the weights are (batch, time, 1)"),
     Pitfall("missing-feature-axis", lambda f: missing_feature_axis(f.text) is not None,
             lambda f: f"a value of shape {missing_feature_axis(f.text)[0]}, (batch, time), met x, of shape "
                       f"{missing_feature_axis(f.text)[1]}: the mask (or the weights made from it) has no "
@@ -213,7 +224,7 @@ _Q2_ERRORS = [  # explain=: masked_mean raised
     Pitfall("numpy-method-on-tensor", lambda f: tensor_lacks(f.text) is not None,
             lambda f: f"the inputs x and mask are tensors, as Keras hands them to a layer: {tensor_advice(f.text)}"),
     Pitfall("fixed-sizes", lambda f: _later_batch(f) and ("Input to reshape" in f.text or broadcast_shapes(f.text))
-            and missing_feature_axis(f.text) is None and not re.search(r"Incompatible shapes: \[(\d+),(\d+)\] vs\. \[\1\]", f.text),
+            and missing_feature_axis(f.text) is None and misplaced_feature_axis(f.text) is None and not re.search(r"Incompatible shapes: \[(\d+),(\d+)\] vs\. \[\1\]", f.text),
             lambda f: f"it works on the first batch but not on this one, of other sizes: {explain_error(f.text)}. A layer "
                       "sees batches of every size, including a smaller last one"),
 ]
@@ -230,10 +241,13 @@ def _q2_facts(case: Case, array: np.ndarray) -> object:
         inverted_mean = (x * inverted).sum(axis=1) / inverted.sum(axis=1)
     lengths = mask.sum(axis=1)
     first_n = np.stack([x[r, : max(lengths[r], 1)].mean(axis=0) for r in range(batch)])
+    with np.errstate(all="ignore"):  # what dividing by tf.math.count_nonzero of the zeroed vectors gives
+        nonzero_mean = masked_sum / ((x * weights) != 0).sum(axis=1)
     values = array.astype(np.float64) if array.dtype.kind in "biuf" else None
     scale = max(1.0, float(np.abs(expected).max()))
     return facts(array=array, values=values, x=x, mask=mask, batch=batch, steps=steps, dim=dim, expected=expected,
                  plain=plain, masked_sum=masked_sum, inverted_mean=inverted_mean, first_n=first_n, scale=scale,
+                 nonzero_mean=nonzero_mean,
                  rows_with_padding=[r for r in range(batch) if (~mask[r]).any()])
 
 
@@ -278,6 +292,10 @@ _Q2 = [
     Pitfall("batch-count", lambda f: _near(f, f.masked_sum / f.mask.sum()),
             "you divided by the number of real steps in the whole batch; count them per row "
             "(tf.reduce_sum(weights, axis=1, keepdims=True))"),
+    Pitfall("nonzero-count", lambda f: not _near(f, f.expected) and _near(f, f.nonzero_mean),
+            "you divided by the number of non-zero values (tf.math.count_nonzero of the zeroed vectors), not by the "
+            "number of real steps: a real step can be exactly 0.0 (here row 0, step 1), and it still counts. Count "
+            "the mask, tf.reduce_sum(tf.cast(mask, x.dtype), axis=1, keepdims=True)"),
     Pitfall("first-n-steps", lambda f: _near(f, f.first_n),
             "you averaged the first n steps of each row (n = its number of real steps); a row padded at the front has "
             "its real steps at the end: use the mask itself, not the lengths"),
@@ -397,6 +415,10 @@ _Q3_TYPE = [
             lambda f: f"expected a Keras layer, got {describe(f.answer)}: "
                       + ("write the layer without quotes, " if isinstance(f.answer, str) else "make one, ")
                       + "keras.layers.Masking(mask_value=...)"),
+    Pitfall("lookup-layer", lambda f: type(f.answer).__name__ in ("Embedding", "StringLookup", "IntegerLookup"),
+            lambda f: f"that is {describe(f.answer)}, a layer that looks up ids; centred_padded holds ratings, floats "
+                      f"padded with {Q3_PAD_VALUE}, with no ids to look up. A Masking layer attaches the mask to such "
+                      "steps: keras.layers.Masking(mask_value=...)"),
     Pitfall("mask-value-text", lambda f: _is_keras_layer(f.answer) and isinstance(getattr(f.answer, "mask_value", None), str),
             lambda f: f"mask_value is the string {f.answer.mask_value!r}: Masking compares numbers, so write the number "
                       "without quotes, keras.layers.Masking(mask_value=...)"),
@@ -561,17 +583,19 @@ def _run_pooling(answer, ids, table, case: Case):
     embedded = _embedding_for(table)(ids)
     keras_mask = embedded._keras_mask
     # The lesson's stub leaves `return ...` in call and compute_mask: look before Keras trips over it.
-    try:
-        takes_mask = "mask" in inspect.signature(layer.call).parameters
-        raw = layer.call(embedded, mask=keras_mask) if takes_mask else layer.call(embedded)
-    except Exception:  # noqa: BLE001 - e.g. a layer that must be built first; the real call below reports errors
-        raw = None
-    if raw is Ellipsis:
-        raise NotAttempted
-    try:
-        stub_mask = layer.compute_mask(embedded, keras_mask)
-    except Exception:  # noqa: BLE001
-        stub_mask = None
+    with warnings.catch_warnings():  # a look only: what Keras warns about is reported by the real call below
+        warnings.simplefilter("ignore")
+        try:
+            takes_mask = "mask" in inspect.signature(layer.call).parameters
+            raw = layer.call(embedded, mask=keras_mask) if takes_mask else layer.call(embedded)
+        except Exception:  # noqa: BLE001 - e.g. a layer that must be built first; the real call below reports errors
+            raw = None
+        if raw is Ellipsis:
+            raise NotAttempted
+        try:
+            stub_mask = layer.compute_mask(embedded, keras_mask)
+        except Exception:  # noqa: BLE001
+            stub_mask = None
     diagnose([_Q4_STUB_MASK], facts(stub_mask=stub_mask))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -36,6 +36,7 @@ from course_lib.checks import (
     fallback,
     fit_in_model,
     is_tensor,
+    missing_attribute,
     raised,
     read_number,
     run_case,
@@ -125,6 +126,19 @@ def _two_results(result: Any) -> bool:
         hasattr(part, "__len__") and not isinstance(part, (str, bytes)) for part in result) and len(result[0]) == len(result[1])
 
 
+def _pairs(result: Any) -> bool:
+    """[(row, similarity), ...]: one (int, float) pair per row."""
+    return isinstance(result, (list, tuple)) and len(result) > 0 and all(
+        isinstance(pair, (list, tuple)) and len(pair) == 2 and isinstance(pair[1], (float, np.floating)) for pair in result)
+
+
+_Q1_PAIRS = Pitfall(
+    "row-similarity-pairs", lambda f: _pairs(f.result),
+    lambda f: f"you returned (row, similarity) pairs, [{', '.join(f'({show(r)}, {float(v):.3g})' for r, v in list(f.result)[:2])}, "
+              "...]: return only the row "
+              "numbers, most similar first ([row for row, _ in pairs], or np.argsort(-similarities)[:k])",
+)
+
 _Q1_TYPE = [
     Pitfall("rows-and-similarities", lambda f: _two_results(f.result),
             "you returned two things, the rows and their similarities (as nearest_neighbours does): return only the "
@@ -168,6 +182,7 @@ def _q1_value_facts(case: Case, rows: list[int]) -> Any:
                  dot=[int(i) for i in np.argsort(-(matrix @ query), kind="stable")[:k]],
                  euclid=[int(i) for i in np.argsort(np.linalg.norm(matrix - query, axis=1), kind="stable")[:k]],
                  least=[int(i) for i in np.argsort(sims, kind="stable")[:k]],
+                 skip_best=[int(i) for i in np.argsort(-sims, kind="stable")[1:k + 1]],
                  columns=[int(i) for i in np.argsort(-(unit_columns @ query), kind="stable")[:k]])
 
 
@@ -191,8 +206,13 @@ _Q1 = [  # over every case at once, so that a ranking is named only when it expl
             lambda f: f"{_first_wrong(f).rows} ranks by Euclidean distance; this exercise asks for cosine similarity: "
                       "the dot product of the row with the query, divided by both norms"),
     Pitfall("least-similar", lambda f: _everywhere(f, "least"),
-            lambda f: f"{_first_wrong(f).rows} are the *least* similar rows: sort by similarity in descending order "
-                      "(np.argsort(-similarities))"),
+            lambda f: f"{_first_wrong(f).rows} are the *least* similar rows: the sort runs the wrong way round, either "
+                      "ascending (np.argsort(similarities)) or on similarities that are negated (keras.losses."
+                      "cosine_similarity returns minus the cosine, a loss to minimise). Put the largest cosine first"),
+    Pitfall("skipped-best", lambda f: _everywhere(f, "skip_best"),
+            lambda f: f"{_first_wrong(f).rows} is the ranking from its second place on ([1:k + 1]?): the best row "
+                      f"{_first_wrong(f).expected[0]} is missing. The query is not one of the matrix's rows here, so "
+                      "nothing needs skipping: take the first k, [:k]"),
     Pitfall("columns-normalised", lambda f: _everywhere(f, "columns") and not _everywhere(f, "dot"),
             "the ranking is right for vectors normalised along axis 0 (columns): divide each *row* by its length, "
             "np.linalg.norm(matrix, axis=1, keepdims=True)"),
@@ -211,6 +231,7 @@ def _check_nearest(function: Any) -> str:
     for case in _q1_cases():
         result = run_case(function, case, "nearest")
         array = _as_array(result)
+        diagnose([_Q1_PAIRS], facts(result=result), case=case, name="nearest")
         diagnose(_Q1_TYPE, facts(result=result, array=array, shape=_shape(result)), case=case, name="nearest")
         results.append((case, [int(v) for v in array]))
     lengths = [(case.inputs["k"], len(rows)) for case, rows in results]
@@ -239,7 +260,7 @@ q1 = Exercise(
         similarities = unit_rows @ (query / np.linalg.norm(query))
         return np.argsort(-similarities)[:k]
     """,
-    mistakes=[*_Q1_TYPE, *_Q1_LENGTH, *_Q1],
+    mistakes=[_Q1_PAIRS, *_Q1_TYPE, *_Q1_LENGTH, *_Q1],
 )
 
 
@@ -286,7 +307,16 @@ _MADE_UP = [
     (_NEGATIVE_TABLE, "eel", "a made-up table where every other word has a negative cosine with bee - ant + cat"),
 ]
 
+#: A dict method (or another name) used on a WordVectors: what it has instead.
+_NOT_A_DICT = Pitfall(
+    "wordvectors-attribute", lambda f: isinstance(f.error, AttributeError) and "'WordVectors'" in f.text,
+    lambda f: f"the glove argument is a WordVectors table, not a dict, and has no .{missing_attribute(f.text)}: "
+              "test a word with `word in glove`, then take its vector with glove[word] (its words are glove.words, "
+              "its rows glove.vectors)",
+)
+
 _Q2_ERRORS = [
+    _NOT_A_DICT,
     Pitfall("vectors-by-word", lambda f: isinstance(f.error, IndexError) and "only integers" in f.text
             and ".vectors[" in failing_line(f.error),
             "glove.vectors is indexed by row numbers, not by words: a word's vector is glove[word] (or "
@@ -317,6 +347,13 @@ def _by_dot(glove: WordVectors, a: str, b: str, c: str) -> str:
     return next(glove.words[i] for i in np.argsort(-(glove.vectors @ query), kind="stable") if glove.words[i] not in (a, b, c))
 
 
+def _by_unit_inputs(glove: WordVectors, a: str, b: str, c: str) -> str:
+    def unit(word: str) -> np.ndarray:
+        return glove[word] / np.linalg.norm(glove[word])
+
+    return _cosine_word(glove, unit(b) - unit(a) + unit(c), (a, b, c))
+
+
 _Q2 = [
     Pitfall("global-table", lambda f: f.answer.lower() not in f.glove,
             lambda f: f"you returned {f.answer!r}, which is not a word of the table passed as `glove` (here: "
@@ -336,6 +373,10 @@ _Q2 = [
             lambda f: f"you returned {f.answer!r}: the signs are swapped; the query is {f.b} - {f.a} + {f.c}"),
     Pitfall("a-plus-b-minus-c", lambda f: f.answer == _cosine_word(f.glove, f.glove[f.a] + f.glove[f.b] - f.glove[f.c], (f.a, f.b, f.c)),
             lambda f: f"you returned {f.answer!r}: the query is {f.b} - {f.a} + {f.c}, not {f.a} + {f.b} - {f.c}"),
+    Pitfall("unit-inputs", lambda f: f.answer == _by_unit_inputs(f.glove, f.a, f.b, f.c) != f.expected,
+            lambda f: f"you returned {f.answer!r}, the answer when a, b and c are first scaled to length 1. The "
+                      f"exercise's query is {f.b} - {f.a} + {f.c} with the vectors as they are, glove[b] - glove[a] + "
+                      "glove[c]; the cosine then compares directions on its own"),
     Pitfall("dot-product", lambda f: f.answer == _by_dot(f.glove, f.a, f.b, f.c),
             lambda f: f"you returned {f.answer!r}, the best word by raw dot product; long (frequent) word vectors win "
                       "that. Rank by cosine similarity: divide by the vectors' norms"),
@@ -444,6 +485,7 @@ def _q3_cases() -> list[Case]:
 
 
 _Q3_ERRORS = [
+    _NOT_A_DICT,
     Pitfall("missing-word-keyerror", lambda f: isinstance(f.error, KeyError),
             "some task words have no GloVe vector, so glove[word] raises for them: check `word in glove` first and "
             "leave their row at zeros"),
@@ -486,6 +528,13 @@ def _shift_cause(shift: int) -> str:
             "of enumerate (enumerate(vocabulary) gives the row number directly)")
 
 
+def _dropped_row_zero(f) -> list[int]:
+    """Rows left at zeros although their word has a vector, when every such word is GloVe's row 0 (and nothing else differs)."""
+    wrong = [i for i in range(f.n) if not np.allclose(f.matrix[i], f.expected[i])]
+    dropped = [i for i in wrong if not f.matrix[i].any() and f.glove.index.get(f.vocabulary[i]) == 0]
+    return dropped if wrong and dropped == wrong else []
+
+
 def _missing_rows(f) -> list[int]:
     return [i for i, word in enumerate(f.vocabulary) if i >= 2 and word not in f.glove]
 
@@ -521,6 +570,10 @@ _Q3 = [
             and not _shifted(f),
             "rows 0 ('' padding) and 1 ('[UNK]' OOV) should be zeros in this lesson's policy, even when GloVe has a "
             "vector for the token: skip the first two rows"),
+    Pitfall("row-zero-word-dropped", lambda f: _dropped_row_zero(f) != [],
+            lambda f: f"{f.vocabulary[_dropped_row_zero(f)[0]]!r} has a GloVe vector, yet its row stayed zeros: it is "
+                      f"GloVe's row 0 (glove.index[{f.vocabulary[_dropped_row_zero(f)[0]]!r}] == 0), and a truth test "
+                      "such as `if glove.index.get(word):` reads row 0 as False. Test membership, `if word in glove:`"),
     Pitfall("missing-word-not-zero", lambda f: _missing_rows(f) and any(np.any(f.matrix[i] != 0) for i in _missing_rows(f))
             and all(np.allclose(f.matrix[i], f.expected[i]) for i in range(f.n) if i not in _missing_rows(f)),
             lambda f: f"{f.vocabulary[_missing_rows(f)[0]]!r} has no GloVe vector, yet its row is not zeros. This "
@@ -624,7 +677,7 @@ _Q4 = [
 
 def _check_coverage(function: Any) -> str:
     for case in _q4_cases():
-        value = run_case(function, case, "coverage")
+        value = run_case(function, case, "coverage", explain=[_NOT_A_DICT])
         try:
             number = read_number(value, "your coverage")
         except Mistake as mistake:
@@ -651,7 +704,7 @@ q4 = Exercise(
         words = vocabulary[2:]
         return sum(word in glove for word in words) / len(words)
     """,
-    mistakes=[*NUMBER_PITFALLS, *_Q4],
+    mistakes=[_NOT_A_DICT, *NUMBER_PITFALLS, *_Q4],
 )
 
 
@@ -683,13 +736,28 @@ _Q5_ERRORS = [
             "a new Embedding has no table yet (it is made when the layer is built), so set_weights has nothing to fill: "
             "pass the matrix when you create the layer, embeddings_initializer=keras.initializers.Constant(matrix), "
             "or call build() before set_weights"),
+    Pitfall("embeddings-before-build", lambda f: "build the layer before accessing" in f.text,
+            "a new Embedding has no table yet: its embeddings variable is made when the layer is built (by "
+            "layer.build((None,)) or its first call), so there is nothing to assign to. Pass the matrix when you "
+            "create the layer, embeddings_initializer=keras.initializers.Constant(matrix)"),
+    Pitfall("trainable-text", lambda f: "`trainable` to be a boolean" in f.text,
+            "the trainable argument takes the bool False, not the text 'False' (a string is not a bool, and any non-empty text "
+            "reads as true): trainable=False, without quotes"),
+    Pitfall("numpy-integer-size", lambda f: "must be a positive integer" in f.text
+            and re.search(r"of type (u?int\d+|<class 'numpy)", f.text) is not None,
+            lambda f: "keras.layers.Embedding refuses NumPy integers as sizes on this Keras version, as lesson 01's "
+                      "vocabulary size showed, and np.array(matrix.shape) or np.shape(...) math makes NumPy integers: "
+                      "matrix.shape itself holds Python ints (rows, dim = matrix.shape), or wrap each size in int(...)"),
     Pitfall("initializer-not-object", lambda f: "Could not interpret initializer" in f.text,
             "embeddings_initializer takes an initializer (or the name of a standard one), not your matrix or a name of "
             "your own: keras.initializers.Constant(matrix) starts the table at the matrix"),
 ]
 
 _Q5_TYPE = [
-    Pitfall("returned-model", lambda f: _is_model(f.layer),
+    Pitfall("keras-2-layer", lambda f: type(f.layer).__module__.startswith("tf_keras"),
+            lambda f: f"that is a Keras 2 layer ({type(f.layer).__name__} from tf_keras); the lesson's models are "
+                      "Keras 3 and cannot hold it: use keras.layers.Embedding (and keras.initializers.Constant(matrix))"),
+    Pitfall("returned-model", lambda f: _is_model(f.layer) and not type(f.layer).__module__.startswith("tf_keras"),
             "you returned a model; return the Embedding layer itself"),
     Pitfall("not-embedding", lambda f: not _is_model(f.layer) and not _is_keras_embedding(f.layer),
             lambda f: f"expected a keras.layers.Embedding, got {describe(f.layer)}: "

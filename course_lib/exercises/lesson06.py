@@ -71,7 +71,8 @@ _Q1_VALUE = [
             "21 is the vocabulary alone: StringLookup also reserves index 0 for the mask token '' and index 1 for "
             "out-of-vocabulary values, and the Embedding needs a row for every index"),
     Pitfall("one-row-short", lambda f: f.value == NUM_OCCUPATIONS + 1,
-            "one row short: count both the mask index (0) and the OOV index (1) in front of the 21 occupations"),
+            "22 rows is one short: StringLookup's ids run 0 (the mask), 1 (OOV) and 2 to 22 (the 21 occupations), so "
+            "the largest id is 22 and the table needs a row for each of the 23 ids"),
     Pitfall("one-row-too-many", lambda f: f.value == NUM_OCCUPATIONS + 3,
             "one row too many: the default num_oov_indices=1 adds one OOV row, and the mask adds one"),
     Pitfall("two-rows-too-many", lambda f: f.value == NUM_OCCUPATIONS + 4,
@@ -140,7 +141,7 @@ def _q2_facts(case: Case, result) -> object:
     array = to_numpy(result, "your table")
     values = array.astype(np.float64) if array.dtype.kind in "biuf" else None
     vocab, oov = table[:-1].astype(np.float64), table[-1].astype(np.float64)
-    return facts(table=table, rows=rows, dim=dim, array=array, values=values, vocab=vocab, oov=oov,
+    return facts(table=table, rows=rows, dim=dim, array=array, values=values, vocab=vocab, oov=oov, result=result,
                  full=table.astype(np.float64), has_dtype=hasattr(result, "dtype"))
 
 
@@ -204,6 +205,12 @@ _Q2_ERRORS = [
                       "take the zero row's width from the table, table.shape[1], not a number of your own"),
 ]
 
+_Q2_LAYER = Pitfall(
+    "returned-layer", lambda f: type(f.result).__module__.startswith(("keras", "tf_keras")) and not is_tensor(f.result),
+    lambda f: f"you returned {describe(f.result)}, a layer that holds a table: return the table itself, the array of "
+              "numbers (the lesson's next cells put it into an Embedding)",
+)
+
 _Q2 = [
     Pitfall("not-a-matrix", lambda f: f.array.ndim != 2,
             lambda f: f"the Keras table should be a matrix (rows, dim), got shape {f.array.shape}: join 2-D pieces "
@@ -235,6 +242,10 @@ _Q2 = [
     Pitfall("mask-row-not-zero", lambda f: _right_order(f) and not np.allclose(f.values[0], 0.0),
             "the rows are in the right order, but row 0 (the mask row) should be zeros: start the table with "
             "np.zeros((1, dim), table.dtype)"),
+    Pitfall("python-list", lambda f: _right_order(f) and np.allclose(f.values[0], 0.0) and not f.has_dtype,
+            lambda f: f"the rows are right, but you returned a Python {type(f.result).__name__}, which has no dtype: the "
+                      f"prompt asks for the table's dtype ({f.table.dtype}). Return an array or a tensor: join the pieces "
+                      "with np.concatenate, or np.asarray(rows, dtype=table.dtype)"),
     Pitfall("upcast", lambda f: _right_order(f) and np.allclose(f.values[0], 0.0) and f.has_dtype and f.array.dtype != f.table.dtype
             and f.array.dtype.kind == "f",
             lambda f: f"the numbers are right, but the table became {f.array.dtype} (it was {f.table.dtype}): a piece "
@@ -247,8 +258,9 @@ _Q2 = [
 def _check_q2_port(function) -> str:
     for case in _q2_cases():
         result = run_case(function, case, "fc_table_to_keras", explain=_Q2_ERRORS)
+        diagnose([_Q2_LAYER], facts(result=result), case=case, name="fc_table_to_keras")
         found = _q2_facts(case, result)
-        if _right_order(found) and np.allclose(found.values[0], 0.0) and (not found.has_dtype or found.array.dtype == found.table.dtype):
+        if _right_order(found) and np.allclose(found.values[0], 0.0) and found.has_dtype and found.array.dtype == found.table.dtype:
             continue
         diagnose(_Q2, found, case=case, name="fc_table_to_keras")
         if not _right_shape(found):
@@ -275,7 +287,7 @@ q2 = Exercise(
             mask_row = np.zeros((1, table.shape[1]), table.dtype)
             return np.concatenate([mask_row, table[-1:], table[:-1]], axis=0)
     """,
-    mistakes=[*_Q2_ERRORS, *_Q2],
+    mistakes=[*_Q2_ERRORS, _Q2_LAYER, *_Q2],
 )
 
 
@@ -346,9 +358,19 @@ _Q3_CALL = [
     Pitfall("no-string-input", lambda f: "Cast string to" in f.text and _is_keras_model(f.inputs["layer"]),
             "your model has no string Input, so Keras fed it floats and could not cast the zip codes: start it with "
             "keras.Input(shape=(1,), dtype=\"string\"), or answer with the Hashing layer itself"),
+    Pitfall("crossing-layer", lambda f: "should be called on a list or tuple" in f.text,
+            lambda f: f"{describe(f.inputs['layer'])} hashes a *cross* of two or more features, so it is called on a "
+                      "list of inputs; one feature's strings are hashed by keras.layers.Hashing(num_bins=...)"),
     Pitfall("numeric-layer", lambda f: "Cast string to" in f.text and not _is_keras_model(f.inputs["layer"]),
             lambda f: f"{describe(f.inputs['layer'])} works on numbers, so it cannot take the zip codes, which are strings: the "
                       "feature column hashes strings, as keras.layers.Hashing does"),
+]
+
+_Q3_IN_MODEL = [
+    Pitfall("lambda-output-shape", lambda f: "Lambda" in f.text and "output_shape" in f.text,
+            "a Lambda layer does not tell Keras the shape of its output, so a model cannot be built around it (its ids "
+            "are right): keras.layers.Hashing(num_bins=50) hashes with the same FarmHash fingerprint and works in a "
+            "model"),
 ]
 
 _Q3 = [
@@ -398,8 +420,10 @@ def _check_q3_hash(layer) -> str:
             model = backend.Model(inputs, layer(inputs))
             in_model = to_numpy(model(zips_2d), "the model's output").reshape(-1)
         except Exception as exc:  # noqa: BLE001
-            mistake = explained_error(exc, "your layer gives the right ids when called directly, but inside a functional model it")
-            raise Mistake(str(mistake), key="not-graph-compatible", error=mistake.error) from None
+            mistake = explained_error(exc, "your layer gives the right ids when called directly, but inside a functional model it",
+                                      explain=_Q3_IN_MODEL)
+            raise Mistake(str(mistake), key=mistake.key if mistake.key != "raised" else "not-graph-compatible",
+                          detected=mistake.detected, error=mistake.error) from None
         if not np.array_equal(in_model, expected):
             raise fallback("your layer gives the right ids when called directly, but other ids inside a functional model",
                            "use keras.layers.Hashing(num_bins=50) as it is")
@@ -421,7 +445,7 @@ q3 = Exercise(
     solution="""
         zip_hashing = keras.layers.Hashing(num_bins=50)
     """,
-    mistakes=[*_Q3_TYPE, *_Q3_CALL, *_Q3],
+    mistakes=[*_Q3_TYPE, *_Q3_CALL, *_Q3_IN_MODEL, *_Q3],
 )
 
 
@@ -510,6 +534,16 @@ def _is(f, candidate) -> bool:
             and not np.allclose(candidate, f.expected, atol=1e-4 * f.scale, rtol=1e-5))
 
 
+def _is_on_real_rows(f, candidate) -> bool:
+    """Like :func:`_is`, compared on the rows with real entries only: a guard (divide_no_nan, np.maximum) decides the rest."""
+    real = f.mask.any(axis=1)
+    if f.values is None or f.values.shape != candidate.shape or np.isnan(f.values[real]).any() or not real.any():
+        return False
+    scale = 1e-4 * f.scale
+    return (bool(np.allclose(f.values[real], candidate[real], atol=scale, rtol=1e-5))
+            and not np.allclose(candidate[real], f.expected[real], atol=scale, rtol=1e-5))
+
+
 _Q4 = [
     Pitfall("pooled-features", lambda f: f.array.shape == (f.batch, f.steps) and f.steps != f.dim,
             lambda f: f"the result has shape {f.array.shape}: you pooled over the last axis (the embedding dimension); "
@@ -532,7 +566,7 @@ _Q4 = [
     Pitfall("padded-length", lambda f: _is(f, _pool(f.vectors, f.mask, lambda n: np.sqrt(f.steps))),
             lambda f: f"you divided by sqrt({f.steps}), the padded length; divide by the square root of the number of "
                       "True entries in each row"),
-    Pitfall("padding-summed", lambda f: _is(f, f.vectors.sum(axis=1) / np.sqrt(np.maximum(f.mask.sum(axis=1, keepdims=True), 1))),
+    Pitfall("padding-summed", lambda f: _is_on_real_rows(f, f.vectors.sum(axis=1) / np.sqrt(np.maximum(f.mask.sum(axis=1, keepdims=True), 1))),
             "the count is right, but the padding vectors were added into the sum: multiply the vectors by the mask "
             "before summing"),
     Pitfall("batch-count", lambda f: _is(f, _pool(f.vectors, f.mask, lambda n: np.sqrt(f.mask.sum()))),
