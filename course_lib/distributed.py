@@ -815,13 +815,9 @@ def _worker_main(args) -> dict:
     if args.try_fit:
         result["fit_error"] = _keras_fit_under_multiworker(strategy, config)
         print("FIT " + result["fit_error"], flush=True)
-    try:
-        result.update(train_custom_loop(strategy, config, checkpoint_dir=args.checkpoint_dir,
-                                        crash_after=args.crash_after, crash_worker=args.crash_worker,
-                                        model_path=args.model_path, report=True))  # fmt: skip
-    except Exception as exc:  # say what failed on one line, then fail as before (traceback, exit code 1)
-        print(f"FAILED {time.time():.3f} {_failure_summary(exc)}", flush=True)
-        raise
+    result.update(train_custom_loop(strategy, config, checkpoint_dir=args.checkpoint_dir,
+                                    crash_after=args.crash_after, crash_worker=args.crash_worker,
+                                    model_path=args.model_path, report=True))  # fmt: skip
     return result
 
 
@@ -1111,7 +1107,12 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["KERAS_BACKEND"] = "tensorflow"
         with quiet_native_stderr():
             import tensorflow  # noqa: F401
-        _print_result(_worker_main(args))
+        try:
+            result = _worker_main(args)
+        except Exception as exc:  # say what failed on one line, then fail as before (traceback, exit code 1)
+            print(f"FAILED {time.time():.3f} {_failure_summary(exc)}", flush=True)
+            raise
+        _print_result(result)
     elif args.command == "ps-demo":
         os.environ["KERAS_BACKEND"] = "tensorflow"
         with quiet_native_stderr():
