@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import re
@@ -670,7 +671,9 @@ class LoopConfig:
     variant: str = "100k"
 
 
+@functools.lru_cache(maxsize=2)
 def _training_arrays(config: LoopConfig):
+    """The split and the shuffled training arrays of ``config`` (made once per process: ``--try-fit`` reuses them)."""
     import numpy as np
 
     from course_lib.datasets import load_movielens
