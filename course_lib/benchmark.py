@@ -328,9 +328,9 @@ def run_on_devices(args: argparse.Namespace) -> int:
     Prints one line per seed and the mean test RMSE; returns 0 (or 1 when the data is missing).
     On JAX the process first gets :func:`course_lib.distributed.jax_env`'s ``XLA_FLAGS`` and
     ``PJRT_NPROC`` unless they are set already (JAX reads them when it makes its CPU client).
-    On TensorFlow the step runs without XLA and one step per call: Keras 3 turns XLA off under
-    ``tf.distribute`` by itself (``_resolve_auto_jit_compile`` in
-    ``keras/src/trainers/trainer.py``), XLA on logical CPUs fails ("Trying to access resource
+    On TensorFlow the step runs without XLA and one step per call: Keras 3's default
+    ``jit_compile="auto"`` means no XLA under ``tf.distribute`` (``_resolve_auto_jit_compile`` in
+    ``keras/src/trainers/trainer.py``), an explicit ``jit_compile=True`` on logical CPUs fails ("Trying to access resource
     .../replica_1/... on CPU:1 from CPU:0"), and ``steps_per_execution > 1`` fails under
     ``MirroredStrategy`` in Keras 3.15 (lesson 05, Going deeper, has the minimal reproduction).
     CPU figures show the mechanics; real figures need accelerators.

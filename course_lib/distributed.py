@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import re
@@ -56,7 +57,7 @@ __all__ = [
     "virtual_cpus", "jax_env", "child_processes", "free_ports", "port_is_free", "tf_config", "WorkerError", "Worker", "Cluster",
     "run_cluster", "run_jax_processes", "worker_command", "train_custom_loop", "LoopConfig", "step_time", "HandleEmbedding",
     "OPTIMIZERS", "LOOKUPS", "rows_changed_by_one_step", "hashing_collisions", "expected_collision_share", "run_module",
-    "ps_demo", "rating_layout_map", "jax_worker_run", "layout_check",
+    "ps_demo", "rating_layout_map", "jax_worker_run", "layout_check", "layout_checks",
 ]  # fmt: skip
 
 #: Environment for every child process: quiet TensorFlow, no oneDNN (bit-repeatable CPU sums).
@@ -210,6 +211,7 @@ class Worker:
     process: subprocess.Popen | None = None
     returncode: int | None = None
     output: str | None = None  # the whole log, kept once the cluster has stopped
+    ended_at: float | None = None  # time.monotonic() when the cluster saw the process end (0.1 s resolution)
 
     def log(self, tail: int | None = None) -> str:
         """The worker's stdout and stderr so far (the last ``tail`` lines if given)."""
@@ -230,6 +232,19 @@ class Worker:
                 _, step, value = line.split()
                 found[int(step)] = float(value)
         return found
+
+    def failure(self) -> tuple[float, str] | None:
+        """``(time.time() when it failed, "Type: cause")`` from the worker's ``FAILED`` line, or None."""
+        for line in reversed(self.log().splitlines()):
+            if line.startswith("FAILED "):
+                _, when, text = line.split(" ", 2)
+                return float(when), text
+        return None
+
+    def crashed_at(self) -> float | None:
+        """``time.time()`` at which the worker exited on purpose (its ``CRASHED`` line, ``--crash-after``), or None."""
+        found = [float(line.split()[1]) for line in self.log().splitlines() if line.startswith("CRASHED ")]
+        return found[-1] if found else None
 
     def result(self) -> dict | None:
         """The JSON the worker printed on its last ``RESULT `` line, or None."""
@@ -274,12 +289,20 @@ class Cluster:
         return worker
 
     def wait(self, timeout: float, *, stop_on_failure: bool = True) -> list[Worker]:
-        """Wait until every worker has exited; return the workers.
+        """Wait until every worker has exited; return the workers (``Worker.ended_at`` says when each ended).
+
+        With ``stop_on_failure`` (the default) the first worker that fails ends the wait at once,
+        and leaving the ``with`` block stops the others: a cluster manager restarts every worker
+        anyway. ``stop_on_failure=False`` lets the others finish or fail by themselves: under
+        ``MultiWorkerMirroredStrategy`` a killed worker's closed connections abort its peers'
+        collectives, which then fail with ``UnavailableError`` within a moment (lesson 05, section
+        4); a peer that hangs, or vanishes without closing its connections, is found by the
+        strategy's health check or a collective timeout instead, or by ``timeout`` here.
 
         Raises:
-            WorkerError: a worker exited with a non-zero code (at once, when
-                ``stop_on_failure``: the others would wait forever for their peer), or
-                ``timeout`` seconds passed. The message carries each worker's log tail.
+            WorkerError: a worker exited with a non-zero code (at once, when ``stop_on_failure``;
+                otherwise once every worker has ended), or ``timeout`` seconds passed. The message
+                carries each worker's log tail; ``.workers`` the workers.
         """
         deadline = time.monotonic() + timeout
         while True:
@@ -287,6 +310,8 @@ class Cluster:
             for w in self.workers:
                 if w.returncode is None:
                     w.returncode = w.process.poll()
+                    if w.returncode is not None:
+                        w.ended_at = time.monotonic()
                 if w.returncode is None:
                     running = True
                 elif w.returncode != 0 and stop_on_failure:
@@ -325,6 +350,7 @@ class Cluster:
                 os.killpg(w.process.pid, signal.SIGKILL)
             if w.returncode is None:
                 w.returncode = w.process.returncode
+                w.ended_at = time.monotonic()
             w.output = w.log()
 
     def __enter__(self) -> "Cluster":
@@ -342,11 +368,13 @@ def worker_command(*args: str) -> list[str]:
 
 
 def run_cluster(args, n_workers: int = 2, *, timeout: float = 180, env: dict | None = None,
-                log_dir: str | Path | None = None, tf_config_job: str = "worker") -> list[Worker]:  # fmt: skip
+                log_dir: str | Path | None = None, tf_config_job: str = "worker",
+                stop_on_failure: bool = True) -> list[Worker]:  # fmt: skip
     """Run ``python -m course_lib.distributed <args>`` as ``n_workers`` processes on 127.0.0.1.
 
-    Each gets ``TF_CONFIG`` (:func:`tf_config`) with freshly picked free ports. Waits for all;
-    every process is stopped when this returns or raises.
+    Each gets ``TF_CONFIG`` (:func:`tf_config`) with freshly picked free ports. Waits for all
+    (:meth:`Cluster.wait`: with ``stop_on_failure=False`` the others go on, or fail, by themselves
+    after one has failed); every process is stopped when this returns or raises.
 
     Returns:
         The :class:`Worker` objects (``.result()`` is what each printed on its ``RESULT`` line,
@@ -360,7 +388,7 @@ def run_cluster(args, n_workers: int = 2, *, timeout: float = 180, env: dict | N
         for i in range(n_workers):
             config = json.dumps(tf_config(ports, i, job=tf_config_job))
             cluster.start(f"worker{i}", worker_command(*args), env={**(env or {}), "TF_CONFIG": config})
-        return cluster.wait(timeout)
+        return cluster.wait(timeout, stop_on_failure=stop_on_failure)
 
 
 def run_jax_processes(n_processes: int = 2, *, devices_per_process: int = 2, steps: int = 5,
@@ -428,10 +456,13 @@ def _handle_embedding_class():
             variable, ``.value`` the ``tf.Variable`` behind it, and ``tf.gather`` on a resource
             variable calls its ``sparse_read``, one ``ResourceGather`` op that copies only the
             ``ids`` rows. Keras's own ``Embedding.call`` runs ``ops.take(self.embeddings, ...)``,
-            which converts the variable to a tensor first (a ``ReadVariableOp``); once a sparse
-            op has touched the variable, TensorFlow copies the whole table on every such read
-            (``copy_on_read_mode``, ``tensorflow/core/kernels/resource_variable_ops.cc``). Same
-            numbers, same sparse ``IndexedSlices`` gradient; TensorFlow backend only.
+            which converts the variable to a tensor first (a ``ReadVariableOp``); a sparse op on
+            the variable (a scatter update, a ``ResourceGather``) first calls
+            ``EnsureSparseVariableAccess`` (``tensorflow/core/kernels/training_op_helpers.h``),
+            which puts it in copy-on-read mode, and from then on ``ReadVariableOp`` copies the
+            whole table on every read, until a read through ``read_value_no_copy`` (as a
+            ``tf.train.Checkpoint`` save makes) turns the mode off again. Same numbers, same
+            sparse ``IndexedSlices`` gradient; TensorFlow backend only.
             """
 
             def call(self, inputs):
@@ -640,7 +671,9 @@ class LoopConfig:
     variant: str = "100k"
 
 
+@functools.lru_cache(maxsize=2)
 def _training_arrays(config: LoopConfig):
+    """The split and the shuffled training arrays of ``config`` (made once per process: ``--try-fit`` reuses them)."""
     import numpy as np
 
     from course_lib.datasets import load_movielens
@@ -676,13 +709,13 @@ def train_custom_loop(strategy, config: LoopConfig = LoopConfig(), *, checkpoint
 
     Returns:
         ``{"losses": {step: loss}, "start_step": int, "task": str, "is_chief": bool,
-        "replicas": int, "test_rmse": float}`` with float losses (MSE plus penalty, stars²).
+        "replicas": int}`` with float losses (MSE plus penalty, stars²).
     """
     import numpy as np
     import tensorflow as tf
     import keras
 
-    from course_lib.recommender import build_rating_model, global_mean_baseline, predict_ratings, rmse
+    from course_lib.recommender import build_rating_model, global_mean_baseline
 
     split, features, targets = _training_arrays(config)
     resolver = getattr(strategy, "cluster_resolver", None)
@@ -743,13 +776,12 @@ def train_custom_loop(strategy, config: LoopConfig = LoopConfig(), *, checkpoint
             if not is_chief:
                 tf.io.gfile.rmtree(write_dir)
         if crash_after is not None and step == crash_after and task_id == crash_worker:
-            print(f"worker {task_id}: crashing on purpose after step {step}", flush=True)
+            print(f"worker {task_id}: crashing on purpose after step {step}\nCRASHED {time.time():.3f}", flush=True)
             os._exit(3)
-    test_rmse = rmse(split.test["rating"], predict_ratings(model, split.test))
     if model_path is not None and is_chief:
         model.save(model_path)
     return {"losses": losses, "start_step": first, "task": f"{task_type}:{task_id}", "is_chief": is_chief,
-            "replicas": int(strategy.num_replicas_in_sync), "test_rmse": test_rmse}  # fmt: skip
+            "replicas": int(strategy.num_replicas_in_sync)}  # fmt: skip
 
 
 def _keras_fit_under_multiworker(strategy, config: LoopConfig) -> str:
@@ -790,6 +822,16 @@ def _worker_main(args) -> dict:
                                     crash_after=args.crash_after, crash_worker=args.crash_worker,
                                     model_path=args.model_path, report=True))  # fmt: skip
     return result
+
+
+def _failure_summary(exc: BaseException) -> str:
+    """``"Type: cause (at node ...)"``: TensorFlow's "Graph execution error" header and traceback dropped."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    cause = next((line for line in lines if "aborted" in line.lower() or "unavailable" in line.lower()), None)
+    cause = cause or next((line for line in lines if not line.startswith(("Graph execution error", "Detected at node",
+                                                                          "File ", "[["))), "")  # fmt: skip
+    node = re.search(r"\{\{node ([^}]+)\}\}", str(exc))
+    return f"{type(exc).__name__}: {cause}" + (f" (at node {node[1]})" if node else "")
 
 
 # --------------------------------------------------------------------------- a sharded table (JAX backend)
@@ -899,23 +941,30 @@ def layout_check(spec: dict) -> dict:
     [axis or None, ...]], ...]}``: the ``DeviceMesh`` and the ``LayoutMap`` entries. Runs in a
     JAX process with at least N devices (:func:`jax_env`). The model has tables of 944 and
     1,684 rows (ml-100k's sizes padded to a multiple of 4), dimension 8; one batch of 512
-    random ratings (seed 0), SGD 0.1, ``"mse"``.
+    random ratings (seed 0), SGD 0.1, ``"mse"``. See :func:`layout_checks` for several specs.
 
     Returns:
-        ``{"devices": N, "layouts": {variable path: [{"device", "rows": [begin, end], "cols":
-        [begin, end]}, ...]}, "max_difference": largest absolute difference of any weight after
-        the step, sharded against one device, "error": None or the text of the error raised
-        while building or training under the distribution}``.
+        ``{"devices": N, "found_devices": devices this process has, "layouts": {variable path:
+        [{"device", "rows": [begin, end], "cols": [begin, end]}, ...]}, "max_difference": largest
+        absolute difference of any weight after the step, sharded against one device, "error":
+        None or ``"Type: first line"`` of the error raised while building or training under the
+        distribution}``.
+    """
+    return layout_checks([spec])[0]
+
+
+def layout_checks(specs: list[dict]) -> list[dict]:
+    """:func:`layout_check` for each spec in one process; the one-device step is trained once for all.
+
+    One JAX process can thus check several layouts (lesson 05's tests check every answer of q4 in one child).
     """
     import keras
     import numpy as np
 
     from course_lib import recommender as rec
+    from course_lib.checks import error_text  # imports NumPy only
 
-    shape, names = tuple(spec["shape"]), tuple(spec["axis_names"])
     found = keras.distribution.list_devices()
-    count = int(np.prod(shape))
-    result = {"devices": count, "layouts": {}, "max_difference": None, "error": None}
     rng = np.random.default_rng(0)
     inputs = {"user_id": rng.integers(1, 944, 512).astype("int32"), "movie_id": rng.integers(1, 1683, 512).astype("int32")}
     targets = rng.integers(1, 6, 512).astype("float32")
@@ -928,22 +977,29 @@ def layout_check(spec: dict) -> dict:
             model.fit(inputs, targets, batch_size=512, epochs=1, shuffle=False, verbose=0)
         return model
 
-    try:
-        mesh = keras.distribution.DeviceMesh(shape, names, np.array(found[:count]).reshape(shape))
-        layout = keras.distribution.LayoutMap(mesh)
-        for key, axes in spec["layout"]:
-            layout[key] = tuple(axes)
-        distribution = keras.distribution.ModelParallel(layout_map=layout, batch_dim_name=spec.get("batch_dim_name", "batch"))
-        sharded = one_step(distribution.scope())
-    except Exception as exc:  # the learner's layout: report what JAX or Keras said
-        result["error"] = f"{type(exc).__name__}: {' '.join(str(exc).split())[:400]}"
-        return result
-    plain = one_step(contextlib.nullcontext())
-    result["layouts"] = {w.path: _table_layout(w) for w in sharded.weights if len(w.shape) == 2}
-    result["max_difference"] = float(max(
-        np.max(np.abs(keras.ops.convert_to_numpy(a) - keras.ops.convert_to_numpy(b)))
-        for a, b in zip(sharded.weights, plain.weights)))  # fmt: skip
-    return result
+    plain = None
+    results = []
+    for spec in specs:
+        shape, names = tuple(spec["shape"]), tuple(spec["axis_names"])
+        count = int(np.prod(shape))
+        result = {"devices": count, "found_devices": len(found), "layouts": {}, "max_difference": None, "error": None}
+        results.append(result)
+        try:
+            mesh = keras.distribution.DeviceMesh(shape, names, np.array(found[:count]).reshape(shape))
+            layout = keras.distribution.LayoutMap(mesh)
+            for key, axes in spec["layout"]:
+                layout[key] = tuple(axes)
+            distribution = keras.distribution.ModelParallel(layout_map=layout, batch_dim_name=spec.get("batch_dim_name", "batch"))
+            sharded = one_step(distribution.scope())
+        except Exception as exc:  # the learner's layout: report what JAX or Keras said
+            result["error"] = error_text(exc)
+            continue
+        plain = plain or one_step(contextlib.nullcontext())
+        result["layouts"] = {w.path: _table_layout(w) for w in sharded.weights if len(w.shape) == 2}
+        result["max_difference"] = float(max(
+            np.max(np.abs(keras.ops.convert_to_numpy(a) - keras.ops.convert_to_numpy(b)))
+            for a, b in zip(sharded.weights, plain.weights)))  # fmt: skip
+    return results
 
 
 # --------------------------------------------------------------------------- ParameterServerStrategy (tf_keras)
@@ -1042,7 +1098,8 @@ def main(argv: list[str] | None = None) -> int:
     jax_worker.add_argument("--steps", type=int, default=5)
     commands.add_parser("ps-demo", help="an Embedding under ParameterServerStrategy with a partitioner (tf_keras)")
     check = commands.add_parser("layout-check", help="one sharded SGD step of the rating model with a given layout (JAX)")
-    check.add_argument("--spec", required=True, help="JSON: mesh shape, axis names and LayoutMap entries (see layout_check)")
+    check.add_argument("--spec", required=True, help="JSON: mesh shape, axis names and LayoutMap entries (see "
+                       "layout_check), or a list of such specs (layout_checks)")
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -1053,7 +1110,12 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["KERAS_BACKEND"] = "tensorflow"
         with quiet_native_stderr():
             import tensorflow  # noqa: F401
-        _print_result(_worker_main(args))
+        try:
+            result = _worker_main(args)
+        except Exception as exc:  # say what failed on one line, then fail as before (traceback, exit code 1)
+            print(f"FAILED {time.time():.3f} {_failure_summary(exc)}", flush=True)
+            raise
+        _print_result(result)
     elif args.command == "ps-demo":
         os.environ["KERAS_BACKEND"] = "tensorflow"
         with quiet_native_stderr():
@@ -1062,13 +1124,14 @@ def main(argv: list[str] | None = None) -> int:
         _print_result(ps_demo())
     elif args.command in ("jax-worker", "layout-check"):
         os.environ["KERAS_BACKEND"] = "jax"
+        # Nothing here needs TensorFlow; Keras would import it only to seed it (keras.utils.set_random_seed,
+        # which keras.distribution.initialize also calls), 2-3 s of CPU per process. Mark it absent.
+        sys.modules.setdefault("tensorflow", None)
         with quiet_native_stderr():
-            import keras  # noqa: F401  (Keras imports TensorFlow for its data utilities: keep it quiet)
-            import tensorflow as tf
-
-        tf.get_logger().setLevel("ERROR")
-        if args.command == "layout-check":
-            _print_result(layout_check(json.loads(args.spec)))
+            import keras  # noqa: F401
+        if args.command == "layout-check":  # one spec, or a list of them
+            spec = json.loads(args.spec)
+            _print_result(layout_checks(spec) if isinstance(spec, list) else layout_check(spec))
         else:
             _print_result(jax_worker_run(args.coordinator, args.num_processes, args.process_id, args.steps))
     return 0

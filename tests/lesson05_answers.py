@@ -1,6 +1,7 @@
-"""Answers to lesson 05's exercises for tests/test_lesson05.py: right ones in several forms, and the
-catalogued mistakes, each with the key of the message it must get (``_Q*_MESSAGES`` in
-course_lib/exercises/lesson05.py).
+"""Answers to lesson 05's exercises for tests/test_lesson05.py: right ones in several forms, and for every
+catalogued mistake (``qN.mistakes`` in course_lib/exercises/lesson05.py) wrong answers that make it
+(``QN_MISTAKES``, the examples :func:`exercise_helpers.check_catalogue` takes), plus wrong answers no
+catalogued mistake names (``QN_FALLBACK``: the last-resort message and a phrase it must contain).
 
 A plain module (not a test file), so that a child process with 4 logical CPUs can import the
 same answers: the checks of q2 and q3 run ``MirroredStrategy``, and TensorFlow fixes its devices
@@ -143,27 +144,32 @@ def lookup_function(table, ids):
     return tf.gather(table, ids)
 
 
-#: (answer, message key). Every key of _Q1_MESSAGES not in _Q1_LAST_RESORT appears at least once.
-Q1_WRONG = {
-    "a function": (lookup_function, "not_a_class"),
-    "a Layer, not an Embedding": (NotEmbedding, "not_an_embedding"),
-    "no call": (NoCall, "no_call"),
-    "tf.gather on the Keras variable": (KerasVariable, "keras_variable"),
-    "read_value first": (ReadValue, "read_value"),
-    "one-hot matmul": (OneHot, "one_hot"),
-    "arithmetic on the value": (PlusZero, "dense_gradient"),
-    "axis=1": (Columns, "columns"),
-    "ids - 1": (OffByOne, "off_by_one"),
-    "ids + 1, clipped": (ClippedOffByOne, "off_by_one"),
-    "the whole table": (WholeTable, "whole_table"),
-    "NumPy in call": (NumPyRows, "numpy_in_call"),
-    "stop_gradient": (StopGradient, "no_gradient"),
-    "float64 rows": (Float64, "dtype"),
-    "own constructor": (OwnConstructor, "constructor"),
-    "half of each row": (HalfRows, "wrong_shape"),
-    "rows times two": (Doubled, "wrong_values"),
-    "a string op on ids": (Broken, "call_raised"),
+class NotALayer:
+    def call(self, inputs):
+        return inputs
+
+
+#: {pitfall key: [answers making that mistake]} for every key of q1.mistakes (exercise_helpers.check_catalogue).
+Q1_MISTAKES = {
+    "not_a_class": [lookup_function, NotALayer, int, "HandleEmbedding"],
+    "not_an_embedding": [NotEmbedding],
+    "no_call": [NoCall],
+    "constructor": [OwnConstructor],
+    "call_raised": [Broken],
+    "columns": [Columns],
+    "off_by_one": [OffByOne, ClippedOffByOne],
+    "numpy_in_call": [NumPyRows],
+    "whole_table": [WholeTable],
+    "dtype": [Float64],
+    "no_gradient": [StopGradient],
+    "one_hot": [OneHot],
+    "dense_gradient": [PlusZero],
+    "keras_variable": [KerasVariable],
+    "read_value": [ReadValue],
 }
+
+#: Wrong answers no catalogued mistake names: the last-resort message says what differs and where to look.
+Q1_FALLBACK = {"half of each row": (HalfRows, "expected (6, 4)"), "rows times two": (Doubled, "not the table's rows")}
 
 
 # --------------------------------------------------------------------------- q2: replica_loss
@@ -270,23 +276,41 @@ def half_penalty(labels, predictions, penalties, global_batch_size):
     return loss + _penalty(penalties, 0.5)
 
 
-Q2_WRONG = {
-    "mean over the replica's slice": (per_replica_mean, "per_replica_mean"),
-    "sum, not divided": (plain_sum, "sum"),
-    "divided by the replicas again": (divided_twice, "divided_twice"),
-    "penalty added as it is": (penalty_unscaled, "penalty_unscaled"),
-    "penalty forgotten": (penalty_missing, "penalty_missing"),
-    "penalty scaled twice": (penalty_twice, "penalty_twice"),
-    "penalty only": (no_data, "no_data"),
-    "(batch,) minus (batch, 1)": (broadcast, "broadcast"),
-    "absolute error": (absolute, "not_squared"),
-    "a vector per replica": (per_example_vector, "not_scalar"),
-    "NumPy": (numpy_mean, "numpy"),
-    "float64 labels": (float64_labels, "dtype"),
-    "tf.add_n on an empty list": (add_n_unguarded, "add_n_empty"),
-    "sum over an axis that is not there": (wrong_axis, "raised"),
-    "half the penalty": (half_penalty, "step_differs"),
+def returns_text(labels, predictions, penalties, global_batch_size):
+    return "loss"
+
+
+def constant(labels, predictions, penalties, global_batch_size):
+    return tf.constant(0.0)  # a number, but not computed from the inputs
+
+
+def loss_doubled_for_the_log(labels, predictions, penalties, global_batch_size):
+    loss = replica_loss(labels, predictions, penalties, global_batch_size)
+    return loss + tf.stop_gradient(loss)  # the right gradient, twice the loss value
+
+
+#: {pitfall key: [answers]} for every key of q2.mistakes, plus the toolkit's "raised" (an error no pitfall explains).
+Q2_MISTAKES = {
+    "add_n_empty": [add_n_unguarded],
+    "numpy": [numpy_mean],
+    "dtype": [float64_labels],
+    "not_a_loss": [returns_text],
+    "not_scalar": [per_example_vector],
+    "broadcast": [broadcast],
+    "not_squared": [absolute],
+    "no_gradient": [constant],
+    "no_data": [no_data],
+    "per_replica_mean": [per_replica_mean],
+    "sum": [plain_sum],
+    "divided_twice": [divided_twice],
+    "penalty_unscaled": [penalty_unscaled],
+    "penalty_missing": [penalty_missing],
+    "penalty_twice": [penalty_twice],
+    "loss_differs": [loss_doubled_for_the_log],
+    "raised": [wrong_axis],
 }
+
+Q2_FALLBACK = {"half the penalty": (half_penalty, "not by a plain factor")}
 
 
 # --------------------------------------------------------------------------- q3: logged_loss
@@ -304,20 +328,29 @@ Q3_CORRECT = {
     "a NumPy number": lambda mse, penalty, replicas, shape: np.float32((replicas if np.ndim(np.empty(shape)) == 1 else 1) * mse + penalty),
 }  # fmt: skip
 
-Q3_WRONG = {
-    "always one device's": (lambda m, p, r, s: m + p, "always_one_device"),
-    "always summed": (lambda m, p, r, s: r * m + p, "always_summed"),
-    "shapes swapped": (lambda m, p, r, s: r * m + p if len(s) == 2 else m + p, "swapped"),
-    "penalty summed too": (lambda m, p, r, s: r * (m + p) if len(s) == 1 else m + p, "penalty_summed"),
-    "the disproved rule": (lambda m, p, r, s: r * m + p / r, "old_rule"),
-    "penalty divided": (lambda m, p, r, s: (r * m if len(s) == 1 else m) + p / r, "penalty_divided"),
-    "no penalty": (lambda m, p, r, s: r * m if len(s) == 1 else m, "no_penalty"),
-    "one replica's share": (lambda m, p, r, s: (m + p) / r, "one_replica"),
-    "batch as the factor": (lambda m, p, r, s: s[0] * m + p if len(s) == 1 else m + p, "batch"),
-    "a string": (lambda m, p, r, s: f"{m + p:.3f}", "not_a_number"),
-    "an error": (lambda m, p, r, s: s[1] * m, "raised"),
-    "something else": (lambda m, p, r, s: m * p * r, "differs"),
+#: {pitfall key: [answers]} for every key of q3.mistakes (NUMBER_PITFALLS included), plus the toolkit's "raised".
+Q3_MISTAKES = {
+    "boolean": [lambda m, p, r, s: True],
+    "string": [lambda m, p, r, s: f"{m + p:.3f}"],
+    "pandas-object": [lambda m, p, r, s: __import__("pandas").Series([m + p])],
+    "one-element-array": [lambda m, p, r, s: np.array([m + p])],
+    "several-numbers": [lambda m, p, r, s: np.array([r * m + p, m + p])],
+    "not-finite": [lambda m, p, r, s: float("nan")],
+    "not-a-number": [lambda m, p, r, s: {"loss": m + p}],
+    "shape_index": [lambda m, p, r, s: s[1] * m],
+    "always_one_device": [lambda m, p, r, s: m + p],
+    "always_summed": [lambda m, p, r, s: r * m + p],
+    "swapped": [lambda m, p, r, s: r * m + p if len(s) == 2 else m + p],
+    "penalty_summed": [lambda m, p, r, s: r * (m + p) if len(s) == 1 else m + p],
+    "old_rule": [lambda m, p, r, s: r * m + p / r],
+    "penalty_divided": [lambda m, p, r, s: (r * m if len(s) == 1 else m) + p / r],
+    "no_penalty": [lambda m, p, r, s: r * m if len(s) == 1 else m],
+    "one_replica": [lambda m, p, r, s: (m + p) / r],
+    "batch": [lambda m, p, r, s: s[0] * m + p if len(s) == 1 else m + p],
+    "raised": [lambda m, p, r, s: m / (r - r)],
 }
+
+Q3_FALLBACK = {"something else": (lambda m, p, r, s: m * p * r, "fit logs")}
 
 
 # --------------------------------------------------------------------------- q4: shard_tables
@@ -357,26 +390,27 @@ def _bias_columns(mesh):
     return _layout(mesh, [(".*_embedding/embeddings", ("model", None)), (".*_bias/embeddings", (None, "model"))])
 
 
-Q4_WRONG = {
-    "a dict": (lambda mesh: {"user_embedding/embeddings": ("model", None)}, "not_a_layout_map"),
-    "the distribution": (lambda mesh: keras.distribution.ModelParallel(layout_map=shard_tables(mesh), batch_dim_name="batch"),
-                         "distribution"),
-    "an own mesh": (lambda mesh: shard_tables(keras.distribution.DeviceMesh((4,), ("model",), [f"cpu:{i}" for i in range(4)])),
-                    "other_mesh"),
-    "layer names as keys": (lambda mesh: _layout(mesh, [("user_embedding", ("model", None)), ("movie_embedding", ("model", None))]),
-                            "layer_name_key"),
-    "a file pattern": (lambda mesh: _layout(mesh, [("*_embedding/embeddings", ("model", None))]), "glob"),
-    "two keys for one table": (lambda mesh: _layout(mesh, [(".*embedding.*", ("model", None)), (".*/embeddings", ("model", None))]),
-                               "two_keys"),
-    "TensorFlow variable names": (lambda mesh: _layout(mesh, [("user_embedding/embeddings:0", ("model", None))]), "no_match"),
-    "only the movie table": (lambda mesh: _layout(mesh, [("movie_embedding/embeddings", ("model", None))]), "one_table"),
-    "columns": (lambda mesh: _layout(mesh, [(".*_embedding/embeddings", (None, "model"))]), "columns"),
-    "the batch axis": (lambda mesh: _layout(mesh, [(".*_embedding/embeddings", ("batch", None))]), "batch_axis"),
-    "one entry": (lambda mesh: _layout(mesh, [(".*_embedding/embeddings", ("model",))]), "rank"),
-    "an axis the mesh lacks": (lambda mesh: _layout(mesh, [(".*_embedding/embeddings", ("rows", None))]), "axis_name"),
-    "bias columns split": (_bias_columns, "jax_error"),
-    "an error of its own": (lambda mesh: mesh.devices["model"], "raised"),
+#: {pitfall key: [answers]} for every key of q4.mistakes, plus the toolkit's "raised" and "not-a-function".
+Q4_MISTAKES = {
+    "not_a_layout_map": [lambda mesh: {"user_embedding/embeddings": ("model", None)}, lambda mesh: mesh],
+    "distribution": [lambda mesh: keras.distribution.ModelParallel(layout_map=shard_tables(mesh), batch_dim_name="batch")],
+    "other_mesh": [lambda mesh: shard_tables(keras.distribution.DeviceMesh((4,), ("model",), [f"cpu:{i}" for i in range(4)]))],
+    "layer_name_key": [lambda mesh: _layout(mesh, [("user_embedding", ("model", None)), ("movie_embedding", ("model", None))])],
+    "glob": [lambda mesh: _layout(mesh, [("*_embedding/embeddings", ("model", None))])],
+    "two_keys": [lambda mesh: _layout(mesh, [(".*embedding.*", ("model", None)), (".*/embeddings", ("model", None))])],
+    "no_match": [lambda mesh: _layout(mesh, [("user_embedding/embeddings:0", ("model", None))])],
+    "one_table": [lambda mesh: _layout(mesh, [("movie_embedding/embeddings", ("model", None))])],
+    "columns": [lambda mesh: _layout(mesh, [(".*_embedding/embeddings", (None, "model"))])],
+    "batch_axis": [lambda mesh: _layout(mesh, [(".*_embedding/embeddings", ("batch", None))])],
+    "rank": [lambda mesh: _layout(mesh, [(".*_embedding/embeddings", ("model",))])],
+    "axis_name": [lambda mesh: _layout(mesh, [(".*_embedding/embeddings", ("rows", None))])],
+    "jax_error": [_bias_columns],
+    "raised": [lambda mesh: mesh.devices["model"]],
+    "not-a-function": [shard_tables(keras.distribution.DeviceMesh((1, 4), ("batch", "model"), [f"cpu:{i}" for i in range(4)]))],
 }
+
+#: The answers whose check runs a sharded step in a JAX child: one child checks them all (lesson05.check_layouts).
+Q4_JAX_ANSWERS = [shard_tables, one_regex, every_table, distributed.rating_layout_map, _bias_columns]
 
 
 # --------------------------------------------------------------------------- q5: collision_share
@@ -395,34 +429,62 @@ def _birthday(n, b):
     return 1.0 if n > b else 1 - float(np.prod(1 - np.arange(n) / b))
 
 
-Q5_WRONG = {
-    "counts itself": (lambda n, b: 1 - (1 - 1 / b) ** n, "itself"),
-    "a count": (lambda n, b: n * (1 - (1 - 1 / b) ** (n - 1)), "count"),
-    "rule of thumb": (lambda n, b: n / b, "linear"),
-    "exponential": (lambda n, b: 1 - np.exp(-n / b), "exponential"),
-    "complement": (lambda n, b: (1 - 1 / b) ** (n - 1), "complement"),
-    "birthday problem": (_birthday, "birthday"),
-    "integer division": (lambda n, b: 1 - (1 - 1 // b) ** (n - 1), "integer_division"),
-    "percent": (lambda n, b: 100 * (1 - (1 - 1 / b) ** (n - 1)), "percent"),
-    "not a number": (lambda n, b: "high", "not_a_number"),
-    "something else": (lambda n, b: 1 / b, "differs"),
+#: {pitfall key: [answers]} for every key of q5.mistakes (NUMBER_PITFALLS included), plus the toolkit's "raised".
+Q5_MISTAKES = {
+    "boolean": [lambda n, b: n > b],
+    "string": [lambda n, b: "high"],
+    "pandas-object": [lambda n, b: __import__("pandas").Series([n / b])],
+    "one-element-array": [lambda n, b: np.array([1 - (1 - 1 / b) ** (n - 1)])],
+    "several-numbers": [lambda n, b: np.array([n, b])],
+    "not-finite": [lambda n, b: float("inf")],
+    "not-a-number": [lambda n, b: {"share": n / b}],
+    "itself": [lambda n, b: 1 - (1 - 1 / b) ** n],
+    "count": [lambda n, b: n * (1 - (1 - 1 / b) ** (n - 1))],
+    "linear": [lambda n, b: n / b],
+    "exponential": [lambda n, b: 1 - np.exp(-n / b)],
+    "complement": [lambda n, b: (1 - 1 / b) ** (n - 1)],
+    "birthday": [_birthday],
+    "integer_division": [lambda n, b: 1 - (1 - 1 // b) ** (n - 1)],
+    "percent": [lambda n, b: 100 * (1 - (1 - 1 / b) ** (n - 1))],
+    "raised": [lambda n, b: 1 / (b - b)],
 }
+
+Q5_FALLBACK = {"something else": (lambda n, b: 1 / b, "expected 0.437500")}
+
+
+def engine_answers() -> dict:
+    """``{exercise name: {answer name: answer}}`` of q2 and q3: the printed solution, the correct forms, every
+    catalogued mistake's examples (``"mistake <key> <i>"``), the fallbacks and test_feedback's generic wrong answers
+    (``"generic <i>"``)."""
+    from course_lib.exercises.lesson05 import q2, q3
+    from exercise_helpers import solution_namespace
+    from test_feedback import GENERIC_WRONG
+
+    answers = {}
+    printed = {"q2": solution_namespace(q2, tf=tf)["replica_loss"], "q3": solution_namespace(q3)["logged_loss"]}
+    for name, correct, mistakes, fallbacks in (("q2", Q2_CORRECT, Q2_MISTAKES, Q2_FALLBACK),
+                                               ("q3", Q3_CORRECT, Q3_MISTAKES, Q3_FALLBACK)):  # fmt: skip
+        answers[name] = {f"{name}.solution()": printed[name], **correct,
+                         **{f"mistake {key} {i}": a for key, examples in mistakes.items() for i, a in enumerate(examples)},
+                         **{f"fallback {label}": answer for label, (answer, _) in fallbacks.items()},
+                         **{f"generic {i}": answer for i, answer in enumerate(GENERIC_WRONG)}}  # fmt: skip
+    return answers
 
 
 def engine_results() -> dict:
-    """Run in a child process with 4 logical CPUs: ``{exercise: {answer name: [status, message]}}`` for q2 and q3."""
+    """Run in a child process with 4 logical CPUs: ``{exercise: {answer name: {"status", "mistake", "detected",
+    "message", "lint"}}}`` for q2 and q3 (``lint``: what :func:`exercise_helpers.lint_result` found)."""
     from course_lib.exercises.lesson05 import q2, q3
-    from exercise_helpers import solution_namespace
+    from exercise_helpers import lint_result
 
-    printed = {q2: solution_namespace(q2, tf=tf)["replica_loss"], q3: solution_namespace(q3)["logged_loss"]}
     results = {}
-    for exercise, correct, wrong in ((q2, Q2_CORRECT, Q2_WRONG), (q3, Q3_CORRECT, Q3_WRONG)):
-        answers = {f"{exercise.name}.solution()": printed[exercise], **correct,
-                   **{name: answer for name, (answer, _) in wrong.items()}}
-        results[exercise.name] = {}
-        for name, answer in answers.items():
+    for name, answers in engine_answers().items():
+        exercise = {"q2": q2, "q3": q3}[name]
+        results[name] = {}
+        for label, answer in answers.items():
             result = exercise.evaluate(answer)
-            results[exercise.name][name] = [result.status, result.message]
+            results[name][label] = {"status": result.status, "mistake": result.mistake, "detected": list(result.detected),
+                                    "message": result.message, "lint": lint_result(result)}  # fmt: skip
     return results
 
 

@@ -13,9 +13,9 @@ Generic: it discovers the exercise modules (``course_lib/exercises/lessonNN.py``
   :func:`exercise_helpers.check_catalogue`, which evaluates every detector of a stage on every
   example answer, each making another mistake.
 
-Lessons 04 and 05 are being rewritten (issue 17 left them to other changes): they are linted
-too, and reported as expected failures until they meet the same bar; remove them from
-:data:`PENDING` once they do (an unexpected pass is shown as XPASS).
+A lesson whose exercises are being rewritten may be listed in :data:`PENDING`: it is linted
+too, and reported as an expected failure until it meets the same bar; remove it once it does
+(an unexpected pass is shown as XPASS). No lesson is pending now.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from course_lib import exercises as exercise_package
 from course_lib.checks import Exercise
 
 #: Lessons whose exercises are being rewritten elsewhere; their lint failures are expected for now.
-PENDING = {"lesson05"}
+PENDING: set[str] = set()
 
 #: Generic wrong answers every check must reject without crashing, with a clean message.
 GENERIC_WRONG = [

@@ -12,16 +12,20 @@ In the order a learner meets them:
   both tables of the rating model;
 - ``q5`` (Going deeper): ``collision_share(n_ids, bins)`` for a hashed table.
 
-The checks run the learner's code on the real engines: q1 in a traced step and a ``fit`` step
-of TensorFlow, q2 inside ``strategy.run`` under ``MirroredStrategy`` over the lesson's logical
-CPUs, compared with one device, q3 against the loss real ``fit`` calls log, q4 by one sharded
-training step in a JAX child process. Each check has a catalogue of the mistakes learners make,
-each with a detector and its own message (the ``_Q*_MESSAGES`` dictionaries, which the tests
-walk). TensorFlow and Keras are imported only when a check runs.
+The checks run the learner's code on the real engines: q1 in a traced call and a ``fit`` step
+of TensorFlow, q2 eagerly first, then inside ``strategy.run`` under ``MirroredStrategy`` over the
+lesson's logical CPUs, compared with one device, q3 against the loss real ``fit`` calls log, q4 by
+one sharded training step in a JAX child process (:func:`check_layouts`, one child for several
+layouts, results kept per layout). Every check uses the toolkit of :mod:`course_lib.checks`: each
+exercise's mistakes are catalogued (``qN.mistakes``, :class:`~course_lib.checks.Pitfall` objects
+with a detector and a message), the learner's own errors are explained in the lesson's terms, and
+:func:`~course_lib.checks.fallback` says where to look when no catalogued mistake matches.
+TensorFlow and Keras are imported only when a check runs.
 """
 
 from __future__ import annotations
 
+import dis
 import json
 import math
 import re
@@ -30,9 +34,28 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.checks import Case, Exercise, Mistake, NotAttempted, call_learner, error_text, is_stub_function, run_case, show
+from course_lib.checks import (
+    NOT_A_FUNCTION,
+    NUMBER_PITFALLS,
+    Case,
+    Exercise,
+    Mistake,
+    NotAttempted,
+    Pitfall,
+    describe,
+    diagnose,
+    explain_error,
+    explained_error,
+    facts,
+    fallback,
+    is_stub_function,
+    is_tensor,
+    read_number,
+    run_case,
+    show,
+)
 
-__all__ = ["q1", "q2", "q3", "q4", "q5", "logical_cpus"]
+__all__ = ["q1", "q2", "q3", "q4", "q5", "logical_cpus", "check_layouts"]
 
 
 # --------------------------------------------------------------------------- shared helpers
@@ -41,9 +64,9 @@ __all__ = ["q1", "q2", "q3", "q4", "q5", "logical_cpus"]
 def logical_cpus(needed: int) -> list[str]:
     """The names of the first ``needed`` logical CPUs TensorFlow has (lesson 05's first cell makes 4).
 
-    A generic helper of this module (not of ``course_lib.checks``): checks q2 and q3 build their
-    own ``MirroredStrategy`` over these devices. Raises :class:`Mistake` with the fix (restart,
-    run the first cell) when there are fewer.
+    A helper of this module (not of ``course_lib.checks``): checks q2 and q3 build their own
+    ``MirroredStrategy`` over these devices. Raises :class:`Mistake` with the fix (restart, run the
+    first cell) when there are fewer.
     """
     import tensorflow as tf
 
@@ -75,89 +98,148 @@ def _strategy(replicas: int):
     return _STRATEGIES[replicas]
 
 
-def _attempted_function(function: Any, name: str) -> None:
-    """Mistake unless ``function`` is a function; NotAttempted while it is still the lesson's stub.
+def _expect_function(answer: Any, name: str) -> None:
+    """:class:`Mistake` unless ``answer`` is a function; NotAttempted while it is still the lesson's stub.
 
     Checked before a check starts an engine, so that an unattempted exercise costs nothing.
     """
-    if not callable(function) or isinstance(function, type):
-        raise Mistake(f"give the function {name}, got {show(function, 40)}")
-    if is_stub_function(function):
+    if not callable(answer) or isinstance(answer, type):
+        raise Mistake(f"give the function {name} itself (its name, without parentheses), got {describe(answer)}",
+                      key=NOT_A_FUNCTION)  # fmt: skip
+    if is_stub_function(answer):
         raise NotAttempted
 
 
-def _number(value: Any, what: str) -> float:
-    """A float from a Python/NumPy number or a one-element array or tensor; Mistake naming ``what`` otherwise."""
-    if isinstance(value, (bool, np.bool_, str, bytes)):
-        raise Mistake(f"{what} returned {show(value)}: return a number")
-    if hasattr(value, "numpy") and callable(value.numpy):
-        try:
-            value = value.numpy()
-        except Exception:  # noqa: BLE001 - a symbolic tensor
-            raise Mistake(f"{what} returned a symbolic tensor: return a number") from None
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise Mistake(f"{what} returned {show(value)}: return a number") from None
-    if array.size != 1:
-        raise Mistake(f"{what} returned {array.size} numbers (shape {array.shape}): return one number")
-    return float(array.reshape(()))
+def _is_graph_numpy_error(text: str) -> bool:
+    """True for the errors NumPy code raises on the symbolic tensors of a traced step."""
+    text = text.lower()
+    return any(word in text for word in ("numpy", "symbolic", "__array__", "iterating over `tf.tensor`"))
+
+
+def _near(value: float, target: float) -> bool:
+    return abs(value - target) <= 1e-3 * max(1.0, abs(target))
 
 
 # --------------------------------------------------------------------------- q1: reading rows through the handle
 
 Q1_ROWS, Q1_DIM = 50, 4
-
-#: q1's catalogue: each mistake a learner makes, with its message (detectors in ``_check_handle_embedding``).
-_Q1_MESSAGES = {
-    "not_a_class": "give the class HandleEmbedding (a subclass of keras.layers.Embedding), not {kind}",
-    "not_an_embedding": "{name} is not a subclass of keras.layers.Embedding: write class {name}(keras.layers.Embedding) so "
-                        "it keeps the table (self.embeddings), its initializer and its mask, and override only call",
-    "no_call": "{name} still runs Embedding's own call, ops.take(self.embeddings, ...), the dense read measured above: "
-               "override call(self, inputs)",
-    "constructor": "{name}(50, 4) raised {error}: keep Embedding's constructor (do not override __init__, or pass "
-                   "**kwargs on to super().__init__)",
-    "call_raised": "calling your layer on ids {ids} raised {error}: call(self, inputs) gets a tensor of ids and must "
-                   "return their rows, shape ids.shape + (dimension,)",
-    "numpy_in_call": "your call uses NumPy or .numpy(), but fit runs call inside a compiled step where ids has no "
-                     "values yet ({error}): use TensorFlow ops, e.g. tf.gather",
-    "whole_table": "for ids {ids} your layer returned shape {got}, the whole table: gather the rows of ids",
-    "columns": "for ids {ids} your layer returned shape {got}: tf.gather(..., axis=1) picks columns; the rows of a "
-               "table are axis 0, the default",
-    "off_by_one": "for ids {ids} your layer read the rows of {shift}1: row i of the table belongs to id i (ids "
-                  "here start at 0, and id 0 is a row like any other): gather at the ids themselves",
-    "wrong_shape": "for ids {ids} your layer returned shape {got}, expected {want}: one row of {dim} numbers per id",
-    "wrong_values": "for ids {ids} your layer returned numbers that are not the table's rows at those ids (largest "
-                    "difference {diff:.3g}): return the rows themselves",
-    "dtype": "your layer returned {dtype} rows: keep the table's float32 (do not cast)",
-    "no_gradient": "no gradient reaches the table from your layer's output: the rows must come from the variable "
-                   "itself (no .numpy() copy, no tf.stop_gradient)",
-    "dense_gradient": "the gradient of the table is a dense {shape} tensor, not IndexedSlices: every row is computed "
-                      "and every row is written back. Gather the rows instead",
-    "one_hot": "one-hot ids times the table (tf.one_hot, matmul) reads and multiplies every row of the table, and its "
-               "gradient is a dense table: gather the rows with tf.gather(self.embeddings.value, inputs)",
-    "keras_variable": "the traced step reads the whole table (a ReadVariableOp, which copies the table once a sparse "
-                      "update has touched it) and never touched self.embeddings.value: a TensorFlow op given "
-                      "self.embeddings, the Keras variable, converts it to a tensor first. Pass the TensorFlow "
-                      "variable behind it: tf.gather(self.embeddings.value, inputs)",
-    "read_value": "the traced step reads the whole table (a ReadVariableOp) before picking rows: read_value(), "
-                  "tf.convert_to_tensor, tf.identity or an arithmetic op on self.embeddings.value make a dense copy. "
-                  "Give the variable itself to tf.gather: tf.gather(self.embeddings.value, inputs)",
-    "no_resource_gather": "the traced step has no ResourceGather op (it runs {ops}): read the rows with "
-                          "tf.gather(self.embeddings.value, inputs), which TensorFlow turns into ResourceGather",
-    "fit_differs": "one SGD step of fit with your layer moved the table differently from Keras's Embedding (largest "
-                   "difference {diff:.3g}): the layer must compute the same rows and gradient, only read them differently",
-    "fit_raised": "your layer works when called directly, but in model.fit it raised {error}: check that call "
-                  "returns a float32 tensor and uses only TensorFlow ops",
-}
+_Q1_IDS = (np.array([3, 0, 49, 3, 17, 8], np.int32), np.array([[1, 2], [48, 0], [7, 7]], np.int64))
 
 
-#: Messages of q1 used only when no catalogued mistake matches (each still says where to look).
-_Q1_LAST_RESORT = {"call_raised", "wrong_shape", "wrong_values", "no_resource_gather", "fit_differs", "fit_raised"}
+def _q1_kind(f) -> str:
+    return "a function" if callable(f.answer) and not isinstance(f.answer, type) else describe(f.answer)
 
 
-def _q1_message(which: str, **fields) -> Mistake:
-    return Mistake(_Q1_MESSAGES[which].format(**fields))
+_Q1_ANSWER = [
+    Pitfall("not_a_class", lambda f: f.cls is None or not f.is_layer,
+            lambda f: f"give the class HandleEmbedding, a subclass of keras.layers.Embedding; you gave {_q1_kind(f)}"),
+    Pitfall("not_an_embedding", lambda f: f.is_layer and not f.is_embedding,
+            lambda f: f"{f.name} is not a subclass of keras.layers.Embedding: write class {f.name}(keras.layers.Embedding) "
+                      "so it keeps the table (self.embeddings), its initializer and its mask, and override only call"),
+    Pitfall("no_call", lambda f: f.is_embedding and not f.own_call,
+            lambda f: f"{f.name} still runs Embedding's own call, ops.take(self.embeddings, ...), the dense read measured "
+                      "above: override call(self, inputs)"),
+]
+
+_Q1_CONSTRUCTOR = Pitfall(
+    "constructor", lambda f: True,  # any error of the constructor: it is the learner's, Embedding's works
+    "keep Embedding's constructor: do not override __init__, or give it **kwargs and pass them on to super().__init__, "
+    "as the check creates the layer with an initializer",
+)
+
+
+def _call_error_columns(f) -> bool:
+    return f"is not in [0, {Q1_DIM})" in f.text
+
+
+def _call_error_shifted(f) -> bool:
+    return "= -1 is not in" in f.text or f"= {Q1_ROWS} is not in" in f.text
+
+
+def _values_shifted(f) -> str | None:
+    """``"id - "`` or ``"id + "`` when the rows returned are those of the ids shifted by one."""
+    for shift, sign in ((-1, "-"), (1, "+")):
+        if np.allclose(f.got, f.table[np.clip(f.ids + shift, 0, Q1_ROWS - 1)], atol=1e-6):
+            return f"id {sign} "
+    return None
+
+
+def _q1_columns(f) -> bool:
+    if hasattr(f, "text"):  # the call raised
+        return _call_error_columns(f)
+    return f.got.shape != f.want.shape and f.got.shape != f.table.shape and f.got.ndim >= 2 and f.got.shape[0] == Q1_ROWS
+
+
+def _q1_off_by_one(f) -> bool:
+    if hasattr(f, "text"):
+        return _call_error_shifted(f)
+    return f.got.shape == f.want.shape and f.got.dtype == np.float32 and not np.allclose(f.got, f.want, atol=1e-6) \
+        and _values_shifted(f) is not None
+
+
+def _q1_columns_message(f) -> str:
+    where = "ids above the dimension make the lookup fail" if hasattr(f, "text") else f"the result has shape {f.got.shape}"
+    return (f"tf.gather(..., axis=1) picks columns ({where}): the rows of a table are axis 0, the default, and the "
+            "layer must return one row per id")
+
+
+def _q1_off_by_one_message(f) -> str:
+    if hasattr(f, "text"):
+        shift = "id - " if "-1" in f.text else "id + "
+    else:
+        shift = _values_shifted(f)
+    where = "" if hasattr(f, "text") else f"for ids {f.shown} "
+    return (f"{where}your layer reads the rows of {shift}1: row i of the table belongs to id i (ids start at 0 here, "
+            "and id 0 is a row like any other); gather at the ids themselves")
+
+
+_Q1_COLUMNS = Pitfall("columns", _q1_columns, _q1_columns_message)
+_Q1_OFF_BY_ONE = Pitfall("off_by_one", _q1_off_by_one, _q1_off_by_one_message)
+_Q1_CALL_RAISED = Pitfall(
+    "call_raised", lambda f: not (_call_error_columns(f) or _call_error_shifted(f)),
+    lambda f: f"call(self, inputs) gets a tensor of ids and must return their rows, shape ids.shape + (dimension,). "
+              f"{explain_error(f.text)[:1].upper()}{explain_error(f.text)[1:]}",
+)
+_Q1_CALL_ERRORS = [_Q1_COLUMNS, _Q1_OFF_BY_ONE, _Q1_CALL_RAISED]
+
+_Q1_RESULT = [
+    Pitfall("whole_table", lambda f: f.got.shape == f.table.shape and f.got.shape != f.want.shape,
+            lambda f: f"for ids {f.shown} your layer returned shape {f.got.shape}, the whole table: gather the rows of ids"),
+    _Q1_COLUMNS,
+    Pitfall("dtype", lambda f: f.got.shape == f.want.shape and f.got.dtype != np.float32,
+            lambda f: f"your layer returned {f.got.dtype} rows: keep the table's float32 (do not cast)"),
+    _Q1_OFF_BY_ONE,
+]
+
+_Q1_NUMPY_IN_CALL = Pitfall(
+    "numpy_in_call", lambda f: _is_graph_numpy_error(f.text),
+    "your call uses NumPy or .numpy(), but fit runs call inside a compiled step where ids has no values yet: use "
+    "TensorFlow ops, e.g. tf.gather",
+)
+
+_ONE_HOT_OPS = {"OneHot", "MatMul", "BatchMatMulV2"}
+
+_Q1_GRADIENT = [
+    Pitfall("no_gradient", lambda f: f.gradient == "none",
+            "no gradient reaches the table from your layer's output: the rows must come from the variable itself (no "
+            ".numpy() copy, no tf.stop_gradient)"),
+    Pitfall("one_hot", lambda f: f.gradient != "none" and bool(f.ops & _ONE_HOT_OPS),
+            "one-hot ids times the table (tf.one_hot, matmul) reads and multiplies every row of the table, and its "
+            "gradient is a dense table: gather the rows with tf.gather(self.embeddings.value, inputs)"),
+    Pitfall("dense_gradient", lambda f: f.gradient == "dense" and not f.ops & _ONE_HOT_OPS,
+            lambda f: f"the gradient of the table is a dense {f.shape} tensor, not IndexedSlices: the step computes every "
+                      "row (arithmetic on the whole table before the gather?) and writes every row back. Gather the rows "
+                      "of the variable itself instead"),
+    Pitfall("keras_variable", lambda f: f.gradient == "sparse" and "ReadVariableOp" in f.ops and not f.spy_read,
+            "the traced call reads the whole table (a ReadVariableOp, which copies the table once a sparse update has "
+            "touched it) and never touched self.embeddings.value: a TensorFlow op given self.embeddings, the Keras "
+            "variable, converts it to a tensor first. Pass the TensorFlow variable behind it: "
+            "tf.gather(self.embeddings.value, inputs)"),
+    Pitfall("read_value", lambda f: f.gradient == "sparse" and "ReadVariableOp" in f.ops and f.spy_read,
+            "the traced call reads the whole table (a ReadVariableOp) before picking rows: read_value(), "
+            "tf.convert_to_tensor, tf.identity or an arithmetic op on self.embeddings.value make a dense copy. Give the "
+            "variable itself to tf.gather: tf.gather(self.embeddings.value, inputs)"),
+]
 
 
 def _trace_ops(layer) -> set[str]:
@@ -196,109 +278,90 @@ class _ValueSpy:
         self.variable.__class__ = self._class
 
 
-def _is_graph_numpy_error(exc: BaseException) -> bool:
-    """True for the errors NumPy code raises on the symbolic tensors of a traced step."""
-    text = str(exc).lower()
-    return any(word in text for word in ("numpy", "symbolic", "__array__", "iterating over `tf.tensor`"))
+def _q1_class(answer: Any):
+    import keras
+
+    cls = answer if isinstance(answer, type) else type(answer) if isinstance(answer, keras.layers.Layer) else None
+    if cls is not None and is_stub_function(getattr(cls, "call", None)):
+        raise NotAttempted
+    is_layer = cls is not None and issubclass(cls, keras.layers.Layer)
+    is_embedding = is_layer and issubclass(cls, keras.layers.Embedding)
+    found = facts(answer=answer, cls=cls, name=getattr(cls, "__name__", "your class"), is_layer=is_layer,
+                  is_embedding=is_embedding, own_call=is_embedding and cls.call is not keras.layers.Embedding.call)
+    diagnose(_Q1_ANSWER, found)
+    return cls
 
 
 def _check_handle_embedding(answer: Any) -> str:
     import keras
     import tensorflow as tf
 
-    if isinstance(answer, type):
-        cls = answer
-    elif isinstance(answer, keras.layers.Layer):
-        cls = type(answer)  # an instance: use its class, built afresh
-    else:
-        raise _q1_message("not_a_class", kind=show(answer, 40) if not callable(answer) else "a function")
+    cls = _q1_class(answer)
     name = cls.__name__
-    if is_stub_function(getattr(cls, "call", None)):
-        raise NotAttempted
-    if not issubclass(cls, keras.layers.Layer):
-        raise _q1_message("not_a_class", kind=f"the class {name}")
-    if not issubclass(cls, keras.layers.Embedding):
-        raise _q1_message("not_an_embedding", name=name)
-    if cls.call is keras.layers.Embedding.call:
-        raise _q1_message("no_call", name=name)
     initializer = keras.initializers.RandomNormal(seed=5)
     try:
         layer = cls(Q1_ROWS, Q1_DIM, embeddings_initializer=initializer)
         layer.build((None,))
     except Exception as exc:  # noqa: BLE001 - the learner's constructor
-        raise _q1_message("constructor", name=name, error=error_text(exc)) from None
+        raise explained_error(exc, f"{name}({Q1_ROWS}, {Q1_DIM}, embeddings_initializer=...)", explain=[_Q1_CONSTRUCTOR]) from None
     reference = keras.layers.Embedding(Q1_ROWS, Q1_DIM, embeddings_initializer=initializer)
     reference.build((None,))
     table = np.asarray(reference.embeddings.numpy())
     layer.embeddings.assign(table)
 
-    for ids in (np.array([3, 0, 49, 3, 17, 8], np.int32), np.array([[1, 2], [48, 0], [7, 7]], np.int64)):
+    for ids in _Q1_IDS:
         shown = show(ids)
         try:
             got = layer(tf.constant(ids))
         except Exception as exc:  # noqa: BLE001 - the learner's call
-            text = error_text(exc)
-            if f"is not in [0, {Q1_DIM})" in text:  # gathered along the columns
-                raise _q1_message("columns", ids=shown, got="an error: ids above the dimension") from None
-            if "= -1 is not in" in text or f"= {Q1_ROWS} is not in" in text:  # ids shifted by one
-                raise _q1_message("off_by_one", ids=shown, shift="id - " if "-1" in text else "id + ") from None
-            raise _q1_message("call_raised", ids=shown, error=text) from None
-        got_array = np.asarray(got)
+            raise explained_error(exc, f"calling your layer on ids {shown}", explain=_Q1_CALL_ERRORS) from None
+        got = np.asarray(got)
         want = table[ids]
-        if got_array.shape == table.shape and got_array.shape != want.shape:
-            raise _q1_message("whole_table", ids=shown, got=got_array.shape)
-        if got_array.shape != want.shape:
-            if got_array.shape[:1] == (Q1_ROWS,) or (got_array.ndim >= 2 and got_array.shape[0] == Q1_ROWS):
-                raise _q1_message("columns", ids=shown, got=got_array.shape)
-            raise _q1_message("wrong_shape", ids=shown, got=got_array.shape, want=want.shape, dim=Q1_DIM)
-        if got_array.dtype != np.float32:
-            raise _q1_message("dtype", dtype=got_array.dtype)
-        if not np.allclose(got_array, want, atol=1e-6):
-            for shift, sign in ((-1, "-"), (1, "+")):
-                shifted = np.clip(ids + shift, 0, Q1_ROWS - 1)
-                if np.allclose(got_array, table[shifted], atol=1e-6):
-                    raise _q1_message("off_by_one", ids=shown, shift=f"id {sign} ")
-            raise _q1_message("wrong_values", ids=shown, diff=float(np.max(np.abs(got_array - want))))
+        diagnose(_Q1_RESULT, facts(got=got, want=want, table=table, ids=ids, shown=shown))
+        if got.shape != want.shape:
+            raise fallback(f"for ids {shown} your layer returned shape {got.shape}, expected {want.shape}",
+                           f"one row of {Q1_DIM} numbers per id: tf.gather(self.embeddings.value, inputs)")
+        if not np.allclose(got, want, atol=1e-6):
+            raise fallback(f"for ids {shown} your layer returned numbers that are not the table's rows at those ids "
+                           f"(largest difference {np.max(np.abs(got - want)):.3g})", "return the rows themselves, unchanged")
 
     try:
         with _ValueSpy(layer.embeddings) as spy:
             ops = _trace_ops(layer)
     except Exception as exc:  # noqa: BLE001 - fails only in a traced step
-        if _is_graph_numpy_error(exc):
-            raise _q1_message("numpy_in_call", error=error_text(exc)) from None
-        raise _q1_message("fit_raised", error=error_text(exc)) from None
+        raise explained_error(exc, "tracing your layer's call as fit does", explain=[_Q1_NUMPY_IN_CALL]) from None
     with tf.GradientTape() as tape:
         loss = tf.reduce_sum(layer(tf.constant([3, 0, 49, 3])) ** 2)
     gradient = tape.gradient(loss, layer.embeddings)
-    if gradient is None:
-        raise _q1_message("no_gradient")
-    if "OneHot" in ops or "MatMul" in ops or "BatchMatMulV2" in ops:
-        raise _q1_message("one_hot")
-    if not isinstance(gradient, tf.IndexedSlices):
-        raise _q1_message("dense_gradient", shape=tuple(gradient.shape))
-    if "ReadVariableOp" in ops:
-        raise _q1_message("read_value" if spy.read else "keras_variable")
-    if "ResourceGather" not in ops and "ResourceGatherNd" not in ops:
-        raise _q1_message("no_resource_gather", ops=", ".join(sorted(ops - {"Placeholder", "NoOp", "Identity", "Const"})))
+    kind = "none" if gradient is None else "sparse" if isinstance(gradient, tf.IndexedSlices) else "dense"
+    diagnose(_Q1_GRADIENT, facts(gradient=kind, ops=ops, spy_read=spy.read, shape=tuple(getattr(gradient, "shape", ()))))
+    gathers = sorted(ops & {"ResourceGather", "ResourceGatherNd"})
+    if not gathers:
+        shown_ops = ", ".join(sorted(ops - {"Placeholder", "NoOp", "Identity", "Const"}))
+        raise fallback(f"the traced call has no ResourceGather op (it runs {shown_ops})",
+                       "read the rows with tf.gather(self.embeddings.value, inputs), which TensorFlow turns into "
+                       "ResourceGather")  # fmt: skip
 
     # one SGD step of fit, next to Keras's Embedding: same table afterwards
     ids = np.array([1, 5, 5, 9, 30, 49, 0, 12], np.int32)
     targets = np.linspace(-1, 1, len(ids)).astype(np.float32)
     tables = []
-    for kind in (cls, keras.layers.Embedding):
+    for kind_of_layer in (cls, keras.layers.Embedding):
         inputs = keras.Input(shape=(), dtype="int32")
-        model = keras.Model(inputs, keras.ops.sum(kind(Q1_ROWS, Q1_DIM, embeddings_initializer=initializer,
-                                                       name="table")(inputs), axis=-1))  # fmt: skip
+        model = keras.Model(inputs, keras.ops.sum(kind_of_layer(Q1_ROWS, Q1_DIM, embeddings_initializer=initializer,
+                                                                name="table")(inputs), axis=-1))  # fmt: skip
         model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
         try:
             model.fit(ids, targets, batch_size=len(ids), epochs=1, shuffle=False, verbose=0)
         except Exception as exc:  # noqa: BLE001 - the learner's layer inside fit
-            raise _q1_message("fit_raised", error=error_text(exc)) from None
+            raise explained_error(exc, "one SGD step of model.fit with your layer") from None
         tables.append(np.asarray(model.get_layer("table").embeddings.numpy()))
     if not np.allclose(tables[0], tables[1], atol=1e-6):
-        raise _q1_message("fit_differs", diff=float(np.max(np.abs(tables[0] - tables[1]))))
-    return ("The traced step runs one ResourceGather and no ReadVariableOp, the gradient stays IndexedSlices, and "
-            "fit moves the table exactly as Keras's Embedding does")
+        raise fallback(f"one SGD step of fit with your layer moved the table differently from Keras's Embedding (largest "
+                       f"difference {np.max(np.abs(tables[0] - tables[1])):.3g})",
+                       "the layer must compute the same rows and gradient, only read them differently")  # fmt: skip
+    return (f"Traced as fit traces it, your call reads the table with {' and '.join(gathers)} and no ReadVariableOp, "
+            "its gradient stays IndexedSlices, and a fit step moves the table exactly as Keras's Embedding does")
 
 
 q1 = Exercise(
@@ -315,6 +378,8 @@ q1 = Exercise(
         def call(self, inputs):
             return tf.gather(self.embeddings.value, inputs)   # ResourceGather: only the looked-up rows
     """,
+    mistakes=[*_Q1_ANSWER, _Q1_CONSTRUCTOR, _Q1_COLUMNS, _Q1_OFF_BY_ONE, _Q1_CALL_RAISED, _Q1_RESULT[0],
+              _Q1_RESULT[2], _Q1_NUMPY_IN_CALL, *_Q1_GRADIENT],
 )
 
 
@@ -323,53 +388,95 @@ q1 = Exercise(
 #: q2's set-up: the global batch, the replica counts tried, the per-example penalty of the model.
 Q2_GLOBAL_BATCH, Q2_REPLICAS, Q2_L2 = 16, (4, 2), 0.1
 
-_Q2_MESSAGES = {
-    "raised": "inside strategy.run, {call} raised {error}: check that your function computes with TensorFlow "
-              "ops on the tensors it gets (labels, predictions, the penalties list) and returns one number",
-    "add_n_empty": "with a model without penalties, penalties is an empty list and tf.add_n([]) fails ({error}): add "
-                   "the penalty only when there is one (if penalties: ...)",
-    "numpy": "your function runs inside strategy.run in a compiled step, where labels and predictions are symbolic "
-             "tensors: NumPy cannot compute with them ({error}). Use TensorFlow ops (tf.square, tf.reduce_sum, "
-             "tf.nn.compute_average_loss)",
-    "dtype": "{call} raised {error}: mixing float64 numbers (np.float64, a NumPy array) with the float32 tensors; use "
-             "Python numbers or tf.cast",
-    "not_scalar": "your function returned shape {shape} on one replica: return one number, the replica's share of the "
-                  "loss (tf.nn.compute_average_loss sums the per-example losses for you)",
-    "per_replica_mean": "with {replicas} replicas the step was {replicas} times one device's: each replica averaged "
-                        "over its own {per_replica} examples, and the replicas' gradients are added up. Divide the sum "
-                        "of the per-example losses by the global batch: tf.nn.compute_average_loss(per_example, "
-                        "global_batch_size=global_batch_size)",
-    "sum": "the step was {factor:.0f} times one device's: you summed the per-example losses without dividing by the "
-           "global batch size ({global_batch})",
-    "divided_twice": "the step was 1/{replicas} of one device's: you divided by the global batch and again by the "
-                     "number of replicas. tf.nn.compute_average_loss(per_example, global_batch_size=...) already "
-                     "gives each replica its share",
-    "penalty_unscaled": "the penalty counted {replicas} times: each replica's penalties are already a mean over its "
-                        "examples, and the replicas' gradients are added. Scale them: "
-                        "tf.nn.scale_regularization_loss(tf.add_n(penalties))",
-    "penalty_missing": "the penalty is missing: add the model's penalties (the list penalties, model.losses in a real "
-                       "loop), scaled with tf.nn.scale_regularization_loss",
-    "penalty_twice": "the penalty counted only 1/{replicas} of one device's: tf.nn.scale_regularization_loss already "
-                     "divides by the number of replicas; do not divide again",
-    "no_data": "the data term is missing: the gradient has no squared-error part (labels - predictions) ** 2",
-    "broadcast": "labels has shape (batch,) and predictions (batch, 1), so labels - predictions broadcast to a "
-                 "(batch, batch) table of every label against every prediction: flatten the predictions first, "
-                 "e.g. tf.reshape(predictions, [-1]) or predictions[:, 0]",
-    "not_squared": "the per-example loss is not the squared error: the lesson's loss is mean squared error, "
-                   "(labels - predictions) ** 2 per example",
-    "step_differs": "with {replicas} replicas the weights moved differently from one device's step (largest "
-                    "difference {diff:.3g}) and not by a plain factor: check the per-example loss "
-                    "(labels - flattened predictions) ** 2, its division by global_batch_size and the scaled penalty",
-    "loss_differs": "the weights moved as on one device, but the losses you returned add up to {got:.5g} over the "
-                    "{replicas} replicas instead of one device's {want:.5g}: return the same number you differentiate",
-}
+_Q2_ERRORS = [  # explain=: the learner's function raised, eagerly or inside strategy.run
+    Pitfall("add_n_empty", lambda f: f.inputs.get("penalties") == [] and ("add_n" in f.text or "at least one" in f.text.lower()),
+            "with a model without penalties, penalties is an empty list and tf.add_n([]) fails: add the penalty only "
+            "when there is one (if penalties: ...)"),
+    Pitfall("numpy", lambda f: f.inputs.get("graph", False) and _is_graph_numpy_error(f.text),
+            "your function runs inside strategy.run in a compiled step, where labels and predictions are symbolic "
+            "tensors that NumPy cannot compute with. Use TensorFlow ops (tf.square, tf.reduce_sum, "
+            "tf.nn.compute_average_loss)"),
+    Pitfall("dtype", lambda f: "float64" in f.text.lower().replace("double", "float64") and "float" in f.text.lower(),
+            "that mixes float64 numbers (np.float64, a NumPy array, tf.cast to float64) with the float32 tensors; "
+            "compute in float32: Python numbers, or tf.cast to float32"),
+]
+
+#: The probe: one replica's inputs, called eagerly before any engine runs.
+_Q2_PROBE_LABELS, _Q2_PROBE_PREDICTIONS = [1.0, 2.0, 4.0], [[1.5], [1.0], [3.0]]
 
 
-_Q2_LAST_RESORT = {"raised", "step_differs", "loss_differs"}
+def _q2_probe_candidates() -> dict[str, list[float]]:
+    labels, predictions = np.array(_Q2_PROBE_LABELS), np.array(_Q2_PROBE_PREDICTIONS)[:, 0]
+    errors = labels - predictions
+    table = labels[None, :] - predictions[:, None]  # (batch,) - (batch, 1): every label against every prediction
+    return {"broadcast": [np.sum(table**2) / 3, np.mean(table**2)],
+            "not_squared": [np.sum(np.abs(errors)) / 3, np.sum(errors) / 3, np.sum(np.abs(table)) / 3]}
 
 
-def _q2_message(which: str, **fields) -> Mistake:
-    return Mistake(_Q2_MESSAGES[which].format(**fields))
+def _probe_value(f) -> float | None:
+    try:
+        array = np.asarray(f.value.numpy() if hasattr(f.value, "numpy") else f.value, dtype=np.float64)
+    except Exception:  # noqa: BLE001 - not numbers
+        return None
+    return float(array) if array.shape == () else None
+
+
+def _is_numbers(value: Any) -> bool:
+    try:
+        array = np.asarray(value.numpy() if is_tensor(value) else value)
+    except Exception:  # noqa: BLE001
+        return False
+    return array.dtype.kind in "biuf"
+
+
+_Q2_PROBE = [
+    Pitfall("not_a_loss", lambda f: not _is_numbers(f.value),
+            lambda f: f"{f.call} returned {describe(f.value)}: return the replica's loss, one number (a float32 tensor)"),
+    Pitfall("not_scalar", lambda f: _is_numbers(f.value) and np.shape(f.value.numpy() if is_tensor(f.value) else f.value) != (),
+            lambda f: f"{f.call} returned shape {tuple(np.shape(f.value))}: return one number, the replica's share of the "
+                      "loss (tf.nn.compute_average_loss sums the per-example losses for you)"),
+    Pitfall("broadcast", lambda f: any(np.isclose(_probe_value(f), v, rtol=1e-5) for v in _q2_probe_candidates()["broadcast"]),
+            "labels has shape (batch,) and predictions (batch, 1), so labels - predictions broadcast to a (batch, batch) "
+            "table of every label against every prediction: flatten the predictions first, e.g. "
+            "tf.reshape(predictions, [-1]) or predictions[:, 0]"),
+    Pitfall("not_squared", lambda f: any(np.isclose(_probe_value(f), v, rtol=1e-5) for v in _q2_probe_candidates()["not_squared"]),
+            "the per-example loss is not the squared error: the lesson's loss is mean squared error, "
+            "(labels - predictions) ** 2 per example"),
+]
+
+_Q2_STEP = [
+    Pitfall("no_gradient", lambda f: f.plain and _near(f.data, 0) and (not f.l2 or _near(f.penalty, 0)),
+            "the loss you return does not depend on the predictions or the penalties, so no gradient reaches the "
+            "weights: compute it from labels, predictions and penalties with TensorFlow ops"),
+    Pitfall("no_data", lambda f: f.plain and f.l2 and _near(f.data, 0) and not _near(f.penalty, 0),
+            "the data term is missing: the gradient has no squared-error part (labels - predictions) ** 2"),
+    Pitfall("per_replica_mean", lambda f: f.plain and f.replicas > 1 and _near(f.data, f.replicas),
+            lambda f: f"with {f.replicas} replicas the step was {f.replicas} times one device's: each replica averaged "
+                      f"over its own {Q2_GLOBAL_BATCH // f.replicas} examples, and the replicas' gradients are added up. "
+                      "Divide the sum of the per-example losses by the global batch: "
+                      "tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)"),
+    Pitfall("sum", lambda f: f.plain and _near(f.data, Q2_GLOBAL_BATCH),
+            lambda f: f"the step was {f.data:.0f} times one device's: you summed the per-example losses without dividing "
+                      f"by the global batch size ({Q2_GLOBAL_BATCH})"),
+    Pitfall("divided_twice", lambda f: f.plain and f.replicas > 1 and _near(f.data, 1 / f.replicas),
+            lambda f: f"the step was 1/{f.replicas} of one device's: you divided by the global batch and again by the "
+                      "number of replicas. tf.nn.compute_average_loss(per_example, global_batch_size=...) already gives "
+                      "each replica its share"),
+    Pitfall("penalty_unscaled", lambda f: f.plain and f.l2 and _near(f.data, 1) and _near(f.penalty, f.replicas),
+            lambda f: f"the penalty counted {f.replicas} times: each replica's penalties are already a mean over its "
+                      "examples, and the replicas' gradients are added. Scale them: "
+                      "tf.nn.scale_regularization_loss(tf.add_n(penalties))"),
+    Pitfall("penalty_missing", lambda f: f.plain and f.l2 and _near(f.data, 1) and _near(f.penalty, 0),
+            "the penalty is missing: add the model's penalties (the list penalties, model.losses in a real loop), "
+            "scaled with tf.nn.scale_regularization_loss"),
+    Pitfall("penalty_twice", lambda f: f.plain and f.l2 and f.replicas > 1 and _near(f.data, 1) and _near(f.penalty, 1 / f.replicas),
+            lambda f: f"the penalty counted only 1/{f.replicas} of one device's: tf.nn.scale_regularization_loss already "
+                      "divides by the number of replicas; do not divide again"),
+    Pitfall("loss_differs", lambda f: f.step_right and not f.loss_right,
+            lambda f: f"the weights moved as on one device, but the losses you returned add up to {f.loss:.5g} over the "
+                      f"{f.replicas} replicas instead of one device's {f.want_loss:.5g}: return the same number you "
+                      "differentiate"),
+]
 
 
 def _q2_data():
@@ -389,19 +496,34 @@ def _q2_model(l2: float):
     ])  # fmt: skip
 
 
-def _q2_step(loss_fn, replicas: int, l2: float) -> tuple[np.ndarray, np.ndarray]:
-    """One SGD step with ``loss_fn`` as the replica loss; returns (change of all weights, flattened; the summed loss)."""
+_Q2_SETUPS: dict = {}
+
+
+def _q2_setup(replicas: int, l2: float):
+    """The strategy, model, optimizer and distributed batch of one (replicas, l2) set-up, made once; weights reset."""
     import keras
     import tensorflow as tf
 
-    strategy = _strategy(replicas)
-    with strategy.scope():
-        model = _q2_model(l2)
-        optimizer = keras.optimizers.SGD(0.1)
+    if (replicas, l2) not in _Q2_SETUPS:
+        strategy = _strategy(replicas)
+        with strategy.scope():
+            model = _q2_model(l2)
+            optimizer = keras.optimizers.SGD(0.1)
+            optimizer.build(model.trainable_variables)
+        data = tf.data.Dataset.from_tensor_slices(_q2_data()).batch(Q2_GLOBAL_BATCH)
+        batch = next(iter(strategy.experimental_distribute_dataset(data)))
+        _Q2_SETUPS[replicas, l2] = (strategy, model, optimizer, batch, model.get_weights())
+    strategy, model, optimizer, batch, initial = _Q2_SETUPS[replicas, l2]
+    model.set_weights(initial)
+    return strategy, model, optimizer, batch
+
+
+def _q2_step(loss_fn, replicas: int, l2: float) -> tuple[np.ndarray, np.ndarray]:
+    """One SGD step with ``loss_fn`` as the replica loss; returns (change of all weights, flattened; the summed loss)."""
+    import tensorflow as tf
+
+    strategy, model, optimizer, batch = _q2_setup(replicas, l2)
     before = np.concatenate([np.ravel(w.numpy()) for w in model.trainable_variables])
-    features, labels = _q2_data()
-    data = tf.data.Dataset.from_tensor_slices((features, labels)).batch(Q2_GLOBAL_BATCH)
-    batch = next(iter(strategy.experimental_distribute_dataset(data)))
 
     @tf.function(autograph=False)
     def step(batch):
@@ -409,7 +531,7 @@ def _q2_step(loss_fn, replicas: int, l2: float) -> tuple[np.ndarray, np.ndarray]
             x, y = inputs
             with tf.GradientTape() as tape:
                 predictions = model(x, training=True)
-                loss = loss_fn(y, predictions, list(model.losses), Q2_GLOBAL_BATCH)
+                loss = tf.convert_to_tensor(loss_fn(y, predictions, list(model.losses), Q2_GLOBAL_BATCH), tf.float32)
             variables = model.trainable_variables
             gradients = tape.gradient(loss, variables)
             gradients = [tf.zeros_like(v) if g is None else g for g, v in zip(gradients, variables)]
@@ -441,21 +563,31 @@ _Q2_REFERENCES: dict = {}
 
 
 def _q2_references():
-    """One device: the step of the data term alone, of the penalty alone, and the full loss value."""
+    """One device: the step and loss of the data term alone, and of the penalty alone (model with the penalty)."""
     if not _Q2_REFERENCES:
-        data_step, _ = _q2_step(_reference_loss(1, 0), 1, Q2_L2)
-        penalty_step, _ = _q2_step(_reference_loss(0, 1), 1, Q2_L2)
-        _, full_loss = _q2_step(_reference_loss(1, 1), 1, Q2_L2)
-        _, plain_loss = _q2_step(_reference_loss(1, 0), 1, 0.0)
-        _Q2_REFERENCES.update(data=data_step, penalty=penalty_step, loss=float(full_loss), plain_loss=float(plain_loss))
+        data_step, data_loss = _q2_step(_reference_loss(1, 0), 1, Q2_L2)
+        penalty_step, penalty_loss = _q2_step(_reference_loss(0, 1), 1, Q2_L2)
+        _Q2_REFERENCES.update(data=data_step, penalty=penalty_step, loss=float(data_loss + penalty_loss),
+                              plain_loss=float(data_loss))  # fmt: skip
     return _Q2_REFERENCES
 
 
-def _q2_call_text(replicas: int, penalties: bool) -> str:
-    per = Q2_GLOBAL_BATCH // replicas
+def _q2_call_text(replicas: int, penalties: bool, per: int | None = None) -> str:
+    per = Q2_GLOBAL_BATCH // replicas if per is None else per
     return (f"replica_loss(labels of shape ({per},), predictions of shape ({per}, 1), "
-            f"penalties={'[one penalty]' if penalties else '[]'}, global_batch_size={Q2_GLOBAL_BATCH}) "
-            f"on {replicas} replica{'s' if replicas > 1 else ''}")  # fmt: skip
+            f"penalties={'[one penalty]' if penalties else '[]'}, global_batch_size={Q2_GLOBAL_BATCH if per != 3 else 3})"
+            + (f" on {replicas} replicas" if replicas > 1 else ""))  # fmt: skip
+
+
+def _q2_probe(function) -> None:
+    """Call the learner's function eagerly on one replica's inputs: errors, what it returns, the per-example loss."""
+    import tensorflow as tf
+
+    case = Case({"labels": tf.constant(_Q2_PROBE_LABELS), "predictions": tf.constant(_Q2_PROBE_PREDICTIONS),
+                 "penalties": [], "global_batch_size": 3}, about="one replica's 3 examples, called eagerly")  # fmt: skip
+    value = run_case(function, case, "replica_loss", explain=_Q2_ERRORS)
+    call = "replica_loss(labels of shape (3,), predictions of shape (3, 1), penalties=[], global_batch_size=3)"
+    diagnose(_Q2_PROBE, facts(value=value, call=call))
 
 
 def _q2_run_learner(function, replicas: int, l2: float):
@@ -464,83 +596,39 @@ def _q2_run_learner(function, replicas: int, l2: float):
         return _q2_step(function, replicas, l2)
     except (KeyboardInterrupt, Mistake, NotAttempted):
         raise
-    except Exception as exc:  # noqa: BLE001 - the learner's function failed inside the engine
-        text = str(exc)
-        if not l2 and ("add_n" in text or "at least one" in text.lower()):
-            raise _q2_message("add_n_empty", error=error_text(exc)) from None
-        if _is_graph_numpy_error(exc) or "NumPy" in text or "numpy" in text:
-            raise _q2_message("numpy", error=error_text(exc)) from None
-        if "float64" in text and "float32" in text:
-            raise _q2_message("dtype", call=call, error=error_text(exc)) from None
-        raise _q2_message("raised", call=call, error=error_text(exc)) from None
-
-
-def _probe_broadcast(function) -> str | None:
-    """Call the learner's function eagerly on one replica's inputs; say which per-example loss it computes."""
-    import tensorflow as tf
-
-    labels = tf.constant([1.0, 2.0, 4.0])
-    predictions = tf.constant([[1.5], [1.0], [3.0]])
-    try:
-        got = float(np.asarray(function(labels, predictions, [], 3)).reshape(-1)[0])
-    except Exception:  # noqa: BLE001 - the engine run already reported errors
-        return None
-    errors = np.array([1.0, 2.0, 4.0]) - np.array([1.5, 1.0, 3.0])
-    table = np.array([1.0, 2.0, 4.0])[None, :] - np.array([1.5, 1.0, 3.0])[:, None]
-    candidates = {"broadcast": [np.sum(table**2) / 3, np.mean(table**2), np.sum(table**2) / 9],
-                  "not_squared": [np.sum(np.abs(errors)) / 3, np.sum(errors) / 3, np.sum(np.abs(table)) / 3]}
-    for key, values in candidates.items():
-        if any(np.isclose(got, value, rtol=1e-5) for value in values):
-            return key
-    return None
+    except BaseException as exc:  # noqa: BLE001 - the learner's function failed inside the engine
+        inputs = {"penalties": [1] if l2 else [], "graph": True}
+        raise explained_error(exc, f"inside strategy.run, {call}", explain=_Q2_ERRORS, inputs=inputs) from None
 
 
 def _check_replica_loss(function: Any) -> str:
-    _attempted_function(function, "replica_loss")
+    _expect_function(function, "replica_loss")
+    _q2_probe(function)
+    logical_cpus(max(Q2_REPLICAS))  # before any engine runs: the fix if the lesson's first cell did not run first
     reference = _q2_references()
     basis = np.stack([reference["data"], reference["penalty"]], axis=1)
-    for replicas, l2 in ((Q2_REPLICAS[0], Q2_L2), (Q2_REPLICAS[1], Q2_L2), (Q2_REPLICAS[0], 0.0)):
+    for replicas, l2 in ((Q2_REPLICAS[0], Q2_L2), (Q2_REPLICAS[1], 0.0)):
         step, loss = _q2_run_learner(function, replicas, l2)
-        if loss.shape != ():
-            raise _q2_message("not_scalar", shape=tuple(int(n) for n in loss.shape))
         want = reference["data"] + (reference["penalty"] if l2 else 0)
-        if np.allclose(step, want, rtol=1e-4, atol=1e-6):
-            expected_loss = reference["loss"] if l2 else reference["plain_loss"]
-            if not np.isclose(float(loss), expected_loss, rtol=1e-4, atol=1e-6):
-                raise _q2_message("loss_differs", got=float(loss), want=expected_loss, replicas=replicas)
+        want_loss = reference["loss"] if l2 else reference["plain_loss"]
+        step_right = bool(np.allclose(step, want, rtol=1e-4, atol=1e-6))
+        loss_right = loss.shape == () and bool(np.isclose(float(loss), want_loss, rtol=1e-4, atol=1e-6))
+        if step_right and loss_right:
             continue
         columns = basis if l2 else basis[:, :1]
         (data_factor, *penalty_factor), *_ = np.linalg.lstsq(columns, step, rcond=None)
-        penalty_factor = penalty_factor[0] if penalty_factor else 1.0
+        penalty_factor = penalty_factor[0] if penalty_factor else 0.0
         fitted = columns @ ([data_factor, penalty_factor] if l2 else [data_factor])
-        plain_factor = np.linalg.norm(fitted - step) <= 1e-3 * max(np.linalg.norm(step), 1e-9)
-        if plain_factor:
-            per_replica = Q2_GLOBAL_BATCH // replicas
-
-            def near(value, target):
-                return abs(value - target) <= 1e-3 * max(1.0, abs(target))
-
-            if near(data_factor, 0):
-                raise _q2_message("no_data")
-            if near(data_factor, replicas) and replicas > 1:
-                raise _q2_message("per_replica_mean", replicas=replicas, per_replica=per_replica)
-            if near(data_factor, Q2_GLOBAL_BATCH) or near(data_factor, per_replica * replicas / 1):
-                raise _q2_message("sum", factor=data_factor, global_batch=Q2_GLOBAL_BATCH)
-            if near(data_factor, 1 / replicas):
-                raise _q2_message("divided_twice", replicas=replicas)
-            if l2 and near(data_factor, 1):
-                if near(penalty_factor, replicas):
-                    raise _q2_message("penalty_unscaled", replicas=replicas)
-                if near(penalty_factor, 0):
-                    raise _q2_message("penalty_missing")
-                if near(penalty_factor, 1 / replicas):
-                    raise _q2_message("penalty_twice", replicas=replicas)
-        probed = _probe_broadcast(function)
-        if probed:
-            raise _q2_message(probed)
-        raise _q2_message("step_differs", replicas=replicas, diff=float(np.max(np.abs(step - want))))
-    return (f"On {Q2_REPLICAS[0]} and on {Q2_REPLICAS[1]} replicas, with and without a penalty, the summed gradients "
-            "took one device's step and the replicas' losses add up to one device's loss")
+        plain = bool(np.linalg.norm(fitted - step) <= 1e-3 * max(np.linalg.norm(want), 1e-9))
+        found = facts(replicas=replicas, l2=bool(l2), data=float(data_factor), penalty=float(penalty_factor), plain=plain,
+                      step_right=step_right, loss_right=loss_right, loss=float(np.sum(loss)), want_loss=want_loss)  # fmt: skip
+        diagnose(_Q2_STEP, found)
+        raise fallback(f"with {replicas} replicas the weights moved differently from one device's step (largest "
+                       f"difference {np.max(np.abs(step - want)):.3g}) and not by a plain factor",
+                       "check the per-example loss (labels - flattened predictions) ** 2, its division by "
+                       "global_batch_size and the scaled penalty")  # fmt: skip
+    return (f"On {Q2_REPLICAS[0]} replicas with a penalty and on {Q2_REPLICAS[1]} without, the summed gradients took one "
+            "device's step and the replicas' losses add up to one device's loss")
 
 
 q2 = Exercise(
@@ -548,8 +636,8 @@ q2 = Exercise(
     "replica_loss: one device's step from every replica's share",
     _check_replica_loss,
     hint="""
-    Each replica sees global_batch_size / replicas examples, and the replicas' gradients are added up.
-    So a replica's loss is the sum of its per-example squared errors divided by the *global* batch size
+    Each replica sees part of the global batch, and the replicas' gradients are added up. So a replica's
+    loss is the sum of its per-example squared errors divided by the *global* batch size
     (tf.nn.compute_average_loss does that), plus its penalties divided by the number of replicas
     (tf.nn.scale_regularization_loss). Flatten predictions (batch, 1) to (batch,) first, and add the
     penalty only if the list is not empty.
@@ -562,6 +650,7 @@ q2 = Exercise(
             loss += tf.nn.scale_regularization_loss(tf.add_n(penalties))
         return loss
     """,
+    mistakes=[*_Q2_ERRORS, *_Q2_PROBE, *_Q2_STEP],
 )
 
 
@@ -569,78 +658,15 @@ q2 = Exercise(
 
 #: q3's set-up: global batch, replica counts and the per-example L2 of the model whose fit is observed.
 Q3_GLOBAL_BATCH, Q3_REPLICAS, Q3_L2 = 16, (2, 4), 0.5
+#: The fits q3 compares with: (replicas, rank of the output). A column's log does not depend on the replicas, so
+#: 2 replicas show it; (batch,) outputs are fitted on 2 and 4 to tell "times the replicas" from "times 2".
+Q3_FITS = ((2, 1), (2, 2), (4, 1))
 
-_Q3_MESSAGES = {
-    "not_a_number": "{call} returned {value}: return the loss as a number",
-    "raised": "{call} raised {error}: output_shape is a tuple such as (16,) or (16, 1), replicas an int",
-    "always_one_device": "for a ({batch},) output on {replicas} replicas fit logs {truth:.4f}, you returned one device's "
-                         "{got:.4f}: with a (batch,) output \"mse\" is already one number, reduce_values returns it "
-                         "unscaled, and each replica's data loss counts in full: the log is replicas * mse + penalty",
-    "always_summed": "for a ({batch}, 1) output fit logs one device's loss, mse + penalty ({truth:.4f}); you returned "
-                     "{got:.4f}: with one loss per example Keras divides by the number of replicas and undoes it "
-                     "for the log",
-    "swapped": "the two shapes are the other way round: the (batch, 1) column gives per-example losses, which Keras "
-               "scales per replica (one device's log); the (batch,) output gives one number, unscaled (replicas * mse "
-               "+ penalty)",
-    "penalty_summed": "for a ({batch},) output you multiplied the penalty by the replicas too: Keras scales the "
-                      "penalty per replica (_aggregate_additional_loss) in both cases; only the data loss escapes "
-                      "the scaling. The log is replicas * mse + penalty",
-    "old_rule": "that is the rule the lesson disproves (data summed, penalty divided by the replicas): the penalty "
-                "is scaled down per replica and the log undoes that, so it appears once, as on one device",
-    "penalty_divided": "you divided the penalty by the replicas: the log multiplies each replica's loss back "
-                       "(unscale_loss_for_distribution) before averaging, so the penalty appears as on one device",
-    "no_penalty": "the penalty is missing: fit logs the data loss plus the model's penalties (model.losses)",
-    "one_replica": "you returned one replica's scaled share; fit logs the loss multiplied back by the number of "
-                   "replicas and averaged over them",
-    "batch": "you multiplied by output_shape[0], the batch size; the factor is the number of replicas",
-    "differs": "for output_shape={shape} on {replicas} replicas fit logs {truth:.5f}, you returned {got:.5f}; compare "
-               "with the lesson's cell that prints the logged losses of both output shapes",
-}
-
-
-_Q3_LAST_RESORT = {"raised", "differs"}
-
-
-def _q3_message(which: str, **fields) -> Mistake:
-    return Mistake(_Q3_MESSAGES[which].format(**fields))
-
-
-_Q3_TRUTH: dict = {}
-
-
-def _q3_truth() -> dict:
-    """What real ``fit`` logs for one SGD step of a Dense model on 16 examples: {(replicas, rank): loss}, plus mse and penalty."""
-    if _Q3_TRUTH:
-        return _Q3_TRUTH
-    import keras
-
-    rng = np.random.default_rng(11)
-    features = rng.normal(size=(Q3_GLOBAL_BATCH, 3)).astype(np.float32)
-    labels = (features @ np.array([0.5, 1.0, -1.0]) + 2.0).astype(np.float32)
-
-    def build(rank: int):
-        inputs = keras.Input(shape=(3,))
-        outputs = keras.layers.Dense(1, kernel_initializer=keras.initializers.RandomNormal(stddev=1.0, seed=4),
-                                     activity_regularizer=keras.regularizers.L2(Q3_L2))(inputs)  # fmt: skip
-        if rank == 1:
-            outputs = keras.ops.squeeze(outputs, -1)
-        return keras.Model(inputs, outputs)
-
-    probe = build(2)
-    predictions = np.asarray(probe(features, training=True)).reshape(-1)
-    penalty = float(sum(np.asarray(loss) for loss in probe.losses))
-    mse = float(np.mean((labels - predictions) ** 2))
-    logged = {}
-    for replicas in Q3_REPLICAS:
-        strategy = _strategy(replicas)
-        for rank in (1, 2):
-            with strategy.scope():
-                model = build(rank)
-                model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
-            history = model.fit(features, labels, batch_size=Q3_GLOBAL_BATCH, epochs=1, shuffle=False, verbose=0)
-            logged[replicas, rank] = float(history.history["loss"][0])
-    _Q3_TRUTH.update(mse=mse, penalty=penalty, logged=logged)
-    return _Q3_TRUTH
+_Q3_ERRORS = [
+    Pitfall("shape_index", lambda f: "output_shape" in f.inputs and ("tuple index" in f.text or "'tuple'" in f.text),
+            "output_shape is a tuple, (16,) for a (batch,) output or (16, 1) for a column: a (batch,) output has no "
+            "second entry, so compare len(output_shape) (or output_shape[-1] only for the column)"),
+]
 
 
 def _q3_candidates(mse: float, penalty: float, replicas: int, rank: int, batch: int) -> dict:
@@ -659,38 +685,111 @@ def _q3_candidates(mse: float, penalty: float, replicas: int, rank: int, batch: 
     }
 
 
+def _q3_matches(key: str):
+    def detect(f) -> bool:
+        return all(math.isclose(got, _q3_candidates(f.mse, f.penalty, r, k, Q3_GLOBAL_BATCH)[key], rel_tol=1e-4, abs_tol=1e-6)
+                   for r, k, _, _, got in f.cases)  # fmt: skip
+
+    return detect
+
+
+def _q3_first_wrong(f):
+    return f.wrong[0]  # (replicas, rank, shape, truth, got)
+
+
+_Q3_FORMULAS = [
+    Pitfall("swapped", _q3_matches("swapped"),
+            "the two shapes are the other way round: the (batch, 1) column gives per-example losses, which Keras scales "
+            "per replica (one device's log); the (batch,) output gives one number, unscaled (replicas * mse + penalty)"),
+    Pitfall("always_one_device", _q3_matches("always_one_device"),
+            lambda f: f"for a ({Q3_GLOBAL_BATCH},) output on {_q3_first_wrong(f)[0]} replicas fit logs "
+                      f"{_q3_first_wrong(f)[3]:.4f}, you returned one device's {_q3_first_wrong(f)[4]:.4f}: with a (batch,) "
+                      "output \"mse\" is already one number, reduce_values returns it unscaled, and each replica's data "
+                      "loss counts in full: the log is replicas * mse + penalty"),
+    Pitfall("always_summed", _q3_matches("always_summed"),
+            lambda f: f"for a ({Q3_GLOBAL_BATCH}, 1) output fit logs one device's loss, mse + penalty "
+                      f"({_q3_first_wrong(f)[3]:.4f}); you returned {_q3_first_wrong(f)[4]:.4f}: with one loss per example "
+                      "Keras divides by the number of replicas and undoes it for the log"),
+    Pitfall("penalty_summed", _q3_matches("penalty_summed"),
+            "for a (batch,) output you multiplied the penalty by the replicas too: Keras scales the penalty per replica "
+            "(_aggregate_additional_loss) in both cases; only the data loss escapes the scaling. The log is replicas * "
+            "mse + penalty"),
+    Pitfall("old_rule", _q3_matches("old_rule"),
+            "that is the rule \"data summed over the replicas, penalty divided by them\": the data part is right for a "
+            "(batch,) output only, and the penalty is scaled down per replica and multiplied back for the log "
+            "(unscale_loss_for_distribution), so it appears once, as on one device, for both shapes"),
+    Pitfall("penalty_divided", _q3_matches("penalty_divided"),
+            "you divided the penalty by the replicas: the log multiplies each replica's loss back "
+            "(unscale_loss_for_distribution) before averaging, so the penalty appears as on one device"),
+    Pitfall("no_penalty", _q3_matches("no_penalty"),
+            "the penalty is missing: fit logs the data loss plus the model's penalties (model.losses)"),
+    Pitfall("one_replica", _q3_matches("one_replica"),
+            "you returned one replica's scaled share; fit logs the loss multiplied back by the number of replicas and "
+            "averaged over them"),
+    Pitfall("batch", _q3_matches("batch"),
+            "you multiplied by output_shape[0], the batch size; the factor is the number of replicas"),
+]
+
+_Q3_TRUTH: dict = {}
+
+
+def _q3_truth() -> dict:
+    """What real ``fit`` logs for one SGD step of a Dense model on 16 examples: {(replicas, rank): loss}, plus mse and penalty."""
+    if _Q3_TRUTH:
+        return _Q3_TRUTH
+    import keras
+
+    logical_cpus(max(Q3_REPLICAS))
+    rng = np.random.default_rng(11)
+    features = rng.normal(size=(Q3_GLOBAL_BATCH, 3)).astype(np.float32)
+    labels = (features @ np.array([0.5, 1.0, -1.0]) + 2.0).astype(np.float32)
+
+    def build(rank: int):
+        inputs = keras.Input(shape=(3,))
+        outputs = keras.layers.Dense(1, kernel_initializer=keras.initializers.RandomNormal(stddev=1.0, seed=4),
+                                     activity_regularizer=keras.regularizers.L2(Q3_L2))(inputs)  # fmt: skip
+        if rank == 1:
+            outputs = keras.ops.squeeze(outputs, -1)
+        return keras.Model(inputs, outputs)
+
+    probe = build(2)
+    predictions = np.asarray(probe(features, training=True)).reshape(-1)
+    penalty = float(sum(np.asarray(loss) for loss in probe.losses))
+    mse = float(np.mean((labels - predictions) ** 2))
+    logged = {}
+    for replicas, rank in Q3_FITS:
+        with _strategy(replicas).scope():
+            model = build(rank)
+            model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+        history = model.fit(features, labels, batch_size=Q3_GLOBAL_BATCH, epochs=1, shuffle=False, verbose=0)
+        logged[replicas, rank] = float(history.history["loss"][0])
+    _Q3_TRUTH.update(mse=mse, penalty=penalty, logged=logged)
+    return _Q3_TRUTH
+
+
+def _q3_call(function, mse: float, penalty: float, replicas: int, shape: tuple) -> float:
+    case = Case({"mse": mse, "penalty": penalty, "replicas": replicas, "output_shape": shape})
+    value = run_case(function, case, "logged_loss", explain=_Q3_ERRORS)
+    return read_number(value, f"logged_loss({mse:.4g}, {penalty:.4g}, {replicas}, {shape})").value
+
+
 def _check_logged_loss(function: Any) -> str:
-    _attempted_function(function, "logged_loss")
+    _expect_function(function, "logged_loss")
+    _q3_call(function, 1.0, 0.5, 2, (Q3_GLOBAL_BATCH,))  # errors and non-numbers first, before any engine runs
     truth = _q3_truth()
     mse, penalty = truth["mse"], truth["penalty"]
-    results, cases = {}, []
+    cases = []
     for (replicas, rank), logged in sorted(truth["logged"].items()):
         shape = (Q3_GLOBAL_BATCH,) if rank == 1 else (Q3_GLOBAL_BATCH, 1)
-        call = f"logged_loss({mse:.4f}, {penalty:.4f}, {replicas}, {shape})"
-        try:
-            value = call_learner(function, mse, penalty, replicas, shape)
-        except (KeyboardInterrupt, Mistake, NotAttempted):
-            raise
-        except Exception as exc:  # noqa: BLE001
-            raise _q3_message("raised", call=call, error=error_text(exc)) from None
-        try:
-            got = _number(value, call)
-        except Mistake:
-            raise _q3_message("not_a_number", call=call, value=show(value, 40)) from None
-        results[replicas, rank] = got
-        cases.append((replicas, rank, shape, logged, got))
-    wrong = [(r, k, s, t, g) for r, k, s, t, g in cases if not math.isclose(g, t, rel_tol=1e-4, abs_tol=1e-6)]
+        cases.append((replicas, rank, shape, logged, _q3_call(function, mse, penalty, replicas, shape)))
+    wrong = [c for c in cases if not math.isclose(c[4], c[3], rel_tol=1e-4, abs_tol=1e-6)]
     if not wrong:
-        return ("Your formula gives the loss real fit logged on 2 and 4 replicas for both output shapes: "
+        return ("Your formula gives the loss real fit logged for both output shapes (on 2 replicas, and on 4 for (batch,)): "
                 "replicas * mse + penalty for (batch,), one device's mse + penalty for (batch, 1)")
-    for key in ("swapped", "always_one_device", "always_summed", "penalty_summed", "old_rule", "penalty_divided",
-                "no_penalty", "one_replica", "batch"):  # fmt: skip
-        if all(math.isclose(g, _q3_candidates(mse, penalty, r, k, Q3_GLOBAL_BATCH)[key], rel_tol=1e-4, abs_tol=1e-6)
-               for r, k, _, _, g in cases):  # fmt: skip
-            replicas, rank, shape, logged, got = wrong[0]
-            raise _q3_message(key, batch=Q3_GLOBAL_BATCH, replicas=replicas, truth=logged, got=got)
+    diagnose(_Q3_FORMULAS, facts(cases=cases, wrong=wrong, mse=mse, penalty=penalty))
     replicas, rank, shape, logged, got = wrong[0]
-    raise _q3_message("differs", shape=shape, replicas=replicas, truth=logged, got=got)
+    raise fallback(f"for output_shape={shape} on {replicas} replicas fit logs {logged:.5f}, you returned {got:.5f}",
+                   "compare with the lesson's cell that prints the logged losses of both output shapes")
 
 
 q3 = Exercise(
@@ -708,6 +807,7 @@ q3 = Exercise(
             return replicas * mse + penalty
         return mse + penalty                # (batch, 1): per-example losses, scaled per replica: one device's log
     """,
+    mistakes=[*NUMBER_PITFALLS, *_Q3_ERRORS, *_Q3_FORMULAS],
 )
 
 
@@ -716,43 +816,17 @@ q3 = Exercise(
 #: q4's mesh: one batch shard and 4 model shards (the lesson's 4 devices).
 Q4_MESH_SHAPE, Q4_AXES = (1, 4), ("batch", "model")
 
-_Q4_MESSAGES = {
-    "not_a_layout_map": "shard_tables(mesh) returned {kind}: return a keras.distribution.LayoutMap(mesh) with an entry "
-                        "per table",
-    "distribution": "shard_tables(mesh) returned the ModelParallel distribution: return only its LayoutMap; the check "
-                    "(like the lesson) builds ModelParallel(layout_map=..., batch_dim_name=\"batch\") from it",
-    "raised": "shard_tables(mesh) raised {error}",
-    "axis_name": "shard_tables(mesh) raised {error}: a layout names the mesh's axes, here \"batch\" and \"model\" "
-                 "(or None for a dimension that is not split)",
-    "other_mesh": "your LayoutMap is built on another DeviceMesh ({shape}, axes {names}): build it on the mesh "
-                  "passed in, keras.distribution.LayoutMap(mesh)",
-    "layer_name_key": "the key {key!r} is a layer name, but LayoutMap matches keys against whole variable paths "
-                      "(re.fullmatch): use {path!r}",
-    "glob": "the key {key!r} is not a valid regular expression ({error}): keys are regular expressions, not file "
-            "patterns; \".*\" matches any text",
-    "two_keys": "the variable {path!r} matches more than one key of your LayoutMap ({keys}); Keras refuses that: "
-                "keep one key per table",
-    "no_match": "no key of your LayoutMap matches {path!r} (keys: {keys}): the rating model's table variables are "
-                "{paths}",
-    "one_table": "only {done} is split; {missing} stays whole on every device: add an entry for {missing_path!r}",
-    "columns": "{path!r} has the layout {axes}: that splits the columns (the {dim} numbers of each row) over the "
-               "devices. Split the rows: (\"model\", None)",
-    "batch_axis": "{path!r} has the layout {axes}: the mesh's \"batch\" axis has one device, so nothing is split. Use "
-                  "the \"model\" axis, which has 4: (\"model\", None)",
-    "rank": "{path!r} is a 2-D table (rows, columns) but its layout {axes} has {count} entr{ies}: give one per "
-            "dimension, (\"model\", None)",
-    "jax_error": "one sharded training step on JAX with your LayoutMap failed: {error}",
-    "not_sharded": "in the sharded step on JAX, {path!r} was not split by rows over the 4 devices ({layout}): check "
-                   "its layout",
-    "differs": "the sharded step on JAX gave other weights than one device (largest difference {diff:.3g})",
-}
+_Q4_ERRORS = [
+    Pitfall("axis_name", lambda f: "axis names" in f.text.lower(),
+            "a layout names the mesh's axes, here \"batch\" and \"model\" (or None for a dimension that is not split)"),
+]
 
 
-_Q4_LAST_RESORT = {"raised", "not_sharded", "differs"}
+def _q4_tables() -> dict[str, str]:
+    """The rating model's embedding tables: {variable path: layer name}."""
+    from course_lib import recommender as rec
 
-
-def _q4_message(which: str, **fields) -> Mistake:
-    return Mistake(_Q4_MESSAGES[which].format(**fields))
+    return {f"{name}/embeddings": name for name in rec.EMBEDDING_TABLES}
 
 
 def _q4_paths() -> dict[str, str]:
@@ -762,79 +836,166 @@ def _q4_paths() -> dict[str, str]:
     return {f"{name}/embeddings": name for name in (rec.USER_EMBEDDING, rec.MOVIE_EMBEDDING, rec.USER_BIAS, rec.MOVIE_BIAS)}
 
 
-def _check_shard_tables(function: Any) -> str:
+def _bad_regex(key: str) -> str | None:
+    try:
+        re.compile(key)
+    except re.error as exc:
+        return str(exc)
+    return None
+
+
+def _matching(f, path: str) -> list[str]:
+    return [key for key in f.keys if key == path or (_bad_regex(key) is None and re.fullmatch(key, path))]
+
+
+def _is_layout_map(value) -> bool:
     import keras
 
+    return isinstance(value, keras.distribution.LayoutMap)
+
+
+def _is_distribution(value) -> bool:
+    import keras
+
+    return isinstance(value, (keras.distribution.ModelParallel, keras.distribution.DataParallel))
+
+
+def _layout_axes(f, path: str):
+    layout = f.answer[path]
+    return None if layout is None else tuple(layout.axes)
+
+
+def _split(f) -> list[str]:
+    return [path for path in f.tables if _layout_axes(f, path) is not None]
+
+
+def _q4_wrong_axes(f, test) -> str | None:
+    for path in _split(f):
+        if test(_layout_axes(f, path)):
+            return path
+    return None
+
+
+_Q4_ANSWER = [
+    Pitfall("distribution", lambda f: _is_distribution(f.answer),
+            "shard_tables(mesh) returned the ModelParallel distribution: return only its LayoutMap; the check (like the "
+            "lesson) builds ModelParallel(layout_map=..., batch_dim_name=\"batch\") from it"),
+    Pitfall("not_a_layout_map", lambda f: not _is_layout_map(f.answer) and not _is_distribution(f.answer),
+            lambda f: f"shard_tables(mesh) returned {'a dict' if isinstance(f.answer, dict) else describe(f.answer)}: "
+                      "return a keras.distribution.LayoutMap(mesh) with an entry per table"),
+]
+
+_Q4_MAP = [
+    Pitfall("other_mesh", lambda f: (tuple(f.answer.device_mesh.shape), tuple(f.answer.device_mesh.axis_names))
+            != (Q4_MESH_SHAPE, Q4_AXES),
+            lambda f: f"your LayoutMap is built on another DeviceMesh ({tuple(f.answer.device_mesh.shape)}, axes "
+                      f"{tuple(f.answer.device_mesh.axis_names)}): build it on the mesh passed in, "
+                      "keras.distribution.LayoutMap(mesh)"),
+    Pitfall("glob", lambda f: any(_bad_regex(key) for key in f.keys),
+            lambda f: next(f"the key {key!r} is not a valid regular expression ({_bad_regex(key)}): keys are regular "
+                           "expressions, not file patterns; \".*\" matches any text" for key in f.keys if _bad_regex(key))),
+    Pitfall("two_keys", lambda f: any(len(_matching(f, p)) > 1 and p not in _matching(f, p) for p in f.paths),
+            lambda f: next(f"the variable {p!r} matches more than one key of your LayoutMap "
+                           f"({', '.join(repr(k) for k in _matching(f, p))}); Keras refuses that: keep one key per table"
+                           for p in f.paths if len(_matching(f, p)) > 1 and p not in _matching(f, p))),
+]
+
+_Q4_TABLES = [
+    Pitfall("layer_name_key", lambda f: not _split(f) and any(key in f.tables.values() for key in f.keys),
+            lambda f: next(f"the key {key!r} is a layer name, but LayoutMap matches keys against whole variable paths "
+                           f"(re.fullmatch): use {key + '/embeddings'!r}" for key in f.keys if key in f.tables.values())),
+    Pitfall("no_match", lambda f: not _split(f) and not any(key in f.tables.values() for key in f.keys),
+            lambda f: f"no key of your LayoutMap matches {next(iter(f.tables))!r} (keys: "
+                      f"{', '.join(repr(k) for k in f.keys) or 'none'}): the rating model's table variables are "
+                      f"{', '.join(repr(p) for p in f.tables)}"),
+    Pitfall("rank", lambda f: _q4_wrong_axes(f, lambda axes: len(axes) != 2) is not None,
+            lambda f: (lambda path, axes: f"{path!r} is a 2-D table (rows, columns) but its layout {axes} has "
+                                          f"{len(axes)} entr{'y' if len(axes) == 1 else 'ies'}: give one per dimension, "
+                                          "(\"model\", None)")(
+                *(lambda p: (p, _layout_axes(f, p)))(_q4_wrong_axes(f, lambda axes: len(axes) != 2)))),
+    Pitfall("columns", lambda f: _q4_wrong_axes(f, lambda axes: axes == (None, "model")) is not None,
+            lambda f: f"{_q4_wrong_axes(f, lambda axes: axes == (None, 'model'))!r} has the layout (None, 'model'): that "
+                      "splits the columns (the numbers of each row) over the devices. Split the rows: (\"model\", None)"),
+    Pitfall("batch_axis", lambda f: _q4_wrong_axes(f, lambda axes: len(axes) == 2 and axes[0] == "batch") is not None,
+            lambda f: f"{_q4_wrong_axes(f, lambda axes: len(axes) == 2 and axes[0] == 'batch')!r} has a layout on the "
+                      "mesh's \"batch\" axis, which has one device, so nothing is split. Use the \"model\" axis, which has "
+                      "4: (\"model\", None)"),
+    Pitfall("one_table", lambda f: 0 < len(_split(f)) < len(f.tables),
+            lambda f: (lambda done, missing: f"only {f.tables[done]} is split; {f.tables[missing]} stays whole on every "
+                                             f"device: add an entry for {missing!r}")(
+                _split(f)[0], next(p for p in f.tables if p not in _split(f)))),
+]
+
+_Q4_JAX = Pitfall(
+    "jax_error", lambda f: True,  # the step failed: explained below by what JAX said
+    lambda f: ("every dimension a layout splits must divide evenly over the devices of its mesh axis: which variable "
+               "got an axis it cannot be split on (a one-column bias table split by columns, say)?"
+               if "divis" in f.text.lower() or "indivisible" in f.text.lower() else
+               "check each entry's axes against the shape of the variables its key matches: one axis name or None per "
+               "dimension"),
+)
+
+_LAYOUT_RESULTS: dict[str, dict] = {}
+
+
+def check_layouts(specs: list[dict], *, timeout: float = 300) -> list[dict]:
+    """Run :func:`course_lib.distributed.layout_checks` on the specs not checked yet, in one JAX child; return every result.
+
+    Results are kept per spec (a layout's sharded step is deterministic), so checking the same answer
+    again costs nothing, and a test can check many answers with one child process.
+    """
     from course_lib import distributed
-    from course_lib import recommender as rec
 
-    _attempted_function(function, "shard_tables")
-    mesh = keras.distribution.DeviceMesh(Q4_MESH_SHAPE, Q4_AXES, [f"cpu:{i}" for i in range(int(np.prod(Q4_MESH_SHAPE)))])
-    try:
-        answer = call_learner(function, mesh)
-    except (KeyboardInterrupt, Mistake, NotAttempted):
-        raise
-    except Exception as exc:  # noqa: BLE001 - the learner's function
-        which = "axis_name" if "axis names" in str(exc).lower() else "raised"
-        raise _q4_message(which, error=error_text(exc)) from None
-    if isinstance(answer, keras.distribution.ModelParallel):
-        raise _q4_message("distribution")
-    if not isinstance(answer, keras.distribution.LayoutMap):
-        raise _q4_message("not_a_layout_map", kind=show(answer, 40) if not isinstance(answer, dict) else "a dict")
-    own_mesh = answer.device_mesh
-    if own_mesh is not mesh and (tuple(own_mesh.shape) != Q4_MESH_SHAPE or tuple(own_mesh.axis_names) != Q4_AXES):
-        raise _q4_message("other_mesh", shape=tuple(own_mesh.shape), names=tuple(own_mesh.axis_names))
-    keys = list(answer)
-    paths = _q4_paths()
-    layouts = {}
-    for path in paths:
-        matching = []
-        for key in keys:
-            try:
-                if key == path or re.fullmatch(key, path):
-                    matching.append(key)
-            except re.error as exc:
-                raise _q4_message("glob", key=key, error=str(exc)) from None
-        if len(matching) > 1 and path not in matching:
-            raise _q4_message("two_keys", path=path, keys=", ".join(repr(k) for k in matching))
-        layouts[path] = answer[path]
-    tables = {f"{name}/embeddings": name for name in rec.EMBEDDING_TABLES}
-    missing = [path for path in tables if layouts[path] is None]
-    if len(missing) == len(tables):
-        for key in keys:
-            if key in tables.values():
-                raise _q4_message("layer_name_key", key=key, path=f"{key}/embeddings")
-        raise _q4_message("no_match", path=missing[0], keys=", ".join(repr(k) for k in keys) or "none",
-                          paths=", ".join(repr(p) for p in tables))  # fmt: skip
-    for path in tables:
-        layout = layouts[path]
-        if layout is None:
-            continue
-        axes = tuple(layout.axes)
-        if len(axes) != 2:
-            raise _q4_message("rank", path=path, axes=axes, count=len(axes), ies="y" if len(axes) == 1 else "ies")
-        if axes[0] is None and axes[1] == "model":
-            raise _q4_message("columns", path=path, axes=axes, dim="dimension")
-        if axes[0] == "batch":
-            raise _q4_message("batch_axis", path=path, axes=axes)
-    if missing:
-        done = [tables[p] for p in tables if p not in missing]
-        raise _q4_message("one_table", done=done[0], missing=tables[missing[0]], missing_path=missing[0])
+    keys = [json.dumps(spec, sort_keys=True) for spec in specs]
+    todo = list(dict.fromkeys(key for key in keys if key not in _LAYOUT_RESULTS))
+    if todo:
+        results = distributed.run_module(["layout-check", "--spec", json.dumps([json.loads(k) for k in todo])],
+                                         env=distributed.jax_env(int(np.prod(Q4_MESH_SHAPE))), timeout=timeout)  # fmt: skip
+        _LAYOUT_RESULTS.update(zip(todo, results))
+    return [_LAYOUT_RESULTS[key] for key in keys]
 
-    spec = {"shape": list(Q4_MESH_SHAPE), "axis_names": list(Q4_AXES), "batch_dim_name": "batch",
-            "layout": [[key, list(answer[key].axes) if answer[key] is not None else None] for key in keys]}  # fmt: skip
-    result = distributed.run_module(["layout-check", "--spec", json.dumps(spec)],
-                                    env=distributed.jax_env(int(np.prod(Q4_MESH_SHAPE))), timeout=300)  # fmt: skip
+
+def _q4_mesh():
+    import keras
+
+    return keras.distribution.DeviceMesh(Q4_MESH_SHAPE, Q4_AXES, [f"cpu:{i}" for i in range(int(np.prod(Q4_MESH_SHAPE)))])
+
+
+def _q4_spec(function: Any) -> dict:
+    """Run ``shard_tables`` on the lesson's mesh, catch what can be seen without JAX, and return the layout to run there."""
+    _expect_function(function, "shard_tables")
+    mesh = _q4_mesh()
+    case = Case({"mesh": mesh})
+    answer = run_case(function, case, "shard_tables", explain=_Q4_ERRORS)
+    diagnose(_Q4_ANSWER, facts(answer=answer))
+    found = facts(answer=answer, keys=list(answer), paths=_q4_paths(), tables=_q4_tables())
+    diagnose(_Q4_MAP, found)
+    diagnose(_Q4_TABLES, found)
+    return {"shape": list(Q4_MESH_SHAPE), "axis_names": list(Q4_AXES), "batch_dim_name": "batch",
+            "layout": [[key, list(answer[key].axes) if answer[key] is not None else None] for key in found.keys]}  # fmt: skip
+
+
+def _check_shard_tables(function: Any) -> str:
+    spec = _q4_spec(function)
+    result = check_layouts([spec])[0]
     if result["error"]:
-        raise _q4_message("jax_error", error=result["error"])
-    for path in tables:
+        text = result["error"]
+        why = _Q4_JAX.text(facts(text=text))
+        stop = " " if text.endswith("...") else ". "
+        raise Mistake(f"one sharded training step on JAX with your LayoutMap raised {text}{stop}{why[:1].upper()}{why[1:]}",
+                      key=_Q4_JAX.key, error=text)  # fmt: skip
+    for path in _q4_tables():
         shards = result["layouts"].get(path, [])
         rows = sorted(tuple(s["rows"]) for s in shards)
         whole_columns = all(s["cols"][0] == 0 and s["cols"][1] == shards[0]["cols"][1] for s in shards)
         if len(shards) != 4 or len(set(rows)) != 4 or not whole_columns:
-            raise _q4_message("not_sharded", path=path, layout=rows)
+            raise fallback(f"in the sharded step on JAX, {path!r} was not split by rows over the 4 devices "
+                           f"(rows per device: {rows})", "check its layout: (\"model\", None)")
     if result["max_difference"] > 1e-5:
-        raise _q4_message("differs", diff=result["max_difference"])
+        raise fallback(f"the sharded step on JAX gave other weights than one device (largest difference "
+                       f"{result['max_difference']:.3g})", "split only the rows of the two tables")
+    from course_lib import recommender as rec
+
     blocks = [s["rows"] for s in result["layouts"][f"{rec.MOVIE_EMBEDDING}/embeddings"]]
     return (f"In a JAX process with 4 devices each table was split into 4 blocks of rows (movie table: {blocks}), "
             "and one sharded SGD step gave the same weights as one device")
@@ -857,6 +1018,7 @@ q4 = Exercise(
         layout_map[f"{rec.MOVIE_EMBEDDING}/embeddings"] = ("model", None)   # "movie_embedding/embeddings"
         return layout_map
     """,
+    mistakes=[*_Q4_ERRORS, *_Q4_ANSWER, *_Q4_MAP, *_Q4_TABLES, _Q4_JAX],
 )
 
 
@@ -869,29 +1031,6 @@ def _reference_share(n_ids: int, bins: int) -> float:
 
 _Q5_CASES = [(3, 4), (2, 2), (3, 2), (10, 100), (1659, 8000), (1659, 32000), (50_000, 1_000_000), (1, 10)]
 
-_Q5_MESSAGES = {
-    "not_a_number": "collision_share({n}, {bins}) returned {value}: return the share as a number",
-    "itself": "collision_share({n}, {bins}) = {got:.4f} counts the id itself among the others: an id collides with one "
-              "of the n_ids - 1 *other* ids, so the exponent is n_ids - 1",
-    "count": "collision_share({n}, {bins}) = {got:.4f} is an expected *count* of colliding ids; the exercise asks for the "
-             "share (divide by n_ids)",
-    "linear": "collision_share({n}, {bins}) = {got:.4f} is the linear rule of thumb n_ids / bins; it holds only when "
-              "bins >> n_ids and passes 1 otherwise. Use the probability that all the other ids miss the bin",
-    "exponential": "collision_share({n}, {bins}) = {got:.6f} is the approximation 1 - exp(-n/bins), close only for "
-                   "many bins; the exact share is 1 - (1 - 1/bins) ** (n_ids - 1) ({want:.6f})",
-    "complement": "collision_share({n}, {bins}) = {got:.4f} is the share of ids that do *not* collide: take one minus it",
-    "birthday": "collision_share({n}, {bins}) = {got:.4f} is the chance that at least one pair collides anywhere (the "
-                "birthday problem); the exercise asks for the share of ids that share their bin",
-    "integer_division": "collision_share({n}, {bins}) = {got} because 1 // bins is integer division (0 for bins > 1): "
-                        "use 1 / bins",
-    "percent": "collision_share({n}, {bins}) = {got:.4f} is a percentage: return a share between 0 and 1",
-    "differs": "collision_share({n}, {bins}) returned {got:.6f}, expected {want:.6f}: compare with the formula in the "
-               "hint (the probability that none of the other n_ids - 1 ids lands in the id's bin)",
-}
-
-
-_Q5_LAST_RESORT = {"differs"}
-
 
 def _birthday(n_ids: int, bins: int) -> float:
     if n_ids > bins:
@@ -899,31 +1038,64 @@ def _birthday(n_ids: int, bins: int) -> float:
     return 1.0 - float(np.prod(1.0 - np.arange(n_ids) / bins))
 
 
+def _uses_floor_division(function: Any) -> bool:
+    """True if the function's code (or a function nested in it) divides with ``//``."""
+    codes = [getattr(function, "__code__", None)]
+    while codes:
+        code = codes.pop()
+        if code is None:
+            continue
+        for instruction in dis.get_instructions(code):
+            if instruction.opname == "BINARY_FLOOR_DIVIDE" or instruction.argrepr in ("//", "//="):
+                return True
+        codes.extend(const for const in code.co_consts if hasattr(const, "co_code"))
+    return False
+
+
+def _q5_is(*values):
+    return lambda f: f.n > 1 and any(abs(f.got - value(f)) <= 1e-9 + 1e-6 * abs(value(f)) for value in values)
+
+
+_Q5 = [
+    Pitfall("itself", _q5_is(lambda f: 1.0 - (1.0 - 1.0 / f.bins) ** f.n),
+            lambda f: f"collision_share({f.n}, {f.bins}) = {f.got:.4f} counts the id itself among the others: an id "
+                      "collides with one of the n_ids - 1 *other* ids, so the exponent is n_ids - 1"),
+    Pitfall("count", _q5_is(lambda f: f.want * f.n),
+            lambda f: f"collision_share({f.n}, {f.bins}) = {f.got:.4f} is an expected *count* of colliding ids; the "
+                      "exercise asks for the share (divide by n_ids)"),
+    Pitfall("linear", _q5_is(lambda f: f.n / f.bins, lambda f: (f.n - 1) / f.bins, lambda f: min(1.0, f.n / f.bins)),
+            lambda f: f"collision_share({f.n}, {f.bins}) = {f.got:.4f} is the linear rule of thumb n_ids / bins; it holds "
+                      "only when bins >> n_ids and passes 1 otherwise. Use the probability that all the other ids miss the bin"),
+    Pitfall("exponential", _q5_is(lambda f: 1.0 - math.exp(-f.n / f.bins), lambda f: 1.0 - math.exp(-(f.n - 1) / f.bins)),
+            lambda f: f"collision_share({f.n}, {f.bins}) = {f.got:.6f} is the approximation 1 - exp(-n/bins), close only "
+                      f"for many bins; the exact share is 1 - (1 - 1/bins) ** (n_ids - 1) ({f.want:.6f})"),
+    Pitfall("complement", _q5_is(lambda f: 1.0 - f.want),
+            lambda f: f"collision_share({f.n}, {f.bins}) = {f.got:.4f} is the share of ids that do *not* collide: take "
+                      "one minus it"),
+    Pitfall("birthday", _q5_is(lambda f: _birthday(f.n, f.bins)),
+            lambda f: f"collision_share({f.n}, {f.bins}) = {f.got:.4f} is the chance that at least one pair collides "
+                      "anywhere (the birthday problem); the exercise asks for the share of ids that share their bin"),
+    Pitfall("integer_division", lambda f: f.floor_division and f.got == 0 and f.want > 0,
+            lambda f: f"collision_share({f.n}, {f.bins}) = {f.got:g} because 1 // bins is integer division (0 for "
+                      "bins > 1): use 1 / bins"),
+    Pitfall("percent", _q5_is(lambda f: 100.0 * f.want),
+            lambda f: f"collision_share({f.n}, {f.bins}) = {f.got:.4f} is a percentage: return a share between 0 and 1"),
+]
+
+
 def _check_collision_share(function: Any) -> str:
+    floor_division = _uses_floor_division(function)
     for n_ids, bins in _Q5_CASES:
-        value = run_case(function, Case({"n_ids": n_ids, "bins": bins}), "collision_share")
-        try:
-            got = _number(value, f"collision_share({n_ids}, {bins})")
-        except Mistake:
-            raise Mistake(_Q5_MESSAGES["not_a_number"].format(n=n_ids, bins=bins, value=show(value, 40))) from None
+        case = Case({"n_ids": n_ids, "bins": bins})
+        value = run_case(function, case, "collision_share")
+        got = read_number(value, f"collision_share({n_ids}, {bins})").value
         want = _reference_share(n_ids, bins)
         if abs(got - want) <= 1e-6 + 1e-6 * want:
             continue
-        fields = {"n": n_ids, "bins": bins, "got": got, "want": want}
-        candidates = [
-            ("itself", 1.0 - (1.0 - 1.0 / bins) ** n_ids),
-            ("count", want * n_ids),
-            ("linear", n_ids / bins), ("linear", (n_ids - 1) / bins), ("linear", min(1.0, n_ids / bins)),
-            ("exponential", 1.0 - math.exp(-n_ids / bins)), ("exponential", 1.0 - math.exp(-(n_ids - 1) / bins)),
-            ("complement", 1.0 - want),
-            ("birthday", _birthday(n_ids, bins)),
-            ("integer_division", 1.0 - (1 - 1 // bins) ** (n_ids - 1)),
-            ("percent", 100.0 * want),
-        ]  # fmt: skip
-        for key, value in candidates:
-            if n_ids > 1 and abs(got - value) <= 1e-9 + 1e-6 * abs(value):
-                raise Mistake(_Q5_MESSAGES[key].format(**fields))
-        raise Mistake(_Q5_MESSAGES["differs"].format(**fields))
+        diagnose(_Q5, facts(n=n_ids, bins=bins, got=float(got), want=want, floor_division=floor_division))
+        raise fallback(f"collision_share({n_ids}, {bins}) returned {got:.6f}, expected {want:.6f}",
+                       "compare with the formula in the hint: the probability that none of the other n_ids - 1 ids "
+                       "lands in the id's bin")  # fmt: skip
     return "1 - (1 - 1/bins)^(n - 1): the measured shares above follow it."
 
 
@@ -939,4 +1111,5 @@ q5 = Exercise(
     def collision_share(n_ids, bins):
         return 1 - (1 - 1 / bins) ** (n_ids - 1)
     """,
+    mistakes=[*NUMBER_PITFALLS, *_Q5],
 )
