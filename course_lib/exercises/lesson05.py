@@ -1094,7 +1094,7 @@ def _check_collision_share(function: Any) -> str:
             continue
         diagnose(_Q5, facts(n=n_ids, bins=bins, got=float(got), want=want, floor_division=floor_division))
         raise fallback(f"collision_share({n_ids}, {bins}) returned {got:.6f}, expected {want:.6f}",
-                       "compare with the formula in the hint: the probability that none of the other n_ids - 1 ids "
+                       "compare with the formula in the hint: the probability that none of the other ids (n_ids - 1 of them) "
                        "lands in the id's bin")  # fmt: skip
     return "1 - (1 - 1/bins)^(n - 1): the measured shares above follow it."
 
@@ -1104,7 +1104,7 @@ q5 = Exercise(
     "collision_share(n_ids, bins) for a uniform hash",
     _check_collision_share,
     hint="""
-    Take one id. Each of the other n_ids - 1 ids lands in its bin with probability 1/bins, independently.
+    Take one id. Each of the other ids (n_ids - 1 of them) lands in its bin with probability 1/bins, independently.
     What is the probability that none of them does? The share of colliding ids is one minus that.
     """,
     solution="""
