@@ -296,8 +296,9 @@ class Cluster:
         anyway. ``stop_on_failure=False`` lets the others finish or fail by themselves: under
         ``MultiWorkerMirroredStrategy`` a killed worker's closed connections abort its peers'
         collectives, which then fail with ``UnavailableError`` within a moment (lesson 05, section
-        4); a peer that hangs, or vanishes without closing its connections, is found by the
-        strategy's health check or a collective timeout instead, or by ``timeout`` here.
+        4). A peer whose process or machine vanishes without closing its connections is found by
+        the coordination service's missed heartbeats; a live peer that hangs (it still sends its
+        heartbeats) only by a collective timeout, or by ``timeout`` here.
 
         Raises:
             WorkerError: a worker exited with a non-zero code (at once, when ``stop_on_failure``;
@@ -499,7 +500,7 @@ def step_time(rows: int, *, dim: int = 16, batch: int = 1024, jit_compile: bool 
     an MSE target. The first step (tracing, XLA compilation) is not timed. The fastest step is
     the step's own cost; slower ones waited for other programs on a shared CPU. With
     ``jit_compile=True`` TensorFlow's op determinism is switched off during the measurement
-    (Keras 3 silently falls back to no XLA while it is on) and switched back on afterwards.
+    (while it is on, Keras 3 falls back to no XLA with only a UserWarning) and switched back on afterwards.
 
     Args:
         rows: table rows (the vocabulary size), 1 to 10**9.
@@ -564,14 +565,14 @@ def _optimizer(name: str):
 
 def rows_changed_by_one_step(optimizer: str, *, rows: int = 10_000, dim: int = 8, batch: int = 64,
                              warmup_steps: int = 5, seed: int = 0) -> dict:  # fmt: skip
-    """How many table rows one training step changes, after ``warmup_steps`` steps on other ids.
+    """How many table rows one training step changes, after ``warmup_steps`` steps on random ids.
 
-    Every step looks up ``batch`` random ids. The returned figures compare the table before
-    and after the last step.
+    Every step looks up ``batch`` random ids (the warm-up's ids may include some of the last
+    step's). ``changed`` compares the table before and after the last step.
 
     Returns:
         ``{"looked_up": distinct ids of the last batch, "changed": rows whose values changed,
-        "touched_before": distinct ids of all steps, "rows": rows}`` (ints).
+        "touched_so_far": distinct ids of all steps, the last one included, "rows": rows}`` (ints).
 
     Raises TypeError/ValueError for an optimizer not in :data:`OPTIMIZERS` or a size out of range.
     """
@@ -593,7 +594,7 @@ def rows_changed_by_one_step(optimizer: str, *, rows: int = 10_000, dim: int = 8
     after = model.get_layer("table").embeddings.numpy()
     seen.update(ids.tolist())
     return {"looked_up": int(len(np.unique(ids))), "changed": int(np.any(before != after, axis=1).sum()),
-            "touched_before": int(len(seen)), "rows": int(rows)}  # fmt: skip
+            "touched_so_far": int(len(seen)), "rows": int(rows)}  # fmt: skip
 
 
 def expected_collision_share(n_ids: int, bins: int) -> float:
@@ -1039,12 +1040,16 @@ def ps_demo(rows: int = 1000, dim: int = 8, shards: int = 2) -> dict:
     127.0.0.1, as in the TensorFlow guide "Parameter server training"), so run it in a child
     process (``python -m course_lib.distributed ps-demo``): the servers end with that process.
     Both ``fit`` calls get the same ``tf.data.Dataset`` (64 ids repeated, batches of 32) and
-    ``steps_per_epoch=4``: under this strategy ``fit`` takes a dataset or a ``DatasetCreator``,
-    never NumPy arrays.
+    ``steps_per_epoch=4``, so that the two Keras versions are compared on the same input. A
+    third ``fit``, of ``tf_keras`` on the same 64 ids as NumPy arrays (``steps_per_epoch=2``),
+    shows that ``tf_keras`` takes arrays under this strategy too: it wraps them in a
+    ``DatasetCreator`` itself (``_ClusterCoordinatorDataHandler``,
+    ``tf_keras/src/engine/data_adapter.py``, lines 1529-1556).
 
     Returns:
         ``{"tf_keras_variable": type name, "tf_keras_shards": [[rows, dim], ...],
-        "tf_keras_fit": "ran, loss ..." or the error, "keras3_variable": type name of a Keras
+        "tf_keras_fit": "ran, loss ..." or the error, "tf_keras_fit_numpy": the same for NumPy
+        arrays, "keras3_variable": type name of a Keras
         3 Embedding's table under the same strategy, "keras3_shape": [rows, dim],
         "keras3_fit": "ran" or the error}``.
     """
@@ -1080,6 +1085,12 @@ def ps_demo(rows: int = 1000, dim: int = 8, shards: int = 2) -> dict:
         result["tf_keras_fit"] = f"ran, loss {history.history['loss'][0]:.4f}"
     except Exception as exc:
         result["tf_keras_fit"] = short(exc)
+    try:
+        history = old.fit(np.arange(64, dtype=np.int32) % rows, np.zeros(64, np.float32), batch_size=32, epochs=1,
+                          steps_per_epoch=2, verbose=0)  # fmt: skip
+        result["tf_keras_fit_numpy"] = f"ran, loss {history.history['loss'][0]:.4f}"
+    except Exception as exc:
+        result["tf_keras_fit_numpy"] = short(exc)
     import keras
 
     try:

@@ -424,8 +424,8 @@ def test_hashing_collisions_counts_shared_bins_and_salts_change_the_hash():
                                                           ("adam", True)])  # fmt: skip
 def test_rows_changed_by_each_optimizer(optimizer, moves_unused_rows):
     moved = distributed.rows_changed_by_one_step(optimizer, rows=500, batch=16, warmup_steps=2)
-    assert moved["changed"] == (moved["touched_before"] if moves_unused_rows else moved["looked_up"])
-    assert moved["touched_before"] > moved["looked_up"]
+    assert moved["changed"] == (moved["touched_so_far"] if moves_unused_rows else moved["looked_up"])
+    assert moved["touched_so_far"] > moved["looked_up"]
 
 
 def test_unknown_optimizer_and_lookup_are_refused():

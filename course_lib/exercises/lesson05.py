@@ -768,7 +768,7 @@ _Q3_FORMULAS = [
                       "Keras divides by the number of replicas and undoes it for the log"),
     Pitfall("penalty_summed", _q3_matches("penalty_summed"),
             "for a (batch,) output you multiplied the penalty by the replicas too: Keras scales the penalty per replica "
-            "(_aggregate_additional_loss) in both cases; only the data loss escapes the scaling. The log is replicas * "
+            "(scale_loss_for_distribution) in both cases; only the data loss escapes the scaling. The log is replicas * "
             "mse + penalty"),
     Pitfall("old_rule", _q3_matches("old_rule"),
             "that is the rule \"data summed over the replicas, penalty divided by them\": the data part is right for a "
