@@ -13,7 +13,7 @@ Nothing here distributes anything by itself: the engines do that (``tf.distribut
   ``MultiWorkerMirroredStrategy`` custom training loop for the lesson 04 rating model, with
   chief-only saving and ``tf.train.CheckpointManager`` checkpoints that survive a killed
   worker. It reads its place in the cluster from ``TF_CONFIG`` only, so the same command runs
-  on a real cluster;
+  on a real cluster, with one or several replicas (devices) per worker;
 - :func:`train_custom_loop`: that loop, callable in-process (one device) for comparison;
 - :func:`rating_layout_map`, :func:`run_jax_processes` (``python -m course_lib.distributed
   jax-worker ...``) and ``... layout-check ...``: the lesson 04 model with its tables sharded
@@ -296,8 +296,9 @@ class Cluster:
         anyway. ``stop_on_failure=False`` lets the others finish or fail by themselves: under
         ``MultiWorkerMirroredStrategy`` a killed worker's closed connections abort its peers'
         collectives, which then fail with ``UnavailableError`` within a moment (lesson 05, section
-        4); a peer that hangs, or vanishes without closing its connections, is found by the
-        strategy's health check or a collective timeout instead, or by ``timeout`` here.
+        4). A peer whose process or machine vanishes without closing its connections is found by
+        the coordination service's missed heartbeats; a live peer that hangs (it still sends its
+        heartbeats) only by a collective timeout, or by ``timeout`` here.
 
         Raises:
             WorkerError: a worker exited with a non-zero code (at once, when ``stop_on_failure``;
@@ -499,7 +500,7 @@ def step_time(rows: int, *, dim: int = 16, batch: int = 1024, jit_compile: bool 
     an MSE target. The first step (tracing, XLA compilation) is not timed. The fastest step is
     the step's own cost; slower ones waited for other programs on a shared CPU. With
     ``jit_compile=True`` TensorFlow's op determinism is switched off during the measurement
-    (Keras 3 silently falls back to no XLA while it is on) and switched back on afterwards.
+    (while it is on, Keras 3 falls back to no XLA with only a UserWarning) and switched back on afterwards.
 
     Args:
         rows: table rows (the vocabulary size), 1 to 10**9.
@@ -564,14 +565,14 @@ def _optimizer(name: str):
 
 def rows_changed_by_one_step(optimizer: str, *, rows: int = 10_000, dim: int = 8, batch: int = 64,
                              warmup_steps: int = 5, seed: int = 0) -> dict:  # fmt: skip
-    """How many table rows one training step changes, after ``warmup_steps`` steps on other ids.
+    """How many table rows one training step changes, after ``warmup_steps`` steps on random ids.
 
-    Every step looks up ``batch`` random ids. The returned figures compare the table before
-    and after the last step.
+    Every step looks up ``batch`` random ids (the warm-up's ids may include some of the last
+    step's). ``changed`` compares the table before and after the last step.
 
     Returns:
         ``{"looked_up": distinct ids of the last batch, "changed": rows whose values changed,
-        "touched_before": distinct ids of all steps, "rows": rows}`` (ints).
+        "touched_so_far": distinct ids of all steps, the last one included, "rows": rows}`` (ints).
 
     Raises TypeError/ValueError for an optimizer not in :data:`OPTIMIZERS` or a size out of range.
     """
@@ -593,7 +594,7 @@ def rows_changed_by_one_step(optimizer: str, *, rows: int = 10_000, dim: int = 8
     after = model.get_layer("table").embeddings.numpy()
     seen.update(ids.tolist())
     return {"looked_up": int(len(np.unique(ids))), "changed": int(np.any(before != after, axis=1).sum()),
-            "touched_before": int(len(seen)), "rows": int(rows)}  # fmt: skip
+            "touched_so_far": int(len(seen)), "rows": int(rows)}  # fmt: skip
 
 
 def expected_collision_share(n_ids: int, bins: int) -> float:
@@ -686,20 +687,54 @@ def _training_arrays(config: LoopConfig):
     return split, features, train["rating"].to_numpy(np.float32)
 
 
+def _global_batch_slices(arrays, global_batch: int, *, skip: int = 0):
+    """The ``dataset_fn`` of ``strategy.distribute_datasets_from_function`` that gives each replica its slice of every global batch.
+
+    Batches ``arrays`` (a tuple or dict of arrays with the same first axis, repeated without end)
+    into global batches of ``global_batch`` examples and drops the first ``skip`` of them (the steps
+    a resumed run already took). Each input pipeline (one per worker) keeps its consecutive part of
+    every global batch, ``global_batch // num_input_pipelines`` examples from ``input_pipeline_id``
+    times that, and cuts it into per-replica batches: a worker's replicas dequeue one each per step
+    (``tensorflow/python/distribute/distribute_lib.py``, ``distribute_datasets_from_function``). So
+    step ``s`` of the replicas together sees exactly global batch ``s``, as one device would, with one
+    or several replicas per worker. Used by :func:`train_custom_loop` (lesson 05, section 4).
+
+    Raises ValueError (from ``get_per_replica_batch_size``, when the dataset is made) if
+    ``global_batch`` does not divide by the number of replicas.
+    """
+    import tensorflow as tf
+
+    v.check_size(global_batch, "global_batch", maximum=10**8)
+    v.check_size(skip, "skip", minimum=0)
+
+    def dataset_fn(context):
+        per_replica = context.get_per_replica_batch_size(global_batch)
+        part = global_batch // context.num_input_pipelines  # this worker's examples of each global batch
+        begin = context.input_pipeline_id * part
+        data = tf.data.Dataset.from_tensor_slices(arrays).repeat().batch(global_batch, drop_remainder=True).skip(skip)
+        data = data.map(lambda *batch: tf.nest.map_structure(lambda t: t[begin:begin + part], batch if len(batch) > 1 else batch[0]))
+        return data.unbatch().batch(per_replica, drop_remainder=True)
+
+    return dataset_fn
+
+
 def train_custom_loop(strategy, config: LoopConfig = LoopConfig(), *, checkpoint_dir: str | Path | None = None,
                       crash_after: int | None = None, crash_worker: int = 1, model_path: str | Path | None = None,
                       report: bool = False) -> dict:  # fmt: skip
     """Train the lesson 04 rating model with ``strategy.run`` in a custom loop; return the losses.
 
     The loop is the one the TensorFlow guide gives for ``MultiWorkerMirroredStrategy``:
-    ``distribute_datasets_from_function`` gives each worker its slice of every global batch,
-    each replica's loss is ``tf.nn.compute_average_loss(per_example, global_batch_size)``
-    (sum over its slice / global batch) and the reported loss is their ``SUM``, so the
-    numbers are those of one device that sees the whole batch. Rating order and initial
+    ``distribute_datasets_from_function`` gives each worker its part of every global batch, cut
+    into one batch per replica of the worker (:func:`_global_batch_slices`); each replica's loss
+    is ``tf.nn.compute_average_loss(per_example, global_batch_size)`` (sum over its slice / global
+    batch) and the reported loss is their ``SUM``, so the numbers are those of one device that
+    sees the whole batch. Rating order and initial
     weights depend on ``config.seed`` only: every worker, and a one-device run, start equal.
 
     Args:
-        strategy: any ``tf.distribute`` strategy (``tf.distribute.get_strategy()`` for one device).
+        strategy: a ``tf.distribute`` strategy with synchronous replicas, one or several per worker
+            (``tf.distribute.get_strategy()`` for one device; ``MirroredStrategy``,
+            ``MultiWorkerMirroredStrategy``). ``config.global_batch`` must divide by its replicas.
         checkpoint_dir: where ``tf.train.CheckpointManager`` keeps the newest checkpoint. The
             chief writes there; other workers write to a temporary folder they delete (each
             worker must take part in saving). A run finding a checkpoint resumes from it.
@@ -724,13 +759,6 @@ def train_custom_loop(strategy, config: LoopConfig = LoopConfig(), *, checkpoint
     is_chief = task_type == "chief" or (task_type == "worker" and task_id == 0)
     G = config.global_batch
 
-    def dataset_fn(context):
-        per_replica = context.get_per_replica_batch_size(G)
-        begin = context.input_pipeline_id * per_replica
-        data = tf.data.Dataset.from_tensor_slices((features, targets)).repeat().batch(G, drop_remainder=True)
-        data = data.skip(start_step.numpy())
-        return data.map(lambda x, y: ({k: v[begin:begin + per_replica] for k, v in x.items()}, y[begin:begin + per_replica]))
-
     keras.utils.set_random_seed(config.seed)
     with strategy.scope():
         model = build_rating_model(split.n_users, split.n_movies, global_mean=global_mean_baseline(split.train),
@@ -748,7 +776,7 @@ def train_custom_loop(strategy, config: LoopConfig = LoopConfig(), *, checkpoint
             checkpoint.restore(latest)
         manager = tf.train.CheckpointManager(checkpoint, write_dir, max_to_keep=1)
     first = int(start_step.numpy())
-    iterator = iter(strategy.distribute_datasets_from_function(dataset_fn))
+    iterator = iter(strategy.distribute_datasets_from_function(_global_batch_slices((features, targets), G, skip=first)))
 
     @tf.function
     def train_step(iterator):
@@ -1012,12 +1040,16 @@ def ps_demo(rows: int = 1000, dim: int = 8, shards: int = 2) -> dict:
     127.0.0.1, as in the TensorFlow guide "Parameter server training"), so run it in a child
     process (``python -m course_lib.distributed ps-demo``): the servers end with that process.
     Both ``fit`` calls get the same ``tf.data.Dataset`` (64 ids repeated, batches of 32) and
-    ``steps_per_epoch=4``: under this strategy ``fit`` takes a dataset or a ``DatasetCreator``,
-    never NumPy arrays.
+    ``steps_per_epoch=4``, so that the two Keras versions are compared on the same input. A
+    third ``fit``, of ``tf_keras`` on the same 64 ids as NumPy arrays (``steps_per_epoch=2``),
+    shows that ``tf_keras`` takes arrays under this strategy too: it wraps them in a
+    ``DatasetCreator`` itself (``_ClusterCoordinatorDataHandler``,
+    ``tf_keras/src/engine/data_adapter.py``, lines 1529-1556).
 
     Returns:
         ``{"tf_keras_variable": type name, "tf_keras_shards": [[rows, dim], ...],
-        "tf_keras_fit": "ran, loss ..." or the error, "keras3_variable": type name of a Keras
+        "tf_keras_fit": "ran, loss ..." or the error, "tf_keras_fit_numpy": the same for NumPy
+        arrays, "keras3_variable": type name of a Keras
         3 Embedding's table under the same strategy, "keras3_shape": [rows, dim],
         "keras3_fit": "ran" or the error}``.
     """
@@ -1053,6 +1085,12 @@ def ps_demo(rows: int = 1000, dim: int = 8, shards: int = 2) -> dict:
         result["tf_keras_fit"] = f"ran, loss {history.history['loss'][0]:.4f}"
     except Exception as exc:
         result["tf_keras_fit"] = short(exc)
+    try:
+        history = old.fit(np.arange(64, dtype=np.int32) % rows, np.zeros(64, np.float32), batch_size=32, epochs=1,
+                          steps_per_epoch=2, verbose=0)  # fmt: skip
+        result["tf_keras_fit_numpy"] = f"ran, loss {history.history['loss'][0]:.4f}"
+    except Exception as exc:
+        result["tf_keras_fit_numpy"] = short(exc)
     import keras
 
     try:

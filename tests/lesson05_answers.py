@@ -183,9 +183,9 @@ def replica_loss(labels, predictions, penalties, global_batch_size):
     return loss
 
 
-def keras_mse_inferred_batch(labels, predictions, penalties, global_batch_size):
+def keras_mse_global_batch(labels, predictions, penalties, global_batch_size):
     per_example = keras.losses.mean_squared_error(labels[:, None], predictions)  # (batch,)
-    loss = tf.nn.compute_average_loss(per_example)  # global batch inferred: per-replica batch x replicas
+    loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)
     return loss + (tf.nn.scale_regularization_loss(tf.add_n(penalties)) if penalties else 0.0)
 
 
@@ -195,14 +195,28 @@ def manual_division(labels, predictions, penalties, global_batch_size):
     return loss + sum(penalties) / replicas
 
 
+Q2_CORRECT = {"the printed solution": replica_loss, "keras MSE, global batch given": keras_mse_global_batch,
+              "by hand": manual_division}  # fmt: skip
+
+
+# Right only when every replica gets as many examples (they ignore global_batch_size): the "equal_slices" mistake.
+
+
+def keras_mse_inferred_batch(labels, predictions, penalties, global_batch_size):
+    per_example = keras.losses.mean_squared_error(labels[:, None], predictions)  # (batch,)
+    loss = tf.nn.compute_average_loss(per_example)  # global batch inferred: per-replica batch x replicas
+    return loss + (tf.nn.scale_regularization_loss(tf.add_n(penalties)) if penalties else 0.0)
+
+
 def mean_over_replicas(labels, predictions, penalties, global_batch_size):
     replicas = tf.distribute.get_replica_context().num_replicas_in_sync
     loss = tf.reduce_mean(tf.square(labels - tf.squeeze(predictions, -1))) / replicas  # equal slices
     return loss + tf.add_n(penalties) / replicas if penalties else loss
 
 
-Q2_CORRECT = {"the printed solution": replica_loss, "keras MSE, batch inferred": keras_mse_inferred_batch,
-              "by hand": manual_division, "mean / replicas": mean_over_replicas}  # fmt: skip
+def keras_share(labels, predictions, penalties, global_batch_size):
+    loss = keras.losses.MeanSquaredError()(labels, predictions)  # Keras's share: the replica's mean / replicas
+    return loss + (tf.nn.scale_regularization_loss(tf.add_n(penalties)) if penalties else 0.0)
 
 
 def _penalty(penalties, scale=1.0):
@@ -306,6 +320,7 @@ Q2_MISTAKES = {
     "penalty_unscaled": [penalty_unscaled],
     "penalty_missing": [penalty_missing],
     "penalty_twice": [penalty_twice],
+    "equal_slices": [keras_share, mean_over_replicas, keras_mse_inferred_batch],
     "loss_differs": [loss_doubled_for_the_log],
     "raised": [wrong_axis],
 }

@@ -141,6 +141,15 @@ def test_q2_q3_fallbacks_and_generic_wrong_answers_under_the_engine(engine, name
     assert generic and all(r["status"] == "incorrect" and r["lint"] == [] for r in generic.values()), generic
 
 
+def test_q2_tries_the_uneven_split_tf_distribute_makes(engine):
+    """15 examples on 4 replicas: tf.distribute splits them 4/4/4/3, and the forms that ignore global_batch_size
+    (right on the even splits) are named there."""
+    assert "with 15 examples on 4 replicas (split 4/4/4/3)" in engine["q2"]["q2.solution()"]["message"]
+    for i in range(len(answers.Q2_MISTAKES["equal_slices"])):
+        text = engine["q2"][f"mistake equal_slices {i}"]["message"]
+        assert "split 4/4/4/3" in text and "compute_average_loss(per_example, global_batch_size=global_batch_size)" in text
+
+
 def test_q2_q3_explain_a_learner_error_in_the_lessons_terms(engine):
     zero_division = engine["q2"]["generic 13"]  # lambda *args: 1 / 0
     assert "raised ZeroDivisionError" in zero_division["message"] and "which divisor is 0" in zero_division["message"]
@@ -355,6 +364,40 @@ def test_custom_loop_on_one_device_uses_the_column_output_without_broadcasting()
     assert result["replicas"] == 1
 
 
+_TWO_REPLICAS_PER_WORKER = """
+import json
+import numpy as np
+import tensorflow as tf
+from course_lib import distributed
+
+distributed.virtual_cpus(2)
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"], cross_device_ops=tf.distribute.ReductionToOneDevice())
+seen = {}
+for skip in (0, 2):
+    data = strategy.distribute_datasets_from_function(distributed._global_batch_slices((np.arange(100), -np.arange(100)), 8, skip=skip))
+    seen[skip] = [[[t.numpy().tolist() for t in strategy.experimental_local_results(part)] for part in next(iter(data))]]
+config = distributed.LoopConfig(steps=2, global_batch=128)
+two = distributed.train_custom_loop(strategy, config)
+one = distributed.train_custom_loop(tf.distribute.get_strategy(), config)
+print("RESULT " + json.dumps({"seen": seen, "two": two, "one": one}))
+"""
+
+
+def test_custom_loop_with_two_replicas_on_one_worker_takes_one_devices_steps():
+    """MirroredStrategy over 2 logical CPUs (one worker, two replicas): each step's replicas together see the
+    whole global batch, in order, a resumed run skips whole global batches, and the loop's losses are one
+    device's (step 2's loss shows step 1's update)."""
+    done = subprocess.run([sys.executable, "-c", _TWO_REPLICAS_PER_WORKER], env={**os.environ, **distributed.CHILD_ENV},
+                          capture_output=True, text=True, timeout=300, cwd=Path(__file__).parent.parent)  # fmt: skip
+    line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
+    assert line, f"the child printed no result (exit {done.returncode}):\n{done.stderr[-3000:]}"
+    result = json.loads(line[len("RESULT "):])
+    assert result["seen"]["0"] == [[[[0, 1, 2, 3], [4, 5, 6, 7]], [[0, -1, -2, -3], [-4, -5, -6, -7]]]]
+    assert result["seen"]["2"][0][0] == [[16, 17, 18, 19], [20, 21, 22, 23]]  # global batch 3 after skipping 2
+    assert result["two"]["replicas"] == 2 and list(result["two"]["losses"]) == ["1", "2"]
+    assert np.allclose(list(result["two"]["losses"].values()), list(result["one"]["losses"].values()), rtol=1e-5)
+
+
 # --------------------------------------------------------------------------- measurements
 
 
@@ -381,8 +424,8 @@ def test_hashing_collisions_counts_shared_bins_and_salts_change_the_hash():
                                                           ("adam", True)])  # fmt: skip
 def test_rows_changed_by_each_optimizer(optimizer, moves_unused_rows):
     moved = distributed.rows_changed_by_one_step(optimizer, rows=500, batch=16, warmup_steps=2)
-    assert moved["changed"] == (moved["touched_before"] if moves_unused_rows else moved["looked_up"])
-    assert moved["touched_before"] > moved["looked_up"]
+    assert moved["changed"] == (moved["touched_so_far"] if moves_unused_rows else moved["looked_up"])
+    assert moved["touched_so_far"] > moved["looked_up"]
 
 
 def test_unknown_optimizer_and_lookup_are_refused():

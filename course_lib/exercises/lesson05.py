@@ -14,7 +14,7 @@ In the order a learner meets them:
 
 The checks run the learner's code on the real engines: q1 in a traced call and a ``fit`` step
 of TensorFlow, q2 eagerly first, then inside ``strategy.run`` under ``MirroredStrategy`` over the
-lesson's logical CPUs, compared with one device, q3 against the loss real ``fit`` calls log, q4 by
+lesson's logical CPUs (even splits, and 15 examples on 4 replicas), compared with one device, q3 against the loss real ``fit`` calls log, q4 by
 one sharded training step in a JAX child process (:func:`check_layouts`, one child for several
 layouts, results kept per layout). Every check uses the toolkit of :mod:`course_lib.checks`: each
 exercise's mistakes are catalogued (``qN.mistakes``, :class:`~course_lib.checks.Pitfall` objects
@@ -387,6 +387,12 @@ q1 = Exercise(
 
 #: q2's set-up: the global batch, the replica counts tried, the per-example penalty of the model.
 Q2_GLOBAL_BATCH, Q2_REPLICAS, Q2_L2 = 16, (4, 2), 0.1
+#: q2's uneven case: a global batch of 15 on 4 replicas, no penalty; tf.distribute splits it 4/4/4/3 (the check reads
+#: the split from the distributed batch and names it).
+Q2_UNEVEN_BATCH, Q2_UNEVEN_REPLICAS = 15, 4
+#: (replicas, l2, global batch) of each case the check runs, in order.
+Q2_CASES = ((Q2_REPLICAS[0], Q2_L2, Q2_GLOBAL_BATCH), (Q2_REPLICAS[1], 0.0, Q2_GLOBAL_BATCH),
+            (Q2_UNEVEN_REPLICAS, 0.0, Q2_UNEVEN_BATCH))  # fmt: skip
 
 _Q2_ERRORS = [  # explain=: the learner's function raised, eagerly or inside strategy.run
     Pitfall("add_n_empty", lambda f: f.inputs.get("penalties") == [] and ("add_n" in f.text or "at least one" in f.text.lower()),
@@ -472,6 +478,12 @@ _Q2_STEP = [
     Pitfall("penalty_twice", lambda f: f.plain and f.l2 and f.replicas > 1 and _near(f.data, 1) and _near(f.penalty, 1 / f.replicas),
             lambda f: f"the penalty counted only 1/{f.replicas} of one device's: tf.nn.scale_regularization_loss already "
                       "divides by the number of replicas; do not divide again"),
+    Pitfall("equal_slices", lambda f: f.uneven and f.equal_slices,
+            lambda f: f"with {f.batch} examples on {f.replicas} replicas, split {f.split}, your loss took the step of a "
+                      "replica's mean divided by the replicas (as Keras's MeanSquaredError share, or compute_average_loss "
+                      f"without global_batch_size, does), not one device's (largest weight difference {f.difference:.2g}): "
+                      "that is right only when every replica gets as many examples. Divide the sum by global_batch_size: "
+                      "tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)"),
     Pitfall("loss_differs", lambda f: f.step_right and not f.loss_right,
             lambda f: f"the weights moved as on one device, but the losses you returned add up to {f.loss:.5g} over the "
                       f"{f.replicas} replicas instead of one device's {f.want_loss:.5g}: return the same number you "
@@ -499,30 +511,38 @@ def _q2_model(l2: float):
 _Q2_SETUPS: dict = {}
 
 
-def _q2_setup(replicas: int, l2: float):
-    """The strategy, model, optimizer and distributed batch of one (replicas, l2) set-up, made once; weights reset."""
+def _q2_setup(replicas: int, l2: float, global_batch: int = Q2_GLOBAL_BATCH):
+    """The strategy, model, optimizer and distributed batch (the first ``global_batch`` examples) of one set-up, made
+    once; weights reset."""
     import keras
     import tensorflow as tf
 
-    if (replicas, l2) not in _Q2_SETUPS:
+    key = replicas, l2, global_batch
+    if key not in _Q2_SETUPS:
         strategy = _strategy(replicas)
         with strategy.scope():
             model = _q2_model(l2)
             optimizer = keras.optimizers.SGD(0.1)
             optimizer.build(model.trainable_variables)
-        data = tf.data.Dataset.from_tensor_slices(_q2_data()).batch(Q2_GLOBAL_BATCH)
+        data = tf.data.Dataset.from_tensor_slices(_q2_data()).take(global_batch).batch(global_batch)
         batch = next(iter(strategy.experimental_distribute_dataset(data)))
-        _Q2_SETUPS[replicas, l2] = (strategy, model, optimizer, batch, model.get_weights())
-    strategy, model, optimizer, batch, initial = _Q2_SETUPS[replicas, l2]
+        _Q2_SETUPS[key] = (strategy, model, optimizer, batch, model.get_weights())
+    strategy, model, optimizer, batch, initial = _Q2_SETUPS[key]
     model.set_weights(initial)
     return strategy, model, optimizer, batch
 
 
-def _q2_step(loss_fn, replicas: int, l2: float) -> tuple[np.ndarray, np.ndarray]:
+def _q2_split(replicas: int, global_batch: int) -> list[int]:
+    """How many examples each replica got of the set-up's global batch (tf.distribute's split: 15 on 4 is 4/4/4/3)."""
+    strategy, _, _, (_, labels) = _q2_setup(replicas, 0.0, global_batch)
+    return [int(t.shape[0]) for t in strategy.experimental_local_results(labels)]
+
+
+def _q2_step(loss_fn, replicas: int, l2: float, global_batch: int = Q2_GLOBAL_BATCH) -> tuple[np.ndarray, np.ndarray]:
     """One SGD step with ``loss_fn`` as the replica loss; returns (change of all weights, flattened; the summed loss)."""
     import tensorflow as tf
 
-    strategy, model, optimizer, batch = _q2_setup(replicas, l2)
+    strategy, model, optimizer, batch = _q2_setup(replicas, l2, global_batch)
     before = np.concatenate([np.ravel(w.numpy()) for w in model.trainable_variables])
 
     @tf.function(autograph=False)
@@ -531,7 +551,7 @@ def _q2_step(loss_fn, replicas: int, l2: float) -> tuple[np.ndarray, np.ndarray]
             x, y = inputs
             with tf.GradientTape() as tape:
                 predictions = model(x, training=True)
-                loss = tf.convert_to_tensor(loss_fn(y, predictions, list(model.losses), Q2_GLOBAL_BATCH), tf.float32)
+                loss = tf.convert_to_tensor(loss_fn(y, predictions, list(model.losses), global_batch), tf.float32)
             variables = model.trainable_variables
             gradients = tape.gradient(loss, variables)
             gradients = [tf.zeros_like(v) if g is None else g for g, v in zip(gradients, variables)]
@@ -559,24 +579,51 @@ def _reference_loss(data: float, penalty: float):
     return loss
 
 
+def _equal_slices_loss(labels, predictions, penalties, global_batch_size):
+    """A replica's mean divided by the replicas: one device's step only when every replica gets as many examples."""
+    import tensorflow as tf
+
+    replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+    return tf.reduce_mean(tf.square(labels - tf.reshape(predictions, [-1]))) / replicas
+
+
 _Q2_REFERENCES: dict = {}
 
 
 def _q2_references():
-    """One device: the step and loss of the data term alone, and of the penalty alone (model with the penalty)."""
+    """One device: the step and loss of the data term alone, and of the penalty alone (model with the penalty); one
+    device on the uneven case's examples; the step of a replica's mean divided by the replicas on the uneven split."""
     if not _Q2_REFERENCES:
         data_step, data_loss = _q2_step(_reference_loss(1, 0), 1, Q2_L2)
         penalty_step, penalty_loss = _q2_step(_reference_loss(0, 1), 1, Q2_L2)
+        uneven_step, uneven_loss = _q2_step(_reference_loss(1, 0), 1, 0.0, Q2_UNEVEN_BATCH)
         _Q2_REFERENCES.update(data=data_step, penalty=penalty_step, loss=float(data_loss + penalty_loss),
-                              plain_loss=float(data_loss))  # fmt: skip
+                              plain_loss=float(data_loss), uneven=uneven_step, uneven_loss=float(uneven_loss))  # fmt: skip
     return _Q2_REFERENCES
 
 
-def _q2_call_text(replicas: int, penalties: bool, per: int | None = None) -> str:
-    per = Q2_GLOBAL_BATCH // replicas if per is None else per
-    return (f"replica_loss(labels of shape ({per},), predictions of shape ({per}, 1), "
-            f"penalties={'[one penalty]' if penalties else '[]'}, global_batch_size={Q2_GLOBAL_BATCH if per != 3 else 3})"
-            + (f" on {replicas} replicas" if replicas > 1 else ""))  # fmt: skip
+_Q2_EQUAL_SLICES: dict = {}
+
+
+def _q2_equal_slices_step() -> np.ndarray:
+    """The step of a replica's mean divided by the replicas on the uneven split (made only for a wrong answer)."""
+    if not _Q2_EQUAL_SLICES:
+        _Q2_EQUAL_SLICES["step"] = _q2_step(_equal_slices_loss, Q2_UNEVEN_REPLICAS, 0.0, Q2_UNEVEN_BATCH)[0]
+    return _Q2_EQUAL_SLICES["step"]
+
+
+def _q2_call_text(replicas: int, penalties: bool, global_batch: int = Q2_GLOBAL_BATCH) -> str:
+    if global_batch % replicas:
+        labels = f"labels of {global_batch} examples split {_show_split(_q2_split(replicas, global_batch))}"
+    else:
+        per = global_batch // replicas
+        labels = f"labels of shape ({per},), predictions of shape ({per}, 1)"
+    return (f"replica_loss({labels}, penalties={'[one penalty]' if penalties else '[]'}, "
+            f"global_batch_size={global_batch}) on {replicas} replicas")
+
+
+def _show_split(split: list[int]) -> str:
+    return "/".join(map(str, split))
 
 
 def _q2_probe(function) -> None:
@@ -590,10 +637,10 @@ def _q2_probe(function) -> None:
     diagnose(_Q2_PROBE, facts(value=value, call=call))
 
 
-def _q2_run_learner(function, replicas: int, l2: float):
-    call = _q2_call_text(replicas, bool(l2))
+def _q2_run_learner(function, replicas: int, l2: float, global_batch: int):
+    call = _q2_call_text(replicas, bool(l2), global_batch)
     try:
-        return _q2_step(function, replicas, l2)
+        return _q2_step(function, replicas, l2, global_batch)
     except (KeyboardInterrupt, Mistake, NotAttempted):
         raise
     except BaseException as exc:  # noqa: BLE001 - the learner's function failed inside the engine
@@ -606,29 +653,37 @@ def _check_replica_loss(function: Any) -> str:
     _q2_probe(function)
     logical_cpus(max(Q2_REPLICAS))  # before any engine runs: the fix if the lesson's first cell did not run first
     reference = _q2_references()
-    basis = np.stack([reference["data"], reference["penalty"]], axis=1)
-    for replicas, l2 in ((Q2_REPLICAS[0], Q2_L2), (Q2_REPLICAS[1], 0.0)):
-        step, loss = _q2_run_learner(function, replicas, l2)
-        want = reference["data"] + (reference["penalty"] if l2 else 0)
-        want_loss = reference["loss"] if l2 else reference["plain_loss"]
+    for replicas, l2, global_batch in Q2_CASES:
+        uneven = global_batch != Q2_GLOBAL_BATCH
+        step, loss = _q2_run_learner(function, replicas, l2, global_batch)
+        data_step = reference["uneven" if uneven else "data"]
+        want = data_step + (reference["penalty"] if l2 else 0)
+        want_loss = reference["uneven_loss"] if uneven else reference["loss"] if l2 else reference["plain_loss"]
         step_right = bool(np.allclose(step, want, rtol=1e-4, atol=1e-6))
         loss_right = loss.shape == () and bool(np.isclose(float(loss), want_loss, rtol=1e-4, atol=1e-6))
         if step_right and loss_right:
             continue
-        columns = basis if l2 else basis[:, :1]
+        columns = np.stack([data_step, reference["penalty"]], axis=1) if l2 else data_step[:, None]
         (data_factor, *penalty_factor), *_ = np.linalg.lstsq(columns, step, rcond=None)
         penalty_factor = penalty_factor[0] if penalty_factor else 0.0
         fitted = columns @ ([data_factor, penalty_factor] if l2 else [data_factor])
         plain = bool(np.linalg.norm(fitted - step) <= 1e-3 * max(np.linalg.norm(want), 1e-9))
+        equal_slices = uneven and not step_right and bool(np.allclose(step, _q2_equal_slices_step(), rtol=1e-4, atol=1e-6))
+        split = _show_split(_q2_split(replicas, global_batch)) if uneven else None
         found = facts(replicas=replicas, l2=bool(l2), data=float(data_factor), penalty=float(penalty_factor), plain=plain,
-                      step_right=step_right, loss_right=loss_right, loss=float(np.sum(loss)), want_loss=want_loss)  # fmt: skip
+                      step_right=step_right, loss_right=loss_right, loss=float(np.sum(loss)), want_loss=want_loss,
+                      uneven=uneven, equal_slices=equal_slices, batch=global_batch, split=split,
+                      difference=float(np.max(np.abs(step - want))))  # fmt: skip
         diagnose(_Q2_STEP, found)
-        raise fallback(f"with {replicas} replicas the weights moved differently from one device's step (largest "
+        where = f"with {global_batch} examples on {replicas} replicas, split {split}," if uneven else f"with {replicas} replicas"
+        raise fallback(f"{where} the weights moved differently from one device's step (largest "
                        f"difference {np.max(np.abs(step - want)):.3g}) and not by a plain factor",
                        "check the per-example loss (labels - flattened predictions) ** 2, its division by "
                        "global_batch_size and the scaled penalty")  # fmt: skip
-    return (f"On {Q2_REPLICAS[0]} replicas with a penalty and on {Q2_REPLICAS[1]} without, the summed gradients took one "
-            "device's step and the replicas' losses add up to one device's loss")
+    split = _show_split(_q2_split(Q2_UNEVEN_REPLICAS, Q2_UNEVEN_BATCH))
+    return (f"On {Q2_REPLICAS[0]} replicas with a penalty, on {Q2_REPLICAS[1]} without, and with {Q2_UNEVEN_BATCH} examples "
+            f"on {Q2_UNEVEN_REPLICAS} replicas (split {split}), the summed gradients took one device's step and the "
+            "replicas' losses add up to one device's loss")
 
 
 q2 = Exercise(
@@ -640,7 +695,8 @@ q2 = Exercise(
     loss is the sum of its per-example squared errors divided by the *global* batch size
     (tf.nn.compute_average_loss does that), plus its penalties divided by the number of replicas
     (tf.nn.scale_regularization_loss). Flatten predictions (batch, 1) to (batch,) first, and add the
-    penalty only if the list is not empty.
+    penalty only if the list is not empty. The check also tries an uneven split (15 examples on 4
+    replicas: 4, 4, 4 and 3), where a replica's own mean divided by the replicas is not its share.
     """,
     solution="""
     def replica_loss(labels, predictions, penalties, global_batch_size):
@@ -712,7 +768,7 @@ _Q3_FORMULAS = [
                       "Keras divides by the number of replicas and undoes it for the log"),
     Pitfall("penalty_summed", _q3_matches("penalty_summed"),
             "for a (batch,) output you multiplied the penalty by the replicas too: Keras scales the penalty per replica "
-            "(_aggregate_additional_loss) in both cases; only the data loss escapes the scaling. The log is replicas * "
+            "(scale_loss_for_distribution) in both cases; only the data loss escapes the scaling. The log is replicas * "
             "mse + penalty"),
     Pitfall("old_rule", _q3_matches("old_rule"),
             "that is the rule \"data summed over the replicas, penalty divided by them\": the data part is right for a "
