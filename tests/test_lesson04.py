@@ -574,7 +574,7 @@ def test_q5_runs_the_answer_in_a_real_fit_with_a_partial_last_batch():
         return logits_course_lib(logits, ids, log_q)
 
     lesson04.fit_with_a_partial_last_batch(recording, logits_course_lib, "recording", pairs=70, batch=32)
-    assert seen and set(seen) == {None}  # 70 pairs in batches of 32: Keras traces with an unknown batch size
+    assert None in seen  # 70 pairs in batches of 32: Keras traces with an unknown batch size (newer Keras: after 32s)
 
 
 # --------------------------------------------------------------------------- q6: cosine neighbours

@@ -501,7 +501,7 @@ _Q4_ERRORS = [
     Pitfall("keras-layer-dtype", lambda f: re.search(r"QuantizedDTypePolicy|Argument `dtype` got invalid value", f.text) is not None,
             lambda f: f"a Keras layer made with dtype={f.inputs.get('dtype', 'float32')!r} "
                       + (f"reads {f.inputs.get('dtype', 'float32')!r} as a quantisation mode, not as the table's dtype" if "Policy" in f.text else
-                         "is refused: Keras variables take floats and a few integer dtypes only")
+                         "is refused: its random initializer makes floats and a few integer dtypes only")
                       + ", so no layer is made: compute the bytes without a layer, "
                         "input_dim * output_dim * np.dtype(dtype).itemsize"),
     Pitfall("no-default-dtype", lambda f: isinstance(f.error, TypeError) and "required positional argument" in f.text,
