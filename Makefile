@@ -7,6 +7,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 VARIANTS ?= 100k
 TESTS  ?=
+# pytest-xdist workers for `make test`: each takes whole files (a notebook keeps its own kernel), so
+# two workers keep both cores busy; PYTEST_WORKERS=0 runs everything in one process.
+PYTEST_WORKERS ?= 2
 LAB_ARGS ?=
 # JupyterLab refuses to run as root (containers, some cloud VMs) unless told it is intended.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
@@ -66,7 +69,7 @@ lab: data
 	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" $(ROOT_FLAG) $(LAB_ARGS) lessons/00_welcome.ipynb
 
 test: data
-	$(BIN)/python -m pytest $(TESTS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(TESTS)
 
 # Debian's Chromium (Playwright drives it; Playwright's own browser downloads are not used).
 CHROMIUM ?= /usr/bin/chromium

@@ -5,8 +5,9 @@ TensorFlow (``tf-nightly``), Keras (``keras-nightly``) and tf-keras (``tf-keras-
 the newest jax that resolves beside them. Every other package of ``requirements.txt`` is
 pinned as in ``constraints.txt`` wherever that pin is compatible with what the nightlies
 require; both files are read as they are when the canary runs, so a package added to
-``requirements.txt`` is in the canary too. Then it runs pytest exactly as ``make test`` does
-(the unit tests and every notebook in ``lessons/`` and ``solutions/``), and writes
+``requirements.txt`` is in the canary too. Then it runs the tests ``make test`` runs (the unit
+tests and every notebook in ``lessons/`` and ``solutions/``), in one pytest process so that its
+warnings plugin sees every test, and writes
 ``canary-report/REPORT.md`` and ``canary-report/report.json``: the resolved versions, the
 pins it had to drop, tests run/passed/failed per test file and per notebook, and for each
 failure its first error line (or the first line of an output difference).
