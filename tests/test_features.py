@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from course_lib import setup_notebook
-
-setup_notebook(seed=0)
-
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from course_lib.features import MaskedPooling, feature_column_ids  # noqa: E402
+from course_lib.features import MaskedPooling, feature_column_ids
 
 fc = tf.feature_column
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _lesson_setup():
+    """The lessons' set-up (seed 0, op determinism on), undone after this module.
+
+    Left on, op determinism made Keras drop ``jit_compile=True`` (with a UserWarning) in the
+    tests that ran after this module in the same process.
+    """
+    from tensorflow.python.framework import config  # the flag Keras reads (no public getter)
+
+    was_on = config.is_op_determinism_enabled()
+    setup_notebook(seed=0)
+    yield
+    if not was_on:
+        config.disable_op_determinism()
 
 
 def test_masked_pooling_combiners_and_empty_row():
