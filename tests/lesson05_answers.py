@@ -140,6 +140,26 @@ class Broken(keras.layers.Embedding):
         return tf.gather(self.embeddings.value, tf.strings.as_string(inputs))
 
 
+class NoReturn(keras.layers.Embedding):  # walkthrough D11: the rows are computed, never returned
+    def call(self, inputs):
+        rows = tf.gather(self.embeddings.value, inputs)  # noqa: F841
+
+
+class IndexedVariable(keras.layers.Embedding):  # walkthrough D12
+    def call(self, inputs):
+        return self.embeddings.value[inputs]
+
+
+class LoopOverIds(keras.layers.Embedding):  # walkthrough D12: fails on the 2-D ids (rows of ids)
+    def call(self, inputs):
+        return tf.stack([self.embeddings.value[i] for i in inputs])
+
+
+class SuperCall(keras.layers.Embedding):  # walkthrough D13
+    def call(self, inputs):
+        return super().call(inputs)
+
+
 def lookup_function(table, ids):
     return tf.gather(table, ids)
 
@@ -156,6 +176,9 @@ Q1_MISTAKES = {
     "no_call": [NoCall],
     "constructor": [OwnConstructor],
     "call_raised": [Broken],
+    "indexing": [IndexedVariable, LoopOverIds],
+    "super_call": [SuperCall],
+    "returned-none": [NoReturn],
     "columns": [Columns],
     "off_by_one": [OffByOne, ClippedOffByOne],
     "numpy_in_call": [NumPyRows],
@@ -290,6 +313,32 @@ def half_penalty(labels, predictions, penalties, global_batch_size):
     return loss + _penalty(penalties, 0.5)
 
 
+def sum_of_no_penalties(labels, predictions, penalties, global_batch_size):  # walkthrough D10
+    per_example = tf.square(labels - predictions[:, 0])
+    return (tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)
+            + tf.nn.scale_regularization_loss(sum(penalties)))
+
+
+def guard_on_a_tensor(labels, predictions, penalties, global_batch_size):  # walkthrough D9
+    if tf.size(labels) == 0:
+        return tf.constant(0.0)
+    return replica_loss(labels, predictions, penalties, global_batch_size)
+
+
+def penalty_by_batch(labels, predictions, penalties, global_batch_size):  # walkthrough D7
+    loss = tf.nn.compute_average_loss(tf.square(labels - predictions[:, 0]), global_batch_size=global_batch_size)
+    if penalties:
+        loss += tf.add_n(penalties) / global_batch_size
+    return loss
+
+
+def own_batch(labels, predictions, penalties, global_batch_size):  # walkthrough D8: a number of one's own
+    loss = tf.nn.compute_average_loss(tf.square(labels - predictions[:, 0]), global_batch_size=16)
+    if penalties:
+        loss += tf.nn.scale_regularization_loss(tf.add_n(penalties))
+    return loss
+
+
 def returns_text(labels, predictions, penalties, global_batch_size):
     return "loss"
 
@@ -306,6 +355,8 @@ def loss_doubled_for_the_log(labels, predictions, penalties, global_batch_size):
 #: {pitfall key: [answers]} for every key of q2.mistakes, plus the toolkit's "raised" (an error no pitfall explains).
 Q2_MISTAKES = {
     "add_n_empty": [add_n_unguarded],
+    "tensor_if": [guard_on_a_tensor],
+    "sum_empty": [sum_of_no_penalties],
     "numpy": [numpy_mean],
     "dtype": [float64_labels],
     "not_a_loss": [returns_text],
@@ -320,12 +371,15 @@ Q2_MISTAKES = {
     "penalty_unscaled": [penalty_unscaled],
     "penalty_missing": [penalty_missing],
     "penalty_twice": [penalty_twice],
+    "penalty_by_batch": [penalty_by_batch],
+    "own_batch": [own_batch],
     "equal_slices": [keras_share, mean_over_replicas, keras_mse_inferred_batch],
     "loss_differs": [loss_doubled_for_the_log],
     "raised": [wrong_axis],
 }
 
-Q2_FALLBACK = {"half the penalty": (half_penalty, "not by a plain factor")}
+Q2_FALLBACK = {"half the penalty": (half_penalty, "the data part of the step was 1 times one device's and its penalty "
+                                                   "part 0.5 times")}
 
 
 # --------------------------------------------------------------------------- q3: logged_loss
@@ -353,6 +407,7 @@ Q3_MISTAKES = {
     "not-finite": [lambda m, p, r, s: float("nan")],
     "not-a-number": [lambda m, p, r, s: {"loss": m + p}],
     "shape_index": [lambda m, p, r, s: s[1] * m],
+    "tuple": [lambda m, p, r, s: (r * m, p) if len(s) == 1 else (m, p)],  # walkthrough D24
     "always_one_device": [lambda m, p, r, s: m + p],
     "always_summed": [lambda m, p, r, s: r * m + p],
     "swapped": [lambda m, p, r, s: r * m + p if len(s) == 2 else m + p],
@@ -365,7 +420,12 @@ Q3_MISTAKES = {
     "raised": [lambda m, p, r, s: m / (r - r)],
 }
 
-Q3_FALLBACK = {"something else": (lambda m, p, r, s: m * p * r, "fit logs")}
+#: Wrong formulas no catalogued mistake names; the last two are right on 2 replicas only, for the (batch, 1) column
+#: (walkthrough D1): the column is tried on 4 replicas too.
+Q3_FALLBACK = {"something else": (lambda m, p, r, s: m * p * r, "fit logs"),
+               "divided by the rank": (lambda m, p, r, s: r * m / len(s) + p, "for output_shape=(16, 1) on 4 replicas"),
+               "column times replicas / 2": (lambda m, p, r, s: (r * m if len(s) == 1 else r / 2 * m) + p,
+                                             "for output_shape=(16, 1) on 4 replicas")}  # fmt: skip
 
 
 # --------------------------------------------------------------------------- q4: shard_tables
@@ -414,11 +474,15 @@ Q4_MISTAKES = {
     "glob": [lambda mesh: _layout(mesh, [("*_embedding/embeddings", ("model", None))])],
     "two_keys": [lambda mesh: _layout(mesh, [(".*embedding.*", ("model", None)), (".*/embeddings", ("model", None))])],
     "no_match": [lambda mesh: _layout(mesh, [("user_embedding/embeddings:0", ("model", None))])],
-    "one_table": [lambda mesh: _layout(mesh, [("movie_embedding/embeddings", ("model", None))])],
+    "one_table": [lambda mesh: _layout(mesh, [("movie_embedding/embeddings", ("model", None))]),
+                  lambda mesh: _layout(mesh, [("user_embedding/embeddings", ("model", None)),
+                                              ("movies_embedding/embeddings", ("model", None))])],  # walkthrough D27
     "columns": [lambda mesh: _layout(mesh, [(".*_embedding/embeddings", (None, "model"))])],
     "batch_axis": [lambda mesh: _layout(mesh, [(".*_embedding/embeddings", ("batch", None))])],
     "rank": [lambda mesh: _layout(mesh, [(".*_embedding/embeddings", ("model",))])],
     "axis_name": [lambda mesh: _layout(mesh, [(".*_embedding/embeddings", ("rows", None))])],
+    "layout_type": [lambda mesh: _layout(mesh, [(".*_embedding/embeddings", [mesh.axis_names[1], None])]),
+                    lambda mesh: _layout(mesh, [(".*_embedding/embeddings", "model")])],  # walkthrough D14
     "jax_error": [_bias_columns],
     "raised": [lambda mesh: mesh.devices["model"]],
     "not-a-function": [shard_tables(keras.distribution.DeviceMesh((1, 4), ("batch", "model"), [f"cpu:{i}" for i in range(4)]))],
@@ -459,12 +523,16 @@ Q5_MISTAKES = {
     "exponential": [lambda n, b: 1 - np.exp(-n / b)],
     "complement": [lambda n, b: (1 - 1 / b) ** (n - 1)],
     "birthday": [_birthday],
-    "integer_division": [lambda n, b: 1 - (1 - 1 // b) ** (n - 1)],
+    "integer_division": [lambda n, b: 1 - (1 - 1 // b) ** (n - 1), lambda n, b: 1 - ((b - 1) // b) ** (n - 1)],
+    "pairs": [lambda n, b: n * (n - 1) / (2 * b)],  # walkthrough D16: equals n / b at (3, 4)
+    "rounded": [lambda n, b: round(1 - (1 - 1 / b) ** (n - 1), 4)],  # walkthrough D17
     "percent": [lambda n, b: 100 * (1 - (1 - 1 / b) ** (n - 1))],
     "raised": [lambda n, b: 1 / (b - b)],
 }
 
-Q5_FALLBACK = {"something else": (lambda n, b: 1 / b, "expected 0.437500")}
+Q5_FALLBACK = {"something else": (lambda n, b: 1 / b, "expected 0.437500"),
+               "one over bins - 1": (lambda n, b: 1 - (1 - 1 / (b - 1)) ** (n - 1), "each of the n_ids - 1 other ids misses "
+                                                                                  "the id's bin with probability 1 - 1/bins")}
 
 
 def engine_answers() -> dict:
@@ -500,7 +568,22 @@ def engine_results() -> dict:
             result = exercise.evaluate(answer)
             results[name][label] = {"status": result.status, "mistake": result.mistake, "detected": list(result.detected),
                                     "message": result.message, "lint": lint_result(result)}  # fmt: skip
+    results["q3 column logs"] = column_logs()
     return results
+
+
+def column_logs() -> dict:
+    """What real fit logs for the (batch, 1) column on 2 and on 4 replicas: q3 compares the learner's column formula on
+    4 replicas with the 2-replica log (lesson05.Q3_CASES), which is right only if the two are equal."""
+    from course_lib.exercises import lesson05
+
+    saved, saved_truth = lesson05.Q3_FITS, dict(lesson05._Q3_TRUTH)
+    lesson05.Q3_FITS, lesson05._Q3_TRUTH = ((2, 2), (4, 2)), {}
+    try:
+        logged = lesson05._q3_truth()["logged"]
+    finally:
+        lesson05.Q3_FITS, lesson05._Q3_TRUTH = saved, saved_truth
+    return {str(replicas): logged[replicas, 2] for replicas in (2, 4)}
 
 
 if __name__ == "__main__":

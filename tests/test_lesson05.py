@@ -84,6 +84,21 @@ def test_q1_catalogue():
     assert "self.embeddings.value" in messages["keras_variable"] and "ReadVariableOp" in messages["keras_variable"]
 
 
+def test_q1_walkthrough_answers_get_their_own_explanations():
+    """Walkthrough D11-D13: a forgotten return, indexing the variable with the ids (directly, or in a loop), and
+    super().call are named as such, not as a shape (), a bare TensorFlow error or the Keras variable."""
+    no_return = q1.evaluate(answers.NoReturn)
+    assert no_return.mistake == "returned-none" and "forget the `return`" in no_return.message
+    assert "shape ()" not in no_return.message
+    indexed, looped = q1.evaluate(answers.IndexedVariable), q1.evaluate(answers.LoopOverIds)
+    assert indexed.mistake == looped.mistake == "indexing"
+    assert "tf.gather(self.embeddings.value, inputs)" in indexed.message and "loop" not in indexed.message
+    assert "fit's graph cannot loop over the ids" in looped.message
+    super_call = q1.evaluate(answers.SuperCall)
+    assert super_call.mistake == "super_call" and "super().call" in super_call.message
+    assert "the Keras variable" not in super_call.message
+
+
 @pytest.mark.parametrize("name", sorted(answers.Q1_FALLBACK))
 def test_q1_other_wrong_layers_say_what_differs(name):
     answer, phrase = answers.Q1_FALLBACK[name]
@@ -150,6 +165,33 @@ def test_q2_tries_the_uneven_split_tf_distribute_makes(engine):
         assert "split 4/4/4/3" in text and "compute_average_loss(per_example, global_batch_size=global_batch_size)" in text
 
 
+def test_q2_walkthrough_answers_are_blamed_for_what_they_did(engine):
+    """Walkthrough D7-D10: a penalty divided by global_batch_size (not mistaken for dividing by the replicas twice),
+    a global batch of one's own, a Python if on a tensor (not NumPy), sum([]) into scale_regularization_loss (not a
+    float64 of one's own), and a fallback that says "a plain factor" only when the step is none."""
+    q2_results = engine["q2"]
+    by_batch = q2_results["mistake penalty_by_batch 0"]["message"]
+    assert f"1/6 of one device's, as if divided by global_batch_size ({lesson05.Q2_GLOBAL_BATCH})" in by_batch
+    assert lesson05.Q2_GLOBAL_BATCH not in {r * r for r in lesson05.Q2_REPLICAS}  # G = R * R would confuse the two
+    assert "already does" in q2_results["mistake penalty_twice 0"]["message"]
+    assert "divided by 16 instead of global_batch_size (24)" in q2_results["mistake own_batch 0"]["message"]
+    tensor_if = q2_results["mistake tensor_if 0"]["message"]
+    assert "Leave the guard out" in tensor_if and "NumPy" not in tensor_if
+    sum_empty = q2_results["mistake sum_empty 0"]["message"]
+    assert "sum(penalties) is the Python int 0" in sum_empty and "np.float64" not in sum_empty
+    assert "not by a plain factor" not in q2_results["fallback half the penalty"]["message"]
+
+
+def test_q3_column_formula_is_tried_on_4_replicas(engine):
+    """Walkthrough D1: the column is tried on 4 replicas against the 2-replica log, which real fit confirms (the
+    column's log does not depend on the replicas); a returned tuple is not told about shapes (D24)."""
+    logs = engine["q3 column logs"]
+    assert logs["4"] == pytest.approx(logs["2"], rel=1e-6)
+    assert lesson05.Q3_CASES[4, 2] == (2, 2)
+    tuple_message = engine["q3"]["mistake tuple 0"]["message"]
+    assert "(2.0, 0.5)" in tuple_message and "shape" not in tuple_message
+
+
 def test_q2_q3_explain_a_learner_error_in_the_lessons_terms(engine):
     zero_division = engine["q2"]["generic 13"]  # lambda *args: 1 / 0
     assert "raised ZeroDivisionError" in zero_division["message"] and "which divisor is 0" in zero_division["message"]
@@ -194,6 +236,11 @@ def test_q4_catalogue(layouts):
     checked = dict(lesson05._LAYOUT_RESULTS)
     messages = check_catalogue(q4, answers.Q4_MISTAKES)
     assert "raised IndexError" in messages["raised"]
+    # walkthrough D14: a list or a string as the layout; D27: a misspelt key is named, not "add an entry"
+    assert "it refuses a list" in messages["layout_type"]
+    assert "it refuses a str" in message(q4, answers.Q4_MISTAKES["layout_type"][1])
+    misspelt = message(q4, answers.Q4_MISTAKES["one_table"][1])
+    assert "your key 'movies_embedding/embeddings' matches no variable" in misspelt and "add an entry" not in misspelt
     assert lesson05._LAYOUT_RESULTS == checked  # no other JAX child: the sharded step came from the shared one
 
 
@@ -214,6 +261,16 @@ def test_q5_printed_solution_matches_the_library():
 def test_q5_catalogue():
     messages = check_catalogue(q5, answers.Q5_MISTAKES)
     assert "ZeroDivisionError" in messages["raised"]
+    # walkthrough D16-D17: the pair count is not "the linear rule" (they meet at 3 ids, 4 bins); // and rounding named
+    assert "colliding *pairs*" in messages["pairs"] and "linear" not in messages["pairs"]
+    assert "(bins - 1) // bins are 0" in message(q5, answers.Q5_MISTAKES["integer_division"][1])
+    assert "rounded to 4 decimals" in messages["rounded"]
+
+
+def test_q5_fallback_cites_what_the_hint_says():
+    """Walkthrough D15: the hint has no formula, so the last resort does not point to one."""
+    text = message(q5, answers.Q5_FALLBACK["something else"][0])
+    assert "formula in the hint" not in text and "1 - 1/bins" in text and "probability 1/bins" in q5.hint_text
 
 
 @pytest.mark.parametrize("name", sorted(answers.Q5_FALLBACK))

@@ -30,6 +30,7 @@ import json
 import math
 import re
 import sys
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ import numpy as np
 from course_lib.checks import (
     NOT_A_FUNCTION,
     NUMBER_PITFALLS,
+    RETURNED_NONE,
     Case,
     Exercise,
     Mistake,
@@ -47,12 +49,15 @@ from course_lib.checks import (
     explain_error,
     explained_error,
     facts,
+    failing_line,
     fallback,
     is_stub_function,
+    is_rounding_of,
     is_tensor,
     read_number,
     run_case,
     show,
+    with_article,
 )
 
 __all__ = ["q1", "q2", "q3", "q4", "q5", "logical_cpus", "check_layouts"]
@@ -110,10 +115,28 @@ def _expect_function(answer: Any, name: str) -> None:
         raise NotAttempted
 
 
+#: A Python ``if``/``and``/``while`` on a tensor inside a traced step (not a NumPy error, though its text says "symbolic").
+_TENSOR_BOOL = re.compile(r"as a Python `bool` is not allowed|OperatorNotAllowedInGraph")
+
+
 def _is_graph_numpy_error(text: str) -> bool:
-    """True for the errors NumPy code raises on the symbolic tensors of a traced step."""
+    """True for the errors NumPy code raises on the symbolic tensors of a traced step (a Python ``if`` on one excluded)."""
+    if _TENSOR_BOOL.search(text):
+        return False
     text = text.lower()
     return any(word in text for word in ("numpy", "symbolic", "__array__", "iterating over `tf.tensor`"))
+
+
+def _learner_names(exc: BaseException) -> set[str]:
+    """The names (functions, attributes) the learner's own code uses in the frames an exception went through."""
+    names: set[str] = set()
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename.replace("\\", "/")
+        if "site-packages" not in filename and "/course_lib/" not in filename:
+            names |= set(tb.tb_frame.f_code.co_names)
+        tb = tb.tb_next
+    return names
 
 
 def _near(value: float, target: float) -> bool:
@@ -195,12 +218,22 @@ def _q1_off_by_one_message(f) -> str:
 
 _Q1_COLUMNS = Pitfall("columns", _q1_columns, _q1_columns_message)
 _Q1_OFF_BY_ONE = Pitfall("off_by_one", _q1_off_by_one, _q1_off_by_one_message)
+def _call_error_indexing(f) -> bool:
+    return "are valid indices" in f.text
+
+
+_Q1_INDEXING = Pitfall(
+    "indexing", _call_error_indexing,
+    lambda f: "a tf.Variable cannot be indexed with a tensor of ids (table[ids] takes integers and slices only)"
+              + (", and fit's graph cannot loop over the ids" if re.search(r"\bfor\b", failing_line(f.error)) else "")
+              + ": gather the rows with tf.gather(self.embeddings.value, inputs)",
+)
 _Q1_CALL_RAISED = Pitfall(
-    "call_raised", lambda f: not (_call_error_columns(f) or _call_error_shifted(f)),
+    "call_raised", lambda f: not (_call_error_columns(f) or _call_error_shifted(f) or _call_error_indexing(f)),
     lambda f: f"call(self, inputs) gets a tensor of ids and must return their rows, shape ids.shape + (dimension,). "
               f"{explain_error(f.text)[:1].upper()}{explain_error(f.text)[1:]}",
 )
-_Q1_CALL_ERRORS = [_Q1_COLUMNS, _Q1_OFF_BY_ONE, _Q1_CALL_RAISED]
+_Q1_CALL_ERRORS = [_Q1_COLUMNS, _Q1_OFF_BY_ONE, _Q1_INDEXING, _Q1_CALL_RAISED]
 
 _Q1_RESULT = [
     Pitfall("whole_table", lambda f: f.got.shape == f.table.shape and f.got.shape != f.want.shape,
@@ -230,7 +263,12 @@ _Q1_GRADIENT = [
             lambda f: f"the gradient of the table is a dense {f.shape} tensor, not IndexedSlices: the step computes every "
                       "row (arithmetic on the whole table before the gather?) and writes every row back. Gather the rows "
                       "of the variable itself instead"),
-    Pitfall("keras_variable", lambda f: f.gradient == "sparse" and "ReadVariableOp" in f.ops and not f.spy_read,
+    Pitfall("super_call", lambda f: f.super_call and f.gradient == "sparse" and "ReadVariableOp" in f.ops and not f.spy_read,
+            "your call hands the work back to Embedding's own call (super().call), which reads the whole table with "
+            "ops.take(self.embeddings, ...), the dense read measured above: read the rows yourself with "
+            "tf.gather(self.embeddings.value, inputs)"),
+    Pitfall("keras_variable", lambda f: not f.super_call and f.gradient == "sparse" and "ReadVariableOp" in f.ops
+            and not f.spy_read,
             "the traced call reads the whole table (a ReadVariableOp, which copies the table once a sparse update has "
             "touched it) and never touched self.embeddings.value: a TensorFlow op given self.embeddings, the Keras "
             "variable, converts it to a tensor first. Pass the TensorFlow variable behind it: "
@@ -292,6 +330,16 @@ def _q1_class(answer: Any):
     return cls
 
 
+def _calls_super_call(cls) -> bool:
+    """True if the class's own ``call`` calls ``super().call`` (Embedding's call, the dense read)."""
+    code = getattr(cls.__dict__.get("call"), "__code__", None)
+    if code is None:
+        return False
+    instructions = list(dis.get_instructions(code))
+    return any(i.opname == "LOAD_SUPER_ATTR" and i.argval == "call" for i in instructions) or \
+        {"super", "call"} <= set(code.co_names)
+
+
 def _check_handle_embedding(answer: Any) -> str:
     import keras
     import tensorflow as tf
@@ -315,6 +363,9 @@ def _check_handle_embedding(answer: Any) -> str:
             got = layer(tf.constant(ids))
         except Exception as exc:  # noqa: BLE001 - the learner's call
             raise explained_error(exc, f"calling your layer on ids {shown}", explain=_Q1_CALL_ERRORS) from None
+        if got is None:
+            raise Mistake(f"for ids {shown} your call returned None: did you forget the `return` statement?",
+                          key=RETURNED_NONE)  # fmt: skip
         got = np.asarray(got)
         want = table[ids]
         diagnose(_Q1_RESULT, facts(got=got, want=want, table=table, ids=ids, shown=shown))
@@ -334,7 +385,8 @@ def _check_handle_embedding(answer: Any) -> str:
         loss = tf.reduce_sum(layer(tf.constant([3, 0, 49, 3])) ** 2)
     gradient = tape.gradient(loss, layer.embeddings)
     kind = "none" if gradient is None else "sparse" if isinstance(gradient, tf.IndexedSlices) else "dense"
-    diagnose(_Q1_GRADIENT, facts(gradient=kind, ops=ops, spy_read=spy.read, shape=tuple(getattr(gradient, "shape", ()))))
+    diagnose(_Q1_GRADIENT, facts(gradient=kind, ops=ops, spy_read=spy.read, super_call=_calls_super_call(cls),
+                                 shape=tuple(getattr(gradient, "shape", ()))))  # fmt: skip
     gathers = sorted(ops & {"ResourceGather", "ResourceGatherNd"})
     if not gathers:
         shown_ops = ", ".join(sorted(ops - {"Placeholder", "NoOp", "Identity", "Const"}))
@@ -378,15 +430,16 @@ q1 = Exercise(
         def call(self, inputs):
             return tf.gather(self.embeddings.value, inputs)   # ResourceGather: only the looked-up rows
     """,
-    mistakes=[*_Q1_ANSWER, _Q1_CONSTRUCTOR, _Q1_COLUMNS, _Q1_OFF_BY_ONE, _Q1_CALL_RAISED, _Q1_RESULT[0],
+    mistakes=[*_Q1_ANSWER, _Q1_CONSTRUCTOR, _Q1_COLUMNS, _Q1_OFF_BY_ONE, _Q1_INDEXING, _Q1_CALL_RAISED, _Q1_RESULT[0],
               _Q1_RESULT[2], _Q1_NUMPY_IN_CALL, *_Q1_GRADIENT],
 )
 
 
 # --------------------------------------------------------------------------- q2: a replica's loss in a custom loop
 
-#: q2's set-up: the global batch, the replica counts tried, the per-example penalty of the model.
-Q2_GLOBAL_BATCH, Q2_REPLICAS, Q2_L2 = 16, (4, 2), 0.1
+#: q2's set-up: the global batch, the replica counts tried, the per-example penalty of the model. The global batch is
+#: not the square of a replica count (16 = 4 x 4 would make a penalty divided by it look divided by the replicas twice).
+Q2_GLOBAL_BATCH, Q2_REPLICAS, Q2_L2 = 24, (4, 2), 0.1
 #: q2's uneven case: a global batch of 15 on 4 replicas, no penalty; tf.distribute splits it 4/4/4/3 (the check reads
 #: the split from the distributed batch and names it).
 Q2_UNEVEN_BATCH, Q2_UNEVEN_REPLICAS = 15, 4
@@ -394,15 +447,30 @@ Q2_UNEVEN_BATCH, Q2_UNEVEN_REPLICAS = 15, 4
 Q2_CASES = ((Q2_REPLICAS[0], Q2_L2, Q2_GLOBAL_BATCH), (Q2_REPLICAS[1], 0.0, Q2_GLOBAL_BATCH),
             (Q2_UNEVEN_REPLICAS, 0.0, Q2_UNEVEN_BATCH))  # fmt: skip
 
+def _float64_added(f) -> bool:
+    """An addition whose second operand is float64 (TensorFlow's "double") while the first is float32."""
+    return "AddV2" in f.text and "expected to be a float tensor but is a double tensor" in f.text
+
+
 _Q2_ERRORS = [  # explain=: the learner's function raised, eagerly or inside strategy.run
     Pitfall("add_n_empty", lambda f: f.inputs.get("penalties") == [] and ("add_n" in f.text or "at least one" in f.text.lower()),
             "with a model without penalties, penalties is an empty list and tf.add_n([]) fails: add the penalty only "
             "when there is one (if penalties: ...)"),
+    Pitfall("tensor_if", lambda f: f.inputs.get("graph", False) and bool(_TENSOR_BOOL.search(f.text)),
+            "a Python if (or and, or, while) needs a tensor's True or False value, and inside strategy.run's compiled "
+            "step a tensor has none yet. Leave the guard out: tf.nn.compute_average_loss gives 0 for a replica without "
+            "examples (if penalties: on the Python list is fine)"),
+    Pitfall("sum_empty", lambda f: f.inputs.get("penalties") == [] and _float64_added(f)
+            and {"sum", "scale_regularization_loss"} <= _learner_names(f.error),
+            "without penalties, sum(penalties) is the Python int 0, and tf.nn.scale_regularization_loss(0) gives a "
+            "float64 tensor, which cannot be added to the float32 loss: add the penalty only when there is one "
+            "(if penalties: ...)"),
     Pitfall("numpy", lambda f: f.inputs.get("graph", False) and _is_graph_numpy_error(f.text),
             "your function runs inside strategy.run in a compiled step, where labels and predictions are symbolic "
             "tensors that NumPy cannot compute with. Use TensorFlow ops (tf.square, tf.reduce_sum, "
             "tf.nn.compute_average_loss)"),
-    Pitfall("dtype", lambda f: "float64" in f.text.lower().replace("double", "float64") and "float" in f.text.lower(),
+    Pitfall("dtype", lambda f: "float64" in f.text.lower().replace("double", "float64") and "float" in f.text.lower()
+            and not (_float64_added(f) and {"sum", "scale_regularization_loss"} <= _learner_names(f.error)),
             "that mixes float64 numbers (np.float64, a NumPy array, tf.cast to float64) with the float32 tensors; "
             "compute in float32: Python numbers, or tf.cast to float32"),
 ]
@@ -461,9 +529,9 @@ _Q2_STEP = [
                       f"over its own {Q2_GLOBAL_BATCH // f.replicas} examples, and the replicas' gradients are added up. "
                       "Divide the sum of the per-example losses by the global batch: "
                       "tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)"),
-    Pitfall("sum", lambda f: f.plain and _near(f.data, Q2_GLOBAL_BATCH),
+    Pitfall("sum", lambda f: f.plain and _near(f.data, f.batch),
             lambda f: f"the step was {f.data:.0f} times one device's: you summed the per-example losses without dividing "
-                      f"by the global batch size ({Q2_GLOBAL_BATCH})"),
+                      f"by the global batch size ({f.batch})"),
     Pitfall("divided_twice", lambda f: f.plain and f.replicas > 1 and _near(f.data, 1 / f.replicas),
             lambda f: f"the step was 1/{f.replicas} of one device's: you divided by the global batch and again by the "
                       "number of replicas. tf.nn.compute_average_loss(per_example, global_batch_size=...) already gives "
@@ -476,8 +544,16 @@ _Q2_STEP = [
             "the penalty is missing: add the model's penalties (the list penalties, model.losses in a real loop), "
             "scaled with tf.nn.scale_regularization_loss"),
     Pitfall("penalty_twice", lambda f: f.plain and f.l2 and f.replicas > 1 and _near(f.data, 1) and _near(f.penalty, 1 / f.replicas),
-            lambda f: f"the penalty counted only 1/{f.replicas} of one device's: tf.nn.scale_regularization_loss already "
-                      "divides by the number of replicas; do not divide again"),
+            lambda f: f"the penalty counted only 1/{f.replicas} of one device's, as if divided by the {f.replicas} replicas "
+                      "twice: divide it once (tf.nn.scale_regularization_loss already does)"),
+    Pitfall("penalty_by_batch", lambda f: f.plain and f.l2 and _near(f.data, 1) and _near(f.penalty, f.replicas / f.batch),
+            lambda f: f"the penalty counted {Fraction(f.replicas, f.batch)} of one device's, as if divided by global_batch_size "
+                      f"({f.batch}): each replica's penalties are already a mean over its examples, so divide them by the "
+                      "number of replicas only: tf.nn.scale_regularization_loss(tf.add_n(penalties))"),
+    Pitfall("own_batch", lambda f: _own_batch(f) is not None,
+            lambda f: f"the step was {f.data:.4g} times one device's, as if the squared errors were divided by "
+                      f"{_own_batch(f)} instead of global_batch_size ({f.batch}): divide by the argument "
+                      "global_batch_size, not a number of your own"),
     Pitfall("equal_slices", lambda f: f.uneven and f.equal_slices,
             lambda f: f"with {f.batch} examples on {f.replicas} replicas, split {f.split}, your loss took the step of a "
                       "replica's mean divided by the replicas (as Keras's MeanSquaredError share, or compute_average_loss "
@@ -489,6 +565,18 @@ _Q2_STEP = [
                       f"{f.replicas} replicas instead of one device's {f.want_loss:.5g}: return the same number you "
                       "differentiate"),
 ]
+
+
+def _own_batch(f) -> int | None:
+    """The whole number the data term was divided by instead of the global batch, when the step says so; else None."""
+    if not f.plain or f.step_right or (f.l2 and not _near(f.penalty, 1)) or f.data < 1e-3:
+        return None
+    divisor = f.batch / f.data
+    whole = round(divisor)
+    known = {1, f.batch, f.batch * f.replicas, *([f.batch / f.replicas] if f.replicas > 1 else [])}
+    if whole < 2 or abs(divisor - whole) > 1e-3 * whole or any(_near(whole, k) for k in known):
+        return None
+    return whole
 
 
 def _q2_data():
@@ -676,8 +764,13 @@ def _check_replica_loss(function: Any) -> str:
                       difference=float(np.max(np.abs(step - want))))  # fmt: skip
         diagnose(_Q2_STEP, found)
         where = f"with {global_batch} examples on {replicas} replicas, split {split}," if uneven else f"with {replicas} replicas"
-        raise fallback(f"{where} the weights moved differently from one device's step (largest "
-                       f"difference {np.max(np.abs(step - want)):.3g}) and not by a plain factor",
+        if plain:
+            how = f"the data part of the step was {data_factor:.3g} times one device's" + \
+                (f" and its penalty part {penalty_factor:.3g} times" if l2 else "")
+        else:
+            how = (f"the weights moved differently from one device's step (largest difference "
+                   f"{np.max(np.abs(step - want)):.3g}) and not by a plain factor")
+        raise fallback(f"{where} {how}",
                        "check the per-example loss (labels - flattened predictions) ** 2, its division by "
                        "global_batch_size and the scaled penalty")  # fmt: skip
     split = _show_split(_q2_split(Q2_UNEVEN_REPLICAS, Q2_UNEVEN_BATCH))
@@ -715,8 +808,22 @@ q2 = Exercise(
 #: q3's set-up: global batch, replica counts and the per-example L2 of the model whose fit is observed.
 Q3_GLOBAL_BATCH, Q3_REPLICAS, Q3_L2 = 16, (2, 4), 0.5
 #: The fits q3 compares with: (replicas, rank of the output). A column's log does not depend on the replicas, so
-#: 2 replicas show it; (batch,) outputs are fitted on 2 and 4 to tell "times the replicas" from "times 2".
+#: 2 replicas show it (tests/test_lesson05.py fits it on 4 too and finds the same log); (batch,) outputs are fitted on
+#: 2 and 4 to tell "times the replicas" from "times 2".
 Q3_FITS = ((2, 1), (2, 2), (4, 1))
+#: The cases the learner's formula is tried on, (replicas, rank) -> the fit whose log it must give: the column on 4
+#: replicas too (its log is the 2-replica one), so that a formula right for a column only on 2 replicas fails.
+Q3_CASES = {(2, 1): (2, 1), (2, 2): (2, 2), (4, 1): (4, 1), (4, 2): (2, 2)}
+
+def _number_tuple(value: Any) -> bool:
+    return isinstance(value, tuple) and len(value) > 1 and all(_is_numbers(v) and np.ndim(v) == 0 for v in value)
+
+
+_Q3_ANSWER = [
+    Pitfall("tuple", lambda f: _number_tuple(f.value),
+            lambda f: f"{f.call} returned a tuple of {len(f.value)} numbers ({show(f.value)}): fit logs one number, the "
+                      "data loss with the penalty added to it: return that one number"),
+]
 
 _Q3_ERRORS = [
     Pitfall("shape_index", lambda f: "output_shape" in f.inputs and ("tuple index" in f.text or "'tuple'" in f.text),
@@ -826,7 +933,9 @@ def _q3_truth() -> dict:
 def _q3_call(function, mse: float, penalty: float, replicas: int, shape: tuple) -> float:
     case = Case({"mse": mse, "penalty": penalty, "replicas": replicas, "output_shape": shape})
     value = run_case(function, case, "logged_loss", explain=_Q3_ERRORS)
-    return read_number(value, f"logged_loss({mse:.4g}, {penalty:.4g}, {replicas}, {shape})").value
+    call = f"logged_loss({mse:.4g}, {penalty:.4g}, {replicas}, {shape})"
+    diagnose(_Q3_ANSWER, facts(value=value, call=call))
+    return read_number(value, call).value
 
 
 def _check_logged_loss(function: Any) -> str:
@@ -835,12 +944,13 @@ def _check_logged_loss(function: Any) -> str:
     truth = _q3_truth()
     mse, penalty = truth["mse"], truth["penalty"]
     cases = []
-    for (replicas, rank), logged in sorted(truth["logged"].items()):
+    for (replicas, rank), fit in sorted(Q3_CASES.items()):
         shape = (Q3_GLOBAL_BATCH,) if rank == 1 else (Q3_GLOBAL_BATCH, 1)
+        logged = truth["logged"][fit]
         cases.append((replicas, rank, shape, logged, _q3_call(function, mse, penalty, replicas, shape)))
     wrong = [c for c in cases if not math.isclose(c[4], c[3], rel_tol=1e-4, abs_tol=1e-6)]
     if not wrong:
-        return ("Your formula gives the loss real fit logged for both output shapes (on 2 replicas, and on 4 for (batch,)): "
+        return ("Your formula gives the loss real fit logged for both output shapes on 2 and 4 replicas: "
                 "replicas * mse + penalty for (batch,), one device's mse + penalty for (batch, 1)")
     diagnose(_Q3_FORMULAS, facts(cases=cases, wrong=wrong, mse=mse, penalty=penalty))
     replicas, rank, shape, logged, got = wrong[0]
@@ -863,7 +973,7 @@ q3 = Exercise(
             return replicas * mse + penalty
         return mse + penalty                # (batch, 1): per-example losses, scaled per replica: one device's log
     """,
-    mistakes=[*NUMBER_PITFALLS, *_Q3_ERRORS, *_Q3_FORMULAS],
+    mistakes=[*_Q3_ANSWER, *NUMBER_PITFALLS, *_Q3_ERRORS, *_Q3_FORMULAS],
 )
 
 
@@ -872,9 +982,15 @@ q3 = Exercise(
 #: q4's mesh: one batch shard and 4 model shards (the lesson's 4 devices).
 Q4_MESH_SHAPE, Q4_AXES = (1, 4), ("batch", "model")
 
+_Q4_GIVEN = re.compile(r"should be a TensorLayout type, got <class '(\w+)'>")
+
 _Q4_ERRORS = [
     Pitfall("axis_name", lambda f: "axis names" in f.text.lower(),
             "a layout names the mesh's axes, here \"batch\" and \"model\" (or None for a dimension that is not split)"),
+    Pitfall("layout_type", lambda f: _Q4_GIVEN.search(f.text) is not None,
+            lambda f: f"LayoutMap takes a tuple with one axis name or None per dimension of the variable, (\"model\", None), "
+                      f"or keras.distribution.TensorLayout((\"model\", None)); it refuses "
+                      f"{with_article(_Q4_GIVEN.search(f.text).group(1))}"),
 ]
 
 
@@ -923,6 +1039,11 @@ def _layout_axes(f, path: str):
 
 def _split(f) -> list[str]:
     return [path for path in f.tables if _layout_axes(f, path) is not None]
+
+
+def _stray_keys(f) -> list[str]:
+    """The keys of the answer that match none of the model's variables (its four tables; a misspelt layer name, say)."""
+    return [key for key in f.keys if _bad_regex(key) is None and not any(key in _matching(f, p) for p in f.paths)]
 
 
 def _q4_wrong_axes(f, test) -> str | None:
@@ -977,9 +1098,11 @@ _Q4_TABLES = [
                       "mesh's \"batch\" axis, which has one device, so nothing is split. Use the \"model\" axis, which has "
                       "4: (\"model\", None)"),
     Pitfall("one_table", lambda f: 0 < len(_split(f)) < len(f.tables),
-            lambda f: (lambda done, missing: f"only {f.tables[done]} is split; {f.tables[missing]} stays whole on every "
-                                             f"device: add an entry for {missing!r}")(
-                _split(f)[0], next(p for p in f.tables if p not in _split(f)))),
+            lambda f: (lambda done, missing, stray: f"only {f.tables[done]} is split; {f.tables[missing]} stays whole on "
+                                                    "every device: " + (f"your key {stray[0]!r} matches no variable; the "
+                                                                        f"variable's path is {missing!r}" if stray else
+                                                                        f"add an entry for {missing!r}"))(
+                _split(f)[0], next(p for p in f.tables if p not in _split(f)), _stray_keys(f))),
 ]
 
 _Q4_JAX = Pitfall(
@@ -1109,7 +1232,25 @@ def _uses_floor_division(function: Any) -> bool:
 
 
 def _q5_is(*values):
-    return lambda f: f.n > 1 and any(abs(f.got - value(f)) <= 1e-9 + 1e-6 * abs(value(f)) for value in values)
+    """A detector: one of the formulas ``values`` (of a case's facts) gives what the answer returned on every failing
+    case (ids alone, n_ids = 1, excepted), not on the first only: two formulas can meet on one case (3 ids, 4 bins)."""
+    def same(value, case) -> bool:
+        return abs(case.got - value(case)) <= 1e-9 + 1e-6 * abs(value(case))
+
+    def detect(f) -> bool:
+        cases = [case for case in f.wrong if case.n > 1]
+        return bool(cases) and any(all(same(value, case) for case in cases) for value in values)
+
+    return detect
+
+
+def _q5_rounded(f) -> int | None:
+    """The decimals the answer was rounded to, when every failing case is the share rounded to 1 to 10 decimals."""
+    for decimals in range(1, 11):
+        if all(math.isclose(case.got, round(case.want, decimals), rel_tol=1e-9, abs_tol=1e-12) for case in f.wrong) \
+                and all(is_rounding_of(case.got, case.want, decimals=decimals) for case in f.wrong):
+            return decimals
+    return None
 
 
 _Q5 = [
@@ -1131,9 +1272,16 @@ _Q5 = [
     Pitfall("birthday", _q5_is(lambda f: _birthday(f.n, f.bins)),
             lambda f: f"collision_share({f.n}, {f.bins}) = {f.got:.4f} is the chance that at least one pair collides "
                       "anywhere (the birthday problem); the exercise asks for the share of ids that share their bin"),
-    Pitfall("integer_division", lambda f: f.floor_division and f.got == 0 and f.want > 0,
-            lambda f: f"collision_share({f.n}, {f.bins}) = {f.got:g} because 1 // bins is integer division (0 for "
-                      "bins > 1): use 1 / bins"),
+    Pitfall("pairs", _q5_is(lambda f: f.n * (f.n - 1) / (2 * f.bins)),
+            lambda f: f"collision_share({f.n}, {f.bins}) = {f.got:.4f} is n_ids (n_ids - 1) / (2 bins), the expected "
+                      "number of colliding *pairs*; the exercise asks for the share of ids that share their bin: one "
+                      "minus the probability that all the other ids miss the id's bin"),
+    Pitfall("integer_division", lambda f: f.floor_division,
+            lambda f: f"collision_share({f.n}, {f.bins}) = {f.got:g}, and your function divides with //, integer "
+                      "division: 1 // bins and (bins - 1) // bins are 0 for bins > 1. Use /"),
+    Pitfall("rounded", lambda f: not f.floor_division and _q5_rounded(f) is not None,
+            lambda f: f"collision_share({f.n}, {f.bins}) = {f.got:g} is the share rounded to {_q5_rounded(f)} decimals "
+                      f"({f.want:.6f} unrounded): return it unrounded, and round only to print"),
     Pitfall("percent", _q5_is(lambda f: 100.0 * f.want),
             lambda f: f"collision_share({f.n}, {f.bins}) = {f.got:.4f} is a percentage: return a share between 0 and 1"),
 ]
@@ -1141,18 +1289,22 @@ _Q5 = [
 
 def _check_collision_share(function: Any) -> str:
     floor_division = _uses_floor_division(function)
+    wrong = []  # every failing case, so that a pitfall fires only if its formula explains them all
     for n_ids, bins in _Q5_CASES:
         case = Case({"n_ids": n_ids, "bins": bins})
         value = run_case(function, case, "collision_share")
         got = read_number(value, f"collision_share({n_ids}, {bins})").value
         want = _reference_share(n_ids, bins)
-        if abs(got - want) <= 1e-6 + 1e-6 * want:
-            continue
-        diagnose(_Q5, facts(n=n_ids, bins=bins, got=float(got), want=want, floor_division=floor_division))
-        raise fallback(f"collision_share({n_ids}, {bins}) returned {got:.6f}, expected {want:.6f}",
-                       "compare with the formula in the hint: the probability that none of the other ids (n_ids - 1 of them) "
-                       "lands in the id's bin")  # fmt: skip
-    return "1 - (1 - 1/bins)^(n - 1): the measured shares above follow it."
+        if abs(got - want) > 1e-6 + 1e-6 * want:
+            wrong.append(facts(n=n_ids, bins=bins, got=float(got), want=want))
+    if not wrong:
+        return "1 - (1 - 1/bins)^(n - 1): the measured shares above follow it."
+    first = wrong[0]
+    diagnose(_Q5, facts(n=first.n, bins=first.bins, got=first.got, want=first.want, wrong=wrong,
+                        floor_division=floor_division))  # fmt: skip
+    raise fallback(f"collision_share({first.n}, {first.bins}) returned {first.got:.6f}, expected {first.want:.6f}",
+                   "follow the hint's reasoning: each of the n_ids - 1 other ids misses the id's bin with probability "
+                   "1 - 1/bins, independently, and the share is one minus the chance that they all miss")
 
 
 q5 = Exercise(
