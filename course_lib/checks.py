@@ -942,10 +942,10 @@ def function_advice(value: Any, name: str = "your function") -> str:
 def _learner_error(exc: BaseException, case: Case, name: str, inputs: dict, explain: Iterable[Pitfall]) -> Mistake:
     text = error_text(exc)
     if _is_read_only_error(exc):
-        changed = _written_input(exc, [key for key, value in inputs.items() if _holds_array(value)])
-        which = f"`{changed}`" if changed else "one of its inputs"
+        changed = _written_input(exc, {key: value for key, value in inputs.items() if _holds_array(value)})
+        which = f"its input `{changed}`" if changed else "one of its inputs"
         advice = copy_advice(changed, inputs[changed]) if changed else "copy the input you change first"
-        return case.fail(f"your function changed its input {which} in place, and NumPy raised {text} (the check passes "
+        return case.fail(f"your function changed {which} in place, and NumPy raised {text} (the check passes "
                          f"read-only copies): work on a copy, {advice}", name, key=CHANGED_INPUT, error=text)  # fmt: skip
     caller = "your function" if name == "your function" else name
     return explained_error(exc, f"{caller}", case=case, explain=explain, inputs=inputs)
@@ -997,16 +997,49 @@ def failing_line(exc: BaseException) -> str:
     return line or ""
 
 
-def _written_input(exc: BaseException, candidates: list[str]) -> str | None:
-    """Which input a read-only error came from: the one named on the learner's failing line."""
-    if len(candidates) == 1:
-        return candidates[0]
+#: Calls that write into their first argument (``np.put(scores, ...)``), and ``out=name``: the array written there.
+_WRITES_FIRST = re.compile(r"\b(?:np|numpy)\.(?:put|putmask|place|copyto|fill_diagonal|random\.shuffle)\(\s*([A-Za-z_]\w*)")
+_WRITES_OUT = re.compile(r"\bout\s*=\s*\(?\s*([A-Za-z_]\w*)")
+
+
+def _learner_frame(exc: BaseException):
+    """The frame of the learner's own code where ``exc`` was raised (as :func:`failing_line`), or None."""
+    found = None
+    for frame, _ in traceback.walk_tb(exc.__traceback__):
+        filename = frame.f_code.co_filename
+        if "site-packages" not in filename and "/numpy/" not in filename and filename != __file__:
+            found = frame
+    return found
+
+
+def _written_input(exc: BaseException, inputs: dict) -> str | None:
+    """Which input (by name, of ``inputs``) a read-only error came from, or None when that cannot be seen.
+
+    The array written on the learner's failing line is the line's target (``scores /= ...``,
+    ``masked[exclude] = ...``, ``scores.sort()``), the first argument of ``np.put``/``np.copyto``/...,
+    or an ``out=`` argument. When that is an input, it is named; when it is a local of the learner's
+    function, the input it is a view of (``masked = scores``, ``p = y_pred.ravel()``). An input that
+    the line only reads is never named.
+    """
+    if len(inputs) == 1:
+        return next(iter(inputs))
     line = failing_line(exc)
+    targets = [m.group(1) for m in (_WRITES_FIRST.search(line), _WRITES_OUT.search(line)) if m]
     first = re.match(r"\s*(?:return\s+)?([A-Za-z_]\w*)", line)
-    if first and first.group(1) in candidates:  # `scores /= ...`, `ids[mask] = ...`, `scores.sort()`
-        return first.group(1)
-    named = [name for name in candidates if re.search(rf"\b{re.escape(name)}\b", line)]
-    return named[0] if len(named) == 1 else None
+    if first and first.group(1) not in ("np", "numpy"):
+        targets.append(first.group(1))
+    frame = _learner_frame(exc)
+    local = frame.f_locals if frame is not None else {}
+    for target in targets:
+        if target in inputs and (target not in local or local[target] is inputs[target]):
+            return target
+        value = local.get(target)
+        if isinstance(value, np.ndarray):
+            shared = [name for name, given in inputs.items()
+                      if isinstance(given, np.ndarray) and np.shares_memory(value, given)]
+            if len(shared) == 1:
+                return shared[0]
+    return None
 
 
 def call_learner(function: Callable, *args, **kwargs):
