@@ -367,6 +367,19 @@ _TENSOR_SENTENCES = {
 }
 
 
+#: The keras.ops name of the same operation, for lessons that work with keras.ops (``t`` is the tensor).
+_KERAS_OPS_ALTERNATIVES = {
+    "astype": "keras.ops.cast(t, dtype)", "reshape": "keras.ops.reshape(t, shape)", "clip": "keras.ops.clip(t, low, high)",
+    "T": "keras.ops.transpose(t)", "transpose": "keras.ops.transpose(t)", "size": "keras.ops.size(t)",
+    "sum": "keras.ops.sum(t, axis)", "mean": "keras.ops.mean(t, axis)", "max": "keras.ops.max(t, axis)",
+    "min": "keras.ops.min(t, axis)", "any": "keras.ops.any(t, axis)", "all": "keras.ops.all(t, axis)",
+    "prod": "keras.ops.prod(t, axis)", "std": "keras.ops.std(t, axis)", "argmax": "keras.ops.argmax(t, axis)",
+    "argmin": "keras.ops.argmin(t, axis)", "argsort": "keras.ops.argsort(t)", "sort": "keras.ops.sort(t)",
+    "cumsum": "keras.ops.cumsum(t, axis)", "flatten": "keras.ops.reshape(t, (-1,))", "ravel": "keras.ops.reshape(t, (-1,))",
+    "squeeze": "keras.ops.squeeze(t)", "round": "keras.ops.round(t)",
+}
+
+
 def tensor_alternative(attribute: str) -> str | None:
     """What to use on a TensorFlow tensor instead of NumPy's ``.attribute`` (``"tf.cast(t, dtype)"`` for ``astype``).
 
@@ -382,7 +395,9 @@ def _tensor_attribute_explanation(attribute: str) -> str:
                 "turn the tensor into an array first with np.asarray(t)")
     if attribute in _TENSOR_SENTENCES:
         return f"a TensorFlow tensor has no .{attribute}, a NumPy array method: {_TENSOR_SENTENCES[attribute]}"
-    return f"a TensorFlow tensor has no .{attribute}, a NumPy array method: use {alternative} (t is the tensor)"
+    keras_ops = _KERAS_OPS_ALTERNATIVES.get(attribute)
+    also = f" or {keras_ops}" if keras_ops else ""
+    return f"a TensorFlow tensor has no .{attribute}, a NumPy array method: use {alternative}{also} (t is the tensor)"
 
 
 def _attribute_explanation(m: re.Match) -> str:
@@ -1059,23 +1074,24 @@ def call_learner(function: Callable, *args, **kwargs):
     return result
 
 
-_GRAPH_ADVICE = ("Keras runs a layer's call as a graph (tf.function) during fit, where tensors have no values: "
+_GRAPH_ADVICE = ("Keras runs a layer's call and a model's loss as a graph (tf.function) during fit, where tensors have no values: "
                  "use tf or keras.ops functions only, no NumPy calls, .numpy(), Python loops over a tensor or fixed sizes")
 #: Errors that mean "this code needs values or a known batch size", which a graph does not have.
 _GRAPH_ERRORS = re.compile(r"Cannot convert a symbolic|numpy\(\) is only available when eager|as a Python `bool` is not "
                            r"allowed|symbolic [`']?tf\.Tensor|[Ii]terating over (a symbolic )?`tf\.Tensor`|KerasTensor cannot be "
                            r"used|SymbolicTensor object|'SymbolicTensor'|Failed to convert elements of \(None|NoneType|"
                            r"OperatorNotAllowedInGraph|__array__")
-_GRAPH_BOOL_ADVICE = ("Keras runs a layer's call as a graph (tf.function) during fit, where a tensor has no True or False "
+_GRAPH_BOOL_ADVICE = ("Keras runs a layer's call and a model's loss as a graph (tf.function) during fit, where a tensor has no True or False "
                       "value yet: a Python if, while, and, or on a tensor fails there. Choose values element by element "
                       "with tf.where (a guard against dividing by 0: tf.maximum(count, 1) or tf.math.divide_no_nan)")
-_GRAPH_NONE_ADVICE = ("Keras runs a layer's call as a graph (tf.function) during fit, where the batch size is unknown: "
+_GRAPH_NONE_ADVICE = ("Keras runs a layer's call and a model's loss as a graph (tf.function) during fit, where the batch size is unknown: "
                       "x.shape[0] is None there, so range(x.shape[0]) or a shape built from it fails. Take sizes with "
-                      "tf.shape(x)[0], or let the tf functions handle the batch axis (no Python loop over it)")
+                      "tf.shape(x)[0] (keras.ops.shape(x)[0]), or let the tf functions handle the batch axis (no "
+                      "Python loop over it)")
 #: Errors of a Python ``if``/``and`` on a tensor's value, and of a size that is None in a graph.
 _GRAPH_BOOL = re.compile(r"as a Python `bool` is not allowed|OperatorNotAllowedInGraph")
 _GRAPH_NONE = re.compile(r"got None of type 'NoneType'|'NoneType' object cannot be interpreted as an integer|"
-                         r"Failed to convert elements of \(None")
+                         r"Failed to convert elements of \(None|Invalid dtype: NoneType")
 
 
 def graph_advice(text: str) -> str:
