@@ -367,6 +367,19 @@ _TENSOR_SENTENCES = {
 }
 
 
+#: The keras.ops name of the same operation, for lessons that work with keras.ops (``t`` is the tensor).
+_KERAS_OPS_ALTERNATIVES = {
+    "astype": "keras.ops.cast(t, dtype)", "reshape": "keras.ops.reshape(t, shape)", "clip": "keras.ops.clip(t, low, high)",
+    "T": "keras.ops.transpose(t)", "transpose": "keras.ops.transpose(t)", "size": "keras.ops.size(t)",
+    "sum": "keras.ops.sum(t, axis)", "mean": "keras.ops.mean(t, axis)", "max": "keras.ops.max(t, axis)",
+    "min": "keras.ops.min(t, axis)", "any": "keras.ops.any(t, axis)", "all": "keras.ops.all(t, axis)",
+    "prod": "keras.ops.prod(t, axis)", "std": "keras.ops.std(t, axis)", "argmax": "keras.ops.argmax(t, axis)",
+    "argmin": "keras.ops.argmin(t, axis)", "argsort": "keras.ops.argsort(t)", "sort": "keras.ops.sort(t)",
+    "cumsum": "keras.ops.cumsum(t, axis)", "flatten": "keras.ops.reshape(t, (-1,))", "ravel": "keras.ops.reshape(t, (-1,))",
+    "squeeze": "keras.ops.squeeze(t)", "round": "keras.ops.round(t)",
+}
+
+
 def tensor_alternative(attribute: str) -> str | None:
     """What to use on a TensorFlow tensor instead of NumPy's ``.attribute`` (``"tf.cast(t, dtype)"`` for ``astype``).
 
@@ -382,7 +395,9 @@ def _tensor_attribute_explanation(attribute: str) -> str:
                 "turn the tensor into an array first with np.asarray(t)")
     if attribute in _TENSOR_SENTENCES:
         return f"a TensorFlow tensor has no .{attribute}, a NumPy array method: {_TENSOR_SENTENCES[attribute]}"
-    return f"a TensorFlow tensor has no .{attribute}, a NumPy array method: use {alternative} (t is the tensor)"
+    keras_ops = _KERAS_OPS_ALTERNATIVES.get(attribute)
+    also = f" or {keras_ops}" if keras_ops else ""
+    return f"a TensorFlow tensor has no .{attribute}, a NumPy array method: use {alternative}{also} (t is the tensor)"
 
 
 def _attribute_explanation(m: re.Match) -> str:
@@ -942,10 +957,10 @@ def function_advice(value: Any, name: str = "your function") -> str:
 def _learner_error(exc: BaseException, case: Case, name: str, inputs: dict, explain: Iterable[Pitfall]) -> Mistake:
     text = error_text(exc)
     if _is_read_only_error(exc):
-        changed = _written_input(exc, [key for key, value in inputs.items() if _holds_array(value)])
-        which = f"`{changed}`" if changed else "one of its inputs"
+        changed = _written_input(exc, {key: value for key, value in inputs.items() if _holds_array(value)})
+        which = f"its input `{changed}`" if changed else "one of its inputs"
         advice = copy_advice(changed, inputs[changed]) if changed else "copy the input you change first"
-        return case.fail(f"your function changed its input {which} in place, and NumPy raised {text} (the check passes "
+        return case.fail(f"your function changed {which} in place, and NumPy raised {text} (the check passes "
                          f"read-only copies): work on a copy, {advice}", name, key=CHANGED_INPUT, error=text)  # fmt: skip
     caller = "your function" if name == "your function" else name
     return explained_error(exc, f"{caller}", case=case, explain=explain, inputs=inputs)
@@ -997,16 +1012,49 @@ def failing_line(exc: BaseException) -> str:
     return line or ""
 
 
-def _written_input(exc: BaseException, candidates: list[str]) -> str | None:
-    """Which input a read-only error came from: the one named on the learner's failing line."""
-    if len(candidates) == 1:
-        return candidates[0]
+#: Calls that write into their first argument (``np.put(scores, ...)``), and ``out=name``: the array written there.
+_WRITES_FIRST = re.compile(r"\b(?:np|numpy)\.(?:put|putmask|place|copyto|fill_diagonal|random\.shuffle)\(\s*([A-Za-z_]\w*)")
+_WRITES_OUT = re.compile(r"\bout\s*=\s*\(?\s*([A-Za-z_]\w*)")
+
+
+def _learner_frame(exc: BaseException):
+    """The frame of the learner's own code where ``exc`` was raised (as :func:`failing_line`), or None."""
+    found = None
+    for frame, _ in traceback.walk_tb(exc.__traceback__):
+        filename = frame.f_code.co_filename
+        if "site-packages" not in filename and "/numpy/" not in filename and filename != __file__:
+            found = frame
+    return found
+
+
+def _written_input(exc: BaseException, inputs: dict) -> str | None:
+    """Which input (by name, of ``inputs``) a read-only error came from, or None when that cannot be seen.
+
+    The array written on the learner's failing line is the line's target (``scores /= ...``,
+    ``masked[exclude] = ...``, ``scores.sort()``), the first argument of ``np.put``/``np.copyto``/...,
+    or an ``out=`` argument. When that is an input, it is named; when it is a local of the learner's
+    function, the input it is a view of (``masked = scores``, ``p = y_pred.ravel()``). An input that
+    the line only reads is never named.
+    """
+    if len(inputs) == 1:
+        return next(iter(inputs))
     line = failing_line(exc)
+    targets = [m.group(1) for m in (_WRITES_FIRST.search(line), _WRITES_OUT.search(line)) if m]
     first = re.match(r"\s*(?:return\s+)?([A-Za-z_]\w*)", line)
-    if first and first.group(1) in candidates:  # `scores /= ...`, `ids[mask] = ...`, `scores.sort()`
-        return first.group(1)
-    named = [name for name in candidates if re.search(rf"\b{re.escape(name)}\b", line)]
-    return named[0] if len(named) == 1 else None
+    if first and first.group(1) not in ("np", "numpy"):
+        targets.append(first.group(1))
+    frame = _learner_frame(exc)
+    local = frame.f_locals if frame is not None else {}
+    for target in targets:
+        if target in inputs and (target not in local or local[target] is inputs[target]):
+            return target
+        value = local.get(target)
+        if isinstance(value, np.ndarray):
+            shared = [name for name, given in inputs.items()
+                      if isinstance(given, np.ndarray) and np.shares_memory(value, given)]
+            if len(shared) == 1:
+                return shared[0]
+    return None
 
 
 def call_learner(function: Callable, *args, **kwargs):
@@ -1026,23 +1074,24 @@ def call_learner(function: Callable, *args, **kwargs):
     return result
 
 
-_GRAPH_ADVICE = ("Keras runs a layer's call as a graph (tf.function) during fit, where tensors have no values: "
+_GRAPH_ADVICE = ("Keras runs a layer's call and a model's loss as a graph (tf.function) during fit, where tensors have no values: "
                  "use tf or keras.ops functions only, no NumPy calls, .numpy(), Python loops over a tensor or fixed sizes")
 #: Errors that mean "this code needs values or a known batch size", which a graph does not have.
 _GRAPH_ERRORS = re.compile(r"Cannot convert a symbolic|numpy\(\) is only available when eager|as a Python `bool` is not "
                            r"allowed|symbolic [`']?tf\.Tensor|[Ii]terating over (a symbolic )?`tf\.Tensor`|KerasTensor cannot be "
                            r"used|SymbolicTensor object|'SymbolicTensor'|Failed to convert elements of \(None|NoneType|"
                            r"OperatorNotAllowedInGraph|__array__")
-_GRAPH_BOOL_ADVICE = ("Keras runs a layer's call as a graph (tf.function) during fit, where a tensor has no True or False "
+_GRAPH_BOOL_ADVICE = ("Keras runs a layer's call and a model's loss as a graph (tf.function) during fit, where a tensor has no True or False "
                       "value yet: a Python if, while, and, or on a tensor fails there. Choose values element by element "
                       "with tf.where (a guard against dividing by 0: tf.maximum(count, 1) or tf.math.divide_no_nan)")
-_GRAPH_NONE_ADVICE = ("Keras runs a layer's call as a graph (tf.function) during fit, where the batch size is unknown: "
+_GRAPH_NONE_ADVICE = ("Keras runs a layer's call and a model's loss as a graph (tf.function) during fit, where the batch size is unknown: "
                       "x.shape[0] is None there, so range(x.shape[0]) or a shape built from it fails. Take sizes with "
-                      "tf.shape(x)[0], or let the tf functions handle the batch axis (no Python loop over it)")
+                      "tf.shape(x)[0] (keras.ops.shape(x)[0]), or let the tf functions handle the batch axis (no "
+                      "Python loop over it)")
 #: Errors of a Python ``if``/``and`` on a tensor's value, and of a size that is None in a graph.
 _GRAPH_BOOL = re.compile(r"as a Python `bool` is not allowed|OperatorNotAllowedInGraph")
 _GRAPH_NONE = re.compile(r"got None of type 'NoneType'|'NoneType' object cannot be interpreted as an integer|"
-                         r"Failed to convert elements of \(None")
+                         r"Failed to convert elements of \(None|Invalid dtype: NoneType")
 
 
 def graph_advice(text: str) -> str:

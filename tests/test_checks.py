@@ -193,6 +193,45 @@ def test_inputs_are_read_only_copies_and_changes_are_named():
         run_case(pops_from_list, Case({"ids": [1, 2, 3]}))
 
 
+def test_the_changed_input_is_the_array_written_not_one_only_read():
+    """An alias or a view of an input is traced back to it; an input the line only reads is never blamed."""
+    case = Case({"y_true": np.array([4.0, 3.0]), "y_pred": np.array([[3.5], [3.0]])}, about="two ratings")
+
+    def subtracts_into_a_view(y_true, y_pred):
+        p = y_pred.ravel()
+        p -= y_true
+        return p
+
+    def subtracts_with_out(y_true, y_pred):
+        y_pred = np.ravel(y_pred)
+        np.subtract(y_pred, y_true, out=y_pred)
+        return y_pred
+
+    def puts_into_an_alias(y_true, y_pred):
+        masked = y_pred
+        masked[y_true > 3.5] = 0.0
+        return masked
+
+    def puts(y_true, y_pred):
+        np.put(y_pred, np.flatnonzero(y_true > 3.5), 0.0)
+        return y_pred
+
+    for answer in (subtracts_into_a_view, subtracts_with_out, puts_into_an_alias, puts):
+        with pytest.raises(Mistake, match=r"changed its input `y_pred` in place.*`y_pred = y_pred.copy\(\)` first") as info:
+            run_case(answer, case)
+        assert "y_true" not in str(info.value).split("):", 1)[1], answer.__name__
+        assert not lint(str(info.value))
+
+
+def test_a_changed_input_that_cannot_be_seen_is_not_named():
+    namespace = {"np": np}
+    exec(compile("def sorts(a, b):\n    np.put(a, [0], 1.0)\n    return a\n", "<typed>", "exec"), namespace)
+    with pytest.raises(Mistake, match=r"your function changed one of its inputs in place, .*copy the input you change "
+                                      r"first") as info:
+        run_case(namespace["sorts"], Case({"a": np.zeros(2), "b": np.ones(2)}))
+    assert "its input one" not in str(info.value)
+
+
 def test_a_copy_is_fine_and_every_call_gets_fresh_inputs():
     case = Case({"scores": np.array([1.0, 2.0])})
 

@@ -261,7 +261,7 @@ Q3_WRONG = [
     (recall_in_place, "in place"),
     (recall_zero_mask, "every score is negative"),
     (recall_very_negative, "-np.inf"),
-    (recall_no_exclusion, "ignores `exclude`"),
+    (recall_no_exclusion, "must be left out before you keep the k best"),
     (recall_truncated, "truncated"),
     (recall_precision, "precision"),
     (recall_first_candidates, "only the first movies"),
@@ -740,7 +740,9 @@ def test_q1_catalogue():
         "n-minus-1": [Q1_WRONG[8][0]],
         "broadcast": [Q1_WRONG[3][0]],
         "rounded": [lambda t, p: round(_reference_rmse(t, p), 2), lambda t, p: round(_reference_rmse(t, p), 3)],
-        "changed-input": [q1_in_place],
+        "changed-input": [q1_in_place, rmse_view_in_place, rmse_out_argument],
+        "per-rating-losses": [rmse_keras_mse],
+        "column-index": [rmse_column_index],
         "returned-none": [lambda t, p: None if np.size(t) else 0],
         "raised": [lambda t, p: np.sqrt(np.mean((t - p) ** 2)) / np.ones(2)[3]],
     })
@@ -763,9 +765,10 @@ def test_q2_catalogue():
         "mean-not-sum": [Q2_WRONG[5][0]],
         "cosine": [Q2_WRONG[9][0]],
         "added-vectors": [Q2_WRONG[4][0]],
+        "integer": [row_dot_int],
         "another-row": [Q2_WRONG[11][0], lambda u, m: ops.sum(u * ops.roll(m, 1, axis=0), axis=-1)],
         "not-graph-compatible": [Q2_WRONG[8][0]],
-        "raised": [lambda u, m: ops.sum(u * m[:, :2], axis=-1)],
+        "raised": [lambda u, m: ops.sum(u * m[:, :2], axis=-1), row_dot_numpy_sum],
     })
     assert "keras.ops" in messages["numpy-method"] and "graph" in messages["not-graph-compatible"]
 
@@ -788,10 +791,12 @@ def test_q3_catalogue():
         "ascending": [recall_ascending],
         "only-excluded": [recall_inverted_mask],
         "k-plus-one": [recall_k_plus_one],
+        "fixed-k": [recall_ten],
+        "positions": [recall_positions, recall_deleted],
         "k-minus-one": [lambda s, e, r, k=10: np.isin(np.argsort(-np.where(e, -np.inf, s))[:k - 1], r).sum() / len(r)],
         "finite-fill": [recall_lowest_score],
         "first-movies-only": [recall_first_candidates],
-        "changed-input": [recall_in_place, recall_sorts_in_place],
+        "changed-input": [recall_in_place, recall_sorts_in_place, recall_alias, recall_put],
     })
     assert "-np.inf" in messages["finite-fill"] and "only the first movies" in messages["first-movies-only"]
 
@@ -802,7 +807,7 @@ def test_q4_catalogue():
         "reduced": [loss_mean, lambda logits: ops.sum(loss_logsumexp(logits))],
         "one-number": [lambda logits: ops.max(logits)],
         "wrong-shape": [lambda logits: ops.logsumexp(logits, axis=1, keepdims=True) - logits],
-        "overflow": [loss_naive],
+        "overflow": [loss_naive, loss_log_of_softmax],
         "columns": [loss_columns],
         "positive-only": [loss_positive_only],
         "positive-left-out": [loss_exclusive],
@@ -810,7 +815,7 @@ def test_q4_catalogue():
         "sigmoid": [loss_sigmoid],
         "clipped-softmax": [loss_softmax_eps],
         "probabilities": [loss_not_from_logits],
-        "not-graph-compatible": [loss_numpy, loss_numpy_method],
+        "not-graph-compatible": [loss_numpy, loss_numpy_method, loss_shape_attribute],
         "raised": [lambda logits: ops.logsumexp(logits, axis=2)],
     })
     assert "the model reduces it (sum or mean)" in messages["reduced"]
@@ -850,8 +855,10 @@ def test_q5_catalogue():
         "q-itself": [logits_q_itself],
         "zero-fill": [logits_zero_fill],
         "fill-too-high": [logits_small_fill],
+        "plus-inf": [logits_plus_inf],
+        "len-in-fit": [logits_len],
         "partial-last-batch": [logits_python_loop],
-        "not-in-fit": [logits_numpy],
+        "not-in-fit": [logits_numpy, logits_python_if],
         "no-gradient": [logits_stop_gradient],
         "raised": [lambda logits, ids, log_q: logits - log_q[None, :] - ids[:, None]],
     })
@@ -863,7 +870,8 @@ def test_q6_catalogue():
         "not-ids": [lambda v, q, k: "Star Wars", lambda v, q, k: np.zeros((k, 2), int)],
         "scores-not-ids": [neighbours_scores],
         "wrong-length": [neighbours_fixed_k],
-        "skip-first": [neighbours_skip_first],
+        "skip-first": [neighbours_skip_first, neighbours_reversed_skip_first],
+        "positions": [neighbours_deleted],
         "includes-itself": [neighbours_with_itself],
         "dot-product": [neighbours_dot],
         "euclidean": [neighbours_euclidean],
@@ -874,3 +882,173 @@ def test_q6_catalogue():
         "changed-input": [neighbours_in_place],
     })
     assert "first 500" in messages["first-rows-only"]
+
+
+# --------------------------------------------------------------------------- the new-learner walkthrough's answers
+# Each answer below is written as the walkthrough wrote it; the test pins the mistake it is now named by.
+
+
+def rmse_keras_mse(y_true, y_pred):  # keras.losses.mean_squared_error averages the last axis only
+    return float(np.sqrt(keras.losses.mean_squared_error(y_true, y_pred)))
+
+
+def rmse_column_index(y_true, y_pred):  # y_pred is 1-D in the prompt's example
+    return np.sqrt(np.mean((y_true - y_pred[:, 0]) ** 2))
+
+
+def rmse_view_in_place(y_true, y_pred):  # p is a view of y_pred: y_pred is the input changed, not y_true
+    p = y_pred.ravel()
+    p -= y_true
+    return np.sqrt(np.mean(p ** 2))
+
+
+def rmse_out_argument(y_true, y_pred):
+    y_pred = np.ravel(y_pred)
+    np.subtract(y_pred, y_true, out=y_pred)
+    return np.sqrt(np.mean(y_pred ** 2))
+
+
+def test_q1_walkthrough_answers():
+    assert "mean_squared_error averages the last axis only" in message(q1, rmse_keras_mse)
+    assert "np.ravel(y_pred)" in message(q1, rmse_column_index)
+    for answer in (rmse_view_in_place, rmse_out_argument):
+        text = message(q1, answer)
+        assert "changed its input `y_pred` in place" in text and "y_true = " not in text, text
+
+
+def row_dot_int(u, m):
+    return ops.cast(ops.sum(u * m, axis=-1), "int32")
+
+
+def row_dot_numpy_sum(u, m):
+    return (u * m).sum(axis=1)
+
+
+def test_q2_walkthrough_answers():
+    assert status(q2, row_dot_int) == "incorrect" and q2.evaluate(row_dot_int).mistake == "integer"
+    text = message(q2, row_dot_int)
+    assert "lost their fractions" in text and "row i uses u[i]" not in text, text
+    assert "keras.ops.sum(t, axis)" in message(q2, row_dot_numpy_sum)
+
+
+def recall_alias(scores, exclude, relevant, k=10):
+    masked = scores
+    masked[exclude] = -np.inf
+    top = np.argsort(-masked)[:k]
+    return np.isin(top, relevant).sum() / len(relevant)
+
+
+def recall_put(scores, exclude, relevant, k=10):
+    np.put(scores, np.flatnonzero(exclude), -np.inf)
+    top = np.argsort(-scores)[:k]
+    return np.isin(top, relevant).sum() / len(relevant)
+
+
+def recall_ten(scores, exclude, relevant, k=10):
+    top = np.argsort(-np.where(exclude, -np.inf, scores))[:10]
+    return np.isin(top, relevant).sum() / len(relevant)
+
+
+def recall_positions(scores, exclude, relevant, k=10):
+    top = np.argsort(-scores[~exclude])[:k]
+    return np.isin(top, relevant).sum() / len(relevant)
+
+
+def recall_deleted(scores, exclude, relevant, k=10):
+    kept = np.delete(scores, np.flatnonzero(exclude))
+    top = np.argsort(-kept)[:k]
+    return np.isin(top, relevant).sum() / len(relevant)
+
+
+def recall_filtered_after(scores, exclude, relevant, k=10):
+    top = np.argsort(-scores)[:k]
+    top = top[~exclude[top]]
+    return np.isin(top, relevant).sum() / len(relevant)
+
+
+def test_q3_walkthrough_answers():
+    for answer in (recall_alias, recall_put):
+        text = message(q3, answer)
+        assert "changed its input `scores` in place" in text and "exclude = " not in text, text
+        assert "its input one of" not in text
+    assert q3.evaluate(recall_ten).mistake == "fixed-k" and "always has 10 movies" in message(q3, recall_ten)
+    for answer in (recall_positions, recall_deleted):
+        assert q3.evaluate(answer).mistake == "positions", message(q3, answer)
+        assert "not movie ids" in message(q3, answer)
+    assert "before you keep the k best" in message(q3, recall_filtered_after)
+
+
+def loss_shape_attribute(logits):  # what the old hint's arange(batch) invited: logits.shape[0] is None in a graph
+    labels = ops.arange(logits.shape[0])
+    return keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+
+
+def loss_log_of_softmax(logits):
+    return -ops.log(ops.diagonal(ops.softmax(logits, axis=1)))
+
+
+def test_q4_walkthrough_answers():
+    text = message(q4, loss_shape_attribute)
+    assert q4.evaluate(loss_shape_attribute).mistake == "not-graph-compatible"
+    assert "x.shape[0] is None there" in text and "keras.ops.shape(x)[0]" in text, text
+    assert "a probability rounds to 0" in message(q4, loss_log_of_softmax)
+    hint = q4.hint_text
+    assert "arange(batch)" not in hint and "keras.ops.arange(keras.ops.shape(logits)[0])" in " ".join(hint.split())
+
+
+def logits_len(logits, movie_ids, log_q):
+    copies = ops.logical_and(ops.equal(movie_ids[:, None], movie_ids[None, :]),
+                             ops.logical_not(ops.eye(len(movie_ids)) > 0))
+    return ops.where(copies, -np.inf, logits - log_q[None, :])
+
+
+def logits_python_if(logits, movie_ids, log_q):
+    n = ops.shape(logits)[0]
+    corrected = logits - log_q[None, :]
+    copies = ops.logical_and(ops.equal(movie_ids[:, None], movie_ids[None, :]), ops.logical_not(ops.eye(n) > 0))
+    if ops.any(copies):
+        return ops.where(copies, -np.inf, corrected)
+    return corrected
+
+
+def logits_plus_inf(logits, movie_ids, log_q):
+    n = ops.shape(logits)[0]
+    copies = ops.logical_and(ops.equal(movie_ids[:, None], movie_ids[None, :]), ops.logical_not(ops.eye(n) > 0))
+    return ops.where(copies, np.inf, logits - log_q[None, :])
+
+
+def test_q5_walkthrough_answers():
+    assert q5.evaluate(logits_len).mistake == "len-in-fit"
+    assert "keras.ops.shape(logits)[0]" in message(q5, logits_len)
+    text = message(q5, logits_python_if)
+    assert q5.evaluate(logits_python_if).mistake == "not-in-fit"
+    assert "a Python if" in text and "no NumPy" not in text, text
+    assert q5.evaluate(logits_plus_inf).mistake == "plus-inf" and "the sign is wrong" in message(q5, logits_plus_inf)
+
+
+def neighbours_reversed_skip_first(vectors, movie_id, k=10):
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.argsort(unit @ unit[movie_id])[::-1][1:k + 1]
+
+
+def neighbours_deleted(vectors, movie_id, k=10):
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    cosine = np.delete(unit @ unit[movie_id], movie_id)
+    return np.argsort(-cosine)[:k]
+
+
+def test_q6_walkthrough_answers():
+    assert q6.evaluate(neighbours_reversed_skip_first).mistake == "skip-first"
+    assert q6.evaluate(neighbours_deleted).mistake == "positions" and "not movie ids" in message(q6, neighbours_deleted)
+
+
+def test_q6_accepts_any_order_of_exact_copies():
+    """Rows 3, 13 and 30 of the second case are exact copies of the query (cosine 1): any order of them is right."""
+
+    def copies_reversed(vectors, movie_id, k=10):
+        unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        cosine = unit @ unit[movie_id]
+        cosine[movie_id] = -np.inf
+        return np.argsort(cosine, kind="stable")[::-1][:k]  # ties in reverse order of their ids
+
+    assert status(q6, copies_reversed) == "correct", message(q6, copies_reversed)

@@ -41,7 +41,9 @@ from course_lib.checks import (
     diagnose,
     explained_error,
     facts,
+    failing_line,
     fallback,
+    graph_advice,
     run_case,
     run_in_graph,
     tensor_cases,
@@ -181,9 +183,27 @@ _Q1 = [
 ]  # fmt: skip
 
 
+def _q1_mse_line(f) -> bool:
+    return "mean_squared_error" in failing_line(f.error)
+
+
+_Q1_ERRORS = [  # explain=: the learner's code raised (facts: error, text, case, inputs)
+    Pitfall("per-rating-losses", lambda f: "0-dimensional" in f.text and np.ndim(f.inputs["y_pred"]) == 2,
+            lambda f: ("with y_pred of shape (n, 1), keras.losses.mean_squared_error averages the last axis only and "
+                       "returns one loss per rating (n numbers), which cannot become one float"
+                       if _q1_mse_line(f) else
+                       "with y_pred of shape (n, 1) your result holds one number per rating, which cannot become one "
+                       "float")
+                      + ": flatten both inputs (np.ravel) and average the squared errors over all ratings yourself"),
+    Pitfall("column-index", lambda f: "too many indices" in f.text and np.ndim(f.inputs["y_pred"]) == 1,
+            "y_pred is 1-D here (the prompt's example) and (n, 1) only from model.predict, so y_pred[:, 0] fails on "
+            "it: np.ravel(y_pred) flattens both shapes"),
+]
+
+
 def _check_q1(rmse_by_hand) -> str:
     for case in _q1_cases():
-        result = run_case(rmse_by_hand, case, "rmse_by_hand")
+        result = run_case(rmse_by_hand, case, "rmse_by_hand", explain=_Q1_ERRORS)
         array = _numbers(result)
         diagnose(_Q1_FORM, facts(answer=result, array=array), case=case, name="rmse_by_hand")
         got = float(array.reshape(()))
@@ -208,7 +228,7 @@ q1 = Exercise(
         error = np.ravel(y_true).astype("float64") - np.ravel(y_pred).astype("float64")
         return float(np.sqrt(np.mean(error ** 2)))
     """,
-    mistakes=[*_Q1_FORM, *_Q1],
+    mistakes=[*_Q1_ERRORS, *_Q1_FORM, *_Q1],
 )
 
 
@@ -281,6 +301,10 @@ _Q2 = [
     Pitfall("added-vectors", lambda f: _row(f) and np.allclose(f.got, np.sum(f.u + f.m, axis=-1), atol=1e-4),
             "you added the two vectors (u + m) and summed; the dot product multiplies them element by element "
             "(u * m), then sums each row"),
+    Pitfall("integer", lambda f: _row(f) and (np.allclose(f.got, np.trunc(f.expected), atol=1e-4)
+                                              or np.allclose(f.got, np.round(f.expected), atol=1e-4)),
+            lambda f: f"expected {_short(f.expected)}, got {_short(f.got)}: your scores lost their fractions (a cast "
+                      "to an integer dtype, or rounding?); keep the float dtype of u and m"),
     Pitfall("another-row", lambda f: _row(f) and all(len(js) for js in f.partner) and any(i not in js for i, js in enumerate(f.partner)),
             lambda f: f"row {_other_row(f)}'s score is u[{_other_row(f)}] · m[{int(f.partner[_other_row(f)][0])}], "
                       f"another row's movie: each rating needs its own user and movie, u[{_other_row(f)}] · "
@@ -372,6 +396,8 @@ def _q3_cases() -> list[Case]:
     raw.append(("one relevant movie, ranked 15th", scores, exclude, np.array([15]), 10))
     # the last place of the list is the only hit: a list one short misses it
     raw.append(("one relevant movie, in the k-th place", scores, exclude, np.array([3]), 3))
+    # k=3 and the only relevant movie 7th: a list of 10 (or of k + 1) finds it, a list of k does not
+    raw.append(("one relevant movie, ranked 7th, and k=3", scores, exclude, np.array([7]), 3))
     return [Case({"scores": s, "exclude": e, "relevant": r, "k": k}, expected=_recall_reference(s, e, r, k), about=about)
             for about, s, e, r, k in raw]  # fmt: skip
 
@@ -401,6 +427,8 @@ _Q3_SLIPS = {
     "no-exclusion": [lambda s, e, r, k, o: _hits(_top(s, k, o), r) / len(r)],
     "ascending": [lambda s, e, r, k, o: _hits(np.argsort(np.where(e, np.inf, s), kind=o)[:k], r) / len(r)],
     "only-excluded": [lambda s, e, r, k, o: _hits(_top(np.where(e, s, -np.inf), k, o), r) / len(r)],
+    "fixed-k": [lambda s, e, r, k, o: _hits(_top(np.where(e, -np.inf, s), 10, o), r) / len(r)],
+    "positions": [lambda s, e, r, k, o: _hits(_top(s[~e], k, o), r) / len(r)],
     "k-plus-one": [lambda s, e, r, k, o: _hits(_top(np.where(e, -np.inf, s), k + 1, o), r) / len(r)],
     "k-minus-one": [lambda s, e, r, k, o: _hits(_top(np.where(e, -np.inf, s), k - 1, o), r) / len(r)],
 }
@@ -446,10 +474,15 @@ _Q3 = [
                           "every score is negative; use -np.inf, or drop them"),
     _q3_slip("constant-fill", "you gave excluded movies a constant score, but some scores are lower, so excluded movies "
                               "reached your list; no constant is below every score: use -np.inf, or drop them"),
-    _q3_slip("no-exclusion", "your top-k ignores `exclude`: movies the user already rated (and the padding id) must not "
-                             "take places in the list"),
+    _q3_slip("no-exclusion", "excluded movies took places in your top k: movies the user already rated (and the "
+                             "padding id) must be left out before you keep the k best (dropping them after cutting to "
+                             "k leaves a shorter list)"),
     _q3_slip("ascending", "you took the k lowest scores; sort in descending order (np.argsort(-scores))"),
     _q3_slip("only-excluded", "you kept only the excluded movies; `exclude` is True where a movie must be left out"),
+    _q3_slip("fixed-k", "your list always has 10 movies, whatever k is: keep the k best ([:k], k the argument)"),
+    _q3_slip("positions", "after leaving the excluded movies out (scores[~exclude], np.delete), argsort gives "
+                          "positions in the shorter array, not movie ids: mask with -np.inf instead, or map the "
+                          "positions back to ids (np.flatnonzero(~exclude)[top])"),
     _q3_slip("k-plus-one", "your list has k + 1 movies; keep exactly the k best"),
     _q3_slip("k-minus-one", "your list has k - 1 movies; keep exactly the k best"),
     Pitfall("finite-fill", lambda f: set(f.wrong) <= _EXCLUDED_CAN_WIN and not f.slips,
@@ -472,7 +505,7 @@ def _check_q3(recall_at_k) -> str:
         answers.append(float(array.reshape(())))
     found = _q3_facts(answers, cases) if any(not np.isclose(a, c.expected, atol=1e-9) for a, c in zip(answers, cases)) else None
     if found is None:
-        return ("Right on all seven cases, including all-negative scores, a 3,000-movie catalogue, more relevant "
+        return ("Right on all eight cases, including all-negative scores, a 3,000-movie catalogue, more relevant "
                 "movies than k, fewer candidates than k, and a hit in the last place; the inputs were left unchanged.")
     case = cases[found.wrong[0]]
     diagnose(_Q3, found, case=case, name=what)
@@ -567,8 +600,8 @@ _Q4 = [
     Pitfall("wrong-shape", lambda f: f.got.shape != (f.batch,) and f.got.size != 1,
             lambda f: f"you returned shape {f.got.shape}; expected ({f.batch},), one loss per row"),
     Pitfall("overflow", lambda f: f.got.shape == (f.batch,) and not np.all(np.isfinite(f.got)),
-            lambda f: f"your loss has inf or nan ({_short(f.got)}): exp of large scores overflows; use a numerically "
-                      "stable form (keras.ops.log_softmax, keras.ops.logsumexp, or a Keras loss with from_logits=True)"),
+            lambda f: f"your loss has inf or nan ({_short(f.got)}): exp of large scores overflows, or a "
+                      "probability rounds to 0 and its log is -inf; use a numerically stable form (keras.ops.log_softmax, keras.ops.logsumexp, or a Keras loss with from_logits=True)"),
     Pitfall("columns", _like("columns"),
             "you normalised over the wrong axis (each column, i.e. each movie over users); row i is user i's scores "
             "for every movie in the batch: normalise each row (axis=1)"),
@@ -578,7 +611,8 @@ _Q4 = [
     Pitfall("positive-left-out", lambda f: f.batch > 1 and _like("exclusive")(f),
             "your normaliser leaves the positive out; the softmax sums over every movie in the row, the positive included"),
     Pitfall("column-zero", lambda f: f.batch > 1 and _like("first_column")(f),
-            "every row's positive is taken to be column 0; row i's positive is column i (labels = keras.ops.arange(batch))"),
+            "every row's positive is taken to be column 0; row i's positive is column i (labels = "
+            "keras.ops.arange(keras.ops.shape(logits)[0]))"),
     Pitfall("sigmoid", _like("bce"),
             "that is a sigmoid (binary) loss on the positives alone; the in-batch softmax compares each positive with "
             "the other movies of its row"),
@@ -617,8 +651,9 @@ q4 = Exercise(
     _check_q4,
     hint="""Row i holds user i's scores for every movie in the batch, and its positive is column i. The
     loss of row i is logsumexp(row i) - logits[i, i], i.e. -log_softmax(row i)[i]. With keras.ops:
-    labels = keras.ops.arange(batch), then keras.losses.sparse_categorical_crossentropy(labels, logits,
-    from_logits=True); or keras.ops.logsumexp(logits, axis=1) - keras.ops.diagonal(logits).""",
+    labels = keras.ops.arange(keras.ops.shape(logits)[0]) (the batch size as a tensor: logits.shape[0] is None
+    inside fit), then keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True); or
+    keras.ops.logsumexp(logits, axis=1) - keras.ops.diagonal(logits).""",
     solution="""
     def in_batch_softmax(logits):
         labels = keras.ops.arange(keras.ops.shape(logits)[0])  # row i's positive is column i
@@ -800,7 +835,10 @@ _Q5 = [
     Pitfall("zero-fill", lambda f: _filled(f) and np.all(_fills(f) == 0),
             "the accidental hits got 0 (multiplying by the mask, or a fill of 0): 0 is no lower than the other scores, "
             "so the copies still count as negatives; give them -inf (keras.ops.where(mask, -np.inf, logits))"),
-    Pitfall("fill-too-high", lambda f: _filled(f) and not np.all(_fills(f) == 0),
+    Pitfall("plus-inf", lambda f: _filled(f) and np.all(np.isposinf(_fills(f))),
+            "the accidental hits got +inf, which gives a copy all the weight of the softmax (the loss becomes inf or "
+            "NaN): the sign is wrong, use -np.inf (keras.ops.where(mask, -np.inf, logits))"),
+    Pitfall("fill-too-high", lambda f: _filled(f) and not np.all(_fills(f) == 0) and not np.all(np.isposinf(_fills(f))),
             lambda f: f"the accidental hits got {'the value' if len(_fills(f)) == 1 else 'values such as'} "
                       f"{_fills(f)[0]:g}, but scores in this batch reach {f.top:g}, so a copy still takes weight in "
                       "the softmax; no constant is low enough for every score: use -np.inf "
@@ -849,14 +887,23 @@ _Q5_FIT_ERRORS = [  # explain=: the function failed inside fit (facts: error, te
             "no gradient reaches the towers through your corrected logits (keras.ops.stop_gradient, or values "
             "computed outside TensorFlow and turned back into a tensor): compute them from logits with keras.ops, so "
             "that training can follow them back to the embeddings"),
-    Pitfall("partial-last-batch", lambda f: f.case.extra["full_only"] and "No gradients provided" not in f.text,
+    Pitfall("len-in-fit", lambda f: "len is not well defined" in f.text,
+            "len() of a tensor needs a known size, and fit traces its last, smaller batch with an unknown one: take the "
+            "batch size with keras.ops.shape(logits)[0] (logits.shape[0] is None there too)"),
+    Pitfall("partial-last-batch", lambda f: f.case.extra["full_only"] and "No gradients provided" not in f.text
+            and "len is not well defined" not in f.text,
             lambda f: f"it works while every batch has {f.inputs['batch_size']} pairs, but the last batch is smaller "
                       f"({f.inputs['pairs'] % f.inputs['batch_size']} pairs), and Keras then traces the loss with an "
                       "unknown batch size: take every size from the tensors themselves (keras.ops.shape(logits)[0]) "
                       "and use keras.ops on whole tensors, no Python loop over rows"),
-    Pitfall("not-in-fit", lambda f: not f.case.extra["full_only"] and "No gradients provided" not in f.text,
-            "Keras runs a model's loss as a graph during fit, where tensors have no values yet: use keras.ops on whole "
-            "tensors (no NumPy, no .numpy(), no item assignment)"),
+    Pitfall("not-in-fit", lambda f: not f.case.extra["full_only"] and "No gradients provided" not in f.text
+            and "len is not well defined" not in f.text,
+            lambda f: "Keras runs a model's loss as a graph during fit, where " + (
+                "a tensor has no True or False value yet: a Python if (or and, or, while) on a tensor fails there. "
+                "keras.ops.where(mask, -np.inf, corrected) needs no if: where nothing is masked it changes nothing"
+                if graph_advice(f.text) == graph_advice("OperatorNotAllowedInGraph") else
+                "tensors have no values yet: use keras.ops on whole tensors (no NumPy, no .numpy(), no item "
+                "assignment)")),
 ]
 
 def fit_with_a_partial_last_batch(function, reference, what: str, *, pairs: int = 70, batch: int = 32) -> None:
@@ -968,8 +1015,11 @@ def _q6_cases() -> list[Case]:
     vectors[8] *= np.sign(vectors[8] @ vectors[1])
     raw.append(("12 movies, query 1 (row 8 is very long, row 5 points almost the same way)", vectors.astype(np.float32), 1, 4))
     vectors = rng.normal(size=(40, 6))
-    vectors[3] = 2.0 * vectors[9]  # row 3 points exactly the same way as the query, and comes before it
-    raw.append(("40 movies, query 9, row 3 a longer copy of it (cosine 1)", vectors, 9, 5))
+    # rows 3, 13 and 30 point exactly the same way as the query (scaled by powers of 2, so their unit rows equal its
+    # own bit for bit), before and after it: dropping the first of the ranking drops a copy in either sort direction,
+    # stable or not (NumPy's default sort orders ties by the array's layout)
+    vectors[[3, 13, 30]] = np.array([[2.0], [4.0], [8.0]]) * vectors[9]
+    raw.append(("40 movies, query 9, rows 3, 13 and 30 longer copies of it (cosine 1)", vectors, 9, 5))
     vectors = rng.normal(size=(1500, 8))
     vectors[1490:] = vectors[700] * rng.uniform(0.5, 2, size=(10, 1)) + rng.normal(scale=0.05, size=(10, 8))
     raw.append(("1,500 movies, query 700, its neighbours at the end of the table", vectors, 700, 10))
@@ -1005,7 +1055,9 @@ def _q6_rankings(case: Case) -> dict:
     rankings = {"dot-product": [np.argsort(-dots, kind=o)[:k] for o in ("stable", "quicksort")],
                 "euclidean": [np.argsort(distance, kind=o)[:k] for o in ("stable", "quicksort")],
                 "columns": [np.argsort(-by_columns, kind=o)[:k] for o in ("stable", "quicksort")],
-                "skip-first": [np.argsort(-cosine, kind=o)[1:k + 1] for o in ("stable", "quicksort")],
+                "skip-first": [*(np.argsort(-cosine, kind=o)[1:k + 1] for o in ("stable", "quicksort")),
+                               *(np.argsort(cosine, kind=o)[::-1][1:k + 1] for o in ("stable", "quicksort"))],
+                "positions": [np.argsort(-np.delete(cosine, query), kind=o)[:k] for o in ("stable", "quicksort")],
                 "least-similar": [np.argsort(low, kind=o)[:k] for o in ("stable", "quicksort")],
                 "first-rows-only": []}  # fmt: skip
     if len(v) > 1000:
@@ -1015,6 +1067,17 @@ def _q6_rankings(case: Case) -> dict:
                 head[query] = -np.inf
             rankings["first-rows-only"].append(np.argsort(-head, kind="stable")[:k])
     return rankings
+
+
+def _tied_ranking(ids: np.ndarray, case: Case) -> bool:
+    """``ids`` rank like the expected list, up to the order of movies whose cosines are equal (exact copies)."""
+    v = np.asarray(case.inputs["vectors"], dtype=np.float64)
+    query = case.inputs["movie_id"]
+    unit = v / np.linalg.norm(v, axis=1, keepdims=True)
+    cosine = unit @ unit[query]
+    return (len(ids) == len(case.expected) and len(set(ids.tolist())) == len(ids) and query not in ids
+            and bool(np.all((ids >= 0) & (ids < len(v))))
+            and np.allclose(cosine[ids], cosine[case.expected], rtol=0, atol=1e-9))
 
 
 def _ranked_like(key: str):
@@ -1043,6 +1106,11 @@ _Q6 = [
     Pitfall("includes-itself", lambda f: len(f.got) == f.k and f.query in f.got and not _ranked_like("skip-first")(f),
             lambda f: f"expected {f.expected.tolist()}, got {f.got.tolist()}. Movie {f.query} is in its own neighbour "
                       "list (its cosine with itself is 1); leave it out"),
+    Pitfall("positions", lambda f: len(f.got) == f.k and _ranked_like("positions")(f) and not _ranked_like("skip-first")(f),
+            lambda f: f"expected {f.expected.tolist()}, got {f.got.tolist()}. After np.delete removed movie {f.query}, "
+                      f"every movie after it moved up one place, so argsort gives positions in the shorter array, not "
+                      f"movie ids (movie {f.query + 1} is at position {f.query}): keep the full array and set the "
+                      "query's own cosine to -np.inf instead"),
     Pitfall("dot-product", lambda f: f.query not in f.got and _ranked_like("dot-product")(f),
             lambda f: f"expected {f.expected.tolist()}, got {f.got.tolist()}. You ranked by the raw dot product, which "
                       "favours long vectors; divide by both vectors' lengths to get the cosine"),
@@ -1070,7 +1138,7 @@ def _check_q6(most_similar) -> str:
         array = _numbers(result)
         ids = _q6_ids(result)
         diagnose(_Q6_FORM, facts(answer=result, array=array, ids=ids), case=case, name=what)
-        if np.array_equal(ids, case.expected):
+        if np.array_equal(ids, case.expected) or _tied_ranking(ids, case):
             continue
         found = facts(got=ids, expected=case.expected, k=case.inputs["k"], query=case.inputs["movie_id"], right=False,
                       rankings=_q6_rankings(case))  # fmt: skip
