@@ -367,7 +367,7 @@ _TENSOR_SENTENCES = {
 }
 
 
-#: The keras.ops name of the same operation, for lessons that work with keras.ops (``t`` is the tensor).
+#: The keras.ops name of the same operation, given beside the tf one (``t`` is the tensor).
 _KERAS_OPS_ALTERNATIVES = {
     "astype": "keras.ops.cast(t, dtype)", "reshape": "keras.ops.reshape(t, shape)", "clip": "keras.ops.clip(t, low, high)",
     "T": "keras.ops.transpose(t)", "transpose": "keras.ops.transpose(t)", "size": "keras.ops.size(t)",
@@ -1088,6 +1088,11 @@ _GRAPH_NONE_ADVICE = ("Keras runs a layer's call and a model's loss as a graph (
                       "x.shape[0] is None there, so range(x.shape[0]) or a shape built from it fails. Take sizes with "
                       "tf.shape(x)[0] (keras.ops.shape(x)[0]), or let the tf functions handle the batch axis (no "
                       "Python loop over it)")
+_GRAPH_LEN_ADVICE = ("Keras runs a layer's call and a model's loss as a graph (tf.function) during fit, where a tensor's "
+                     "size is known only when the step runs, so len() of a tensor fails there (and x.shape[0] can be "
+                     "None). Take sizes with tf.shape(x)[0] (keras.ops.shape(x)[0])")
+#: len() of a symbolic tensor.
+_GRAPH_LEN = re.compile(r"len is not well defined")
 #: Errors of a Python ``if``/``and`` on a tensor's value, and of a size that is None in a graph.
 _GRAPH_BOOL = re.compile(r"as a Python `bool` is not allowed|OperatorNotAllowedInGraph")
 _GRAPH_NONE = re.compile(r"got None of type 'NoneType'|'NoneType' object cannot be interpreted as an integer|"
@@ -1098,13 +1103,15 @@ def graph_advice(text: str) -> str:
     """Why code that works on eager tensors fails in a graph (``text``: :func:`error_text`), by what the error shows.
 
     A Python ``if``/``and`` on a tensor's value gets its own advice (``tf.where``), a size read from ``x.shape[0]``
-    (None in a graph) its own (``tf.shape(x)[0]``); anything else the graph rules: tf functions only, no NumPy,
+    (None in a graph) or with ``len()`` its own (``tf.shape(x)[0]``); anything else the graph rules: tf functions only, no NumPy,
     ``.numpy()``, Python loops over a tensor or fixed sizes.
     """
     if _GRAPH_BOOL.search(text):
         return _GRAPH_BOOL_ADVICE
     if _GRAPH_NONE.search(text):
         return _GRAPH_NONE_ADVICE
+    if _GRAPH_LEN.search(text):
+        return _GRAPH_LEN_ADVICE
     return _GRAPH_ADVICE
 
 
@@ -1134,8 +1141,9 @@ def run_in_graph(function: Callable, case: Case, name: str = "your function") ->
     """Run ``function`` on ``case`` inside ``tf.function``, its array inputs as tensors, as Keras runs ``call``.
 
     Returns the result as a NumPy array (or what the graph returned). The trace uses an unknown
-    batch size (``None`` first axis), so code written for one batch size fails here as it would
-    in ``fit``.
+    batch size (``None`` first axis) and no AutoGraph (Keras's train step is ``do_not_convert``,
+    ``keras/src/backend/tensorflow/trainer.py``), so code written for one batch size, ``len()`` of
+    a tensor or a Python ``if`` on one fails here as it would in ``fit``.
 
     Raises:
         NotAttempted: the stub.
@@ -1156,7 +1164,7 @@ def run_in_graph(function: Callable, case: Case, name: str = "your function") ->
         return call_learner(function, *(values[key] for key in case.inputs))
 
     try:
-        traced = tf.function(call, input_signature=specs, reduce_retracing=True)
+        traced = tf.function(call, input_signature=specs, reduce_retracing=True, autograph=False)  # as fit: its step is do_not_convert (keras trainer.py:131)
         result = traced(*(tensors[key] for key in names))
     except (KeyboardInterrupt, NotAttempted):
         raise

@@ -1052,3 +1052,22 @@ def test_q6_accepts_any_order_of_exact_copies():
         return np.argsort(cosine, kind="stable")[::-1][:k]  # ties in reverse order of their ids
 
     assert status(q6, copies_reversed) == "correct", message(q6, copies_reversed)
+
+
+def rmse_true_column_index(y_true, y_pred):  # the walkthrough's other indexing slip: y_true[:, 0] on 1-D input
+    return np.sqrt(np.mean((y_true[:, 0] - np.ravel(y_pred)) ** 2))
+
+
+def test_q1_column_index_names_the_input_the_line_indexes():
+    result = q1.evaluate(rmse_true_column_index)
+    assert result.mistake == "column-index" and "y_true[:, 0] fails" in result.message and "y_pred[:, 0]" not in result.message
+
+
+def softmax_with_len(logits):  # len() works under AutoGraph, but fit's step is never converted
+    labels = keras.ops.arange(len(logits))
+    return keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+
+
+def test_q4_refuses_len_of_the_logits_as_fit_does():
+    result = q4.evaluate(softmax_with_len)
+    assert result.status == "incorrect" and "len() of a tensor fails there" in result.message, result.message

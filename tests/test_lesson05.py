@@ -176,7 +176,7 @@ def test_q2_walkthrough_answers_are_blamed_for_what_they_did(engine):
     assert "already does" in q2_results["mistake penalty_twice 0"]["message"]
     assert "divided by 16 instead of global_batch_size (24)" in q2_results["mistake own_batch 0"]["message"]
     tensor_if = q2_results["mistake tensor_if 0"]["message"]
-    assert "Leave the guard out" in tensor_if and "NumPy" not in tensor_if
+    assert "an empty replica needs no guard" in tensor_if and "NumPy" not in tensor_if
     sum_empty = q2_results["mistake sum_empty 0"]["message"]
     assert "sum(penalties) is the Python int 0" in sum_empty and "np.float64" not in sum_empty
     assert "not by a plain factor" not in q2_results["fallback half the penalty"]["message"]

@@ -26,6 +26,7 @@ model's loss rather than a layer). TensorFlow is imported only when a check need
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -187,17 +188,23 @@ def _q1_mse_line(f) -> bool:
     return "mean_squared_error" in failing_line(f.error)
 
 
+def _q1_indexed(f) -> str:
+    """The input the failing line indexes with [:, ...]: y_true when only it is, else y_pred."""
+    line = failing_line(f.error)
+    return "y_true" if re.search(r"y_true\s*\[\s*:\s*,", line) and not re.search(r"y_pred\s*\[\s*:\s*,", line) else "y_pred"
+
+
 _Q1_ERRORS = [  # explain=: the learner's code raised (facts: error, text, case, inputs)
     Pitfall("per-rating-losses", lambda f: "0-dimensional" in f.text and np.ndim(f.inputs["y_pred"]) == 2,
             lambda f: ("with y_pred of shape (n, 1), keras.losses.mean_squared_error averages the last axis only and "
                        "returns one loss per rating (n numbers), which cannot become one float"
                        if _q1_mse_line(f) else
-                       "with y_pred of shape (n, 1) your result holds one number per rating, which cannot become one "
-                       "float")
+                       "with y_pred of shape (n, 1) each element of y_pred is an array of one number, which float() "
+                       "refuses")
                       + ": flatten both inputs (np.ravel) and average the squared errors over all ratings yourself"),
     Pitfall("column-index", lambda f: "too many indices" in f.text and np.ndim(f.inputs["y_pred"]) == 1,
-            "y_pred is 1-D here (the prompt's example) and (n, 1) only from model.predict, so y_pred[:, 0] fails on "
-            "it: np.ravel(y_pred) flattens both shapes"),
+            lambda f: f"{_q1_indexed(f)} is 1-D here (the prompt's example; only model.predict gives (n, 1)), so "
+                      f"{_q1_indexed(f)}[:, 0] fails on it: np.ravel({_q1_indexed(f)}) flattens both shapes"),
 ]
 
 
@@ -396,7 +403,7 @@ def _q3_cases() -> list[Case]:
     raw.append(("one relevant movie, ranked 15th", scores, exclude, np.array([15]), 10))
     # the last place of the list is the only hit: a list one short misses it
     raw.append(("one relevant movie, in the k-th place", scores, exclude, np.array([3]), 3))
-    # k=3 and the only relevant movie 7th: a list of 10 (or of k + 1) finds it, a list of k does not
+    # k=3 and the only relevant movie 7th: a list of 10 finds it, a list of k or of k + 1 does not
     raw.append(("one relevant movie, ranked 7th, and k=3", scores, exclude, np.array([7]), 3))
     return [Case({"scores": s, "exclude": e, "relevant": r, "k": k}, expected=_recall_reference(s, e, r, k), about=about)
             for about, s, e, r, k in raw]  # fmt: skip
@@ -651,7 +658,7 @@ q4 = Exercise(
     _check_q4,
     hint="""Row i holds user i's scores for every movie in the batch, and its positive is column i. The
     loss of row i is logsumexp(row i) - logits[i, i], i.e. -log_softmax(row i)[i]. With keras.ops:
-    labels = keras.ops.arange(keras.ops.shape(logits)[0]) (the batch size as a tensor: logits.shape[0] is None
+    labels = keras.ops.arange(keras.ops.shape(logits)[0]) (the batch size as a tensor: logits.shape[0] can be None
     inside fit), then keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True); or
     keras.ops.logsumexp(logits, axis=1) - keras.ops.diagonal(logits).""",
     solution="""
@@ -888,8 +895,9 @@ _Q5_FIT_ERRORS = [  # explain=: the function failed inside fit (facts: error, te
             "computed outside TensorFlow and turned back into a tensor): compute them from logits with keras.ops, so "
             "that training can follow them back to the embeddings"),
     Pitfall("len-in-fit", lambda f: "len is not well defined" in f.text,
-            "len() of a tensor needs a known size, and fit traces its last, smaller batch with an unknown one: take the "
-            "batch size with keras.ops.shape(logits)[0] (logits.shape[0] is None there too)"),
+            "len() needs a Python number, and inside fit logits is a symbolic tensor whose size is known only when "
+            "the step runs: take the batch size with keras.ops.shape(logits)[0] (logits.shape[0] can be None there "
+            "too, when the last batch is smaller)"),
     Pitfall("partial-last-batch", lambda f: f.case.extra["full_only"] and "No gradients provided" not in f.text
             and "len is not well defined" not in f.text,
             lambda f: f"it works while every batch has {f.inputs['batch_size']} pairs, but the last batch is smaller "

@@ -457,9 +457,9 @@ _Q2_ERRORS = [  # explain=: the learner's function raised, eagerly or inside str
             "with a model without penalties, penalties is an empty list and tf.add_n([]) fails: add the penalty only "
             "when there is one (if penalties: ...)"),
     Pitfall("tensor_if", lambda f: f.inputs.get("graph", False) and bool(_TENSOR_BOOL.search(f.text)),
-            "a Python if (or and, or, while) needs a tensor's True or False value, and inside strategy.run's compiled "
-            "step a tensor has none yet. Leave the guard out: tf.nn.compute_average_loss gives 0 for a replica without "
-            "examples (if penalties: on the Python list is fine)"),
+            "a Python `if` (or `and`, `or`, `while`) needs a tensor's True or False value, and inside strategy.run's "
+            "compiled step a tensor has none yet: write the loss without branching on tensors (an empty replica needs "
+            "no guard: tf.nn.compute_average_loss gives 0 there; `if penalties:` on the Python list is fine)"),
     Pitfall("sum_empty", lambda f: f.inputs.get("penalties") == [] and _float64_added(f)
             and {"sum", "scale_regularization_loss"} <= _learner_names(f.error),
             "without penalties, sum(penalties) is the Python int 0, and tf.nn.scale_regularization_loss(0) gives a "
@@ -548,7 +548,7 @@ _Q2_STEP = [
                       "twice: divide it once (tf.nn.scale_regularization_loss already does)"),
     Pitfall("penalty_by_batch", lambda f: f.plain and f.l2 and _near(f.data, 1) and _near(f.penalty, f.replicas / f.batch),
             lambda f: f"the penalty counted {Fraction(f.replicas, f.batch)} of one device's, as if divided by global_batch_size "
-                      f"({f.batch}): each replica's penalties are already a mean over its examples, so divide them by the "
+                      f"({f.batch}) on each of the {f.replicas} replicas: each replica's penalties are already a mean over its examples, so divide them by the "
                       "number of replicas only: tf.nn.scale_regularization_loss(tf.add_n(penalties))"),
     Pitfall("own_batch", lambda f: _own_batch(f) is not None,
             lambda f: f"the step was {f.data:.4g} times one device's, as if the squared errors were divided by "
