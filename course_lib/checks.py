@@ -69,6 +69,7 @@ from __future__ import annotations
 
 import copy
 import dis
+import linecache
 import math
 import numbers
 import re
@@ -999,32 +1000,34 @@ def _holds_array(value: Any) -> bool:
     return any(isinstance(v, np.ndarray) for v in getattr(value, "__dict__", {}).values())
 
 
+def learner_frames(exc: BaseException) -> list[tuple[types.FrameType, int]]:
+    """The frames ``exc`` went through in the learner's own code, outermost first, as (frame, line number).
+
+    The learner's code is whatever is not in an installed library (``site-packages``, NumPy) and
+    not in ``course_lib`` (the checks and the lessons' exercise modules).
+    """
+    def own(filename: str) -> bool:
+        path = filename.replace("\\", "/")
+        return "site-packages" not in path and "/numpy/" not in path and "/course_lib/" not in path
+
+    return [(frame, line) for frame, line in traceback.walk_tb(exc.__traceback__) if own(frame.f_code.co_filename)]
+
+
 def failing_line(exc: BaseException) -> str:
-    """The source line of the learner's own code where ``exc`` was raised (the last frame outside the libraries and
-    this module), or ``""`` when there is none (code typed where no source is kept).
+    """The source line of the learner's own code where ``exc`` was raised (the last of :func:`learner_frames`
+    whose source is kept), or ``""`` when there is none (code typed where no source is kept).
 
     Lets a detector see what the learner wrote, e.g. ``"tf.one_hot(" in failing_line(f.error)``.
     """
     line = ""
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if "site-packages" not in frame.filename and "/numpy/" not in frame.filename and frame.filename != __file__:
-            line = frame.line or line
-    return line or ""
+    for frame, number in learner_frames(exc):
+        line = linecache.getline(frame.f_code.co_filename, number, frame.f_globals).strip() or line
+    return line
 
 
 #: Calls that write into their first argument (``np.put(scores, ...)``), and ``out=name``: the array written there.
 _WRITES_FIRST = re.compile(r"\b(?:np|numpy)\.(?:put|putmask|place|copyto|fill_diagonal|random\.shuffle)\(\s*([A-Za-z_]\w*)")
 _WRITES_OUT = re.compile(r"\bout\s*=\s*\(?\s*([A-Za-z_]\w*)")
-
-
-def _learner_frame(exc: BaseException):
-    """The frame of the learner's own code where ``exc`` was raised (as :func:`failing_line`), or None."""
-    found = None
-    for frame, _ in traceback.walk_tb(exc.__traceback__):
-        filename = frame.f_code.co_filename
-        if "site-packages" not in filename and "/numpy/" not in filename and filename != __file__:
-            found = frame
-    return found
 
 
 def _written_input(exc: BaseException, inputs: dict) -> str | None:
@@ -1043,8 +1046,8 @@ def _written_input(exc: BaseException, inputs: dict) -> str | None:
     first = re.match(r"\s*(?:return\s+)?([A-Za-z_]\w*)", line)
     if first and first.group(1) not in ("np", "numpy"):
         targets.append(first.group(1))
-    frame = _learner_frame(exc)
-    local = frame.f_locals if frame is not None else {}
+    frames = learner_frames(exc)
+    local = frames[-1][0].f_locals if frames else {}
     for target in targets:
         if target in inputs and (target not in local or local[target] is inputs[target]):
             return target
@@ -1074,21 +1077,23 @@ def call_learner(function: Callable, *args, **kwargs):
     return result
 
 
-_GRAPH_ADVICE = ("Keras runs a layer's call and a model's loss as a graph (tf.function) during fit, where tensors have no values: "
+#: The opening of every graph advice: where the learner's code runs during fit.
+_IN_FIT = "Keras runs a layer's call and a model's loss as a graph (tf.function) during fit, where "
+_GRAPH_ADVICE = (_IN_FIT + "tensors have no values: "
                  "use tf or keras.ops functions only, no NumPy calls, .numpy(), Python loops over a tensor or fixed sizes")
 #: Errors that mean "this code needs values or a known batch size", which a graph does not have.
 _GRAPH_ERRORS = re.compile(r"Cannot convert a symbolic|numpy\(\) is only available when eager|as a Python `bool` is not "
                            r"allowed|symbolic [`']?tf\.Tensor|[Ii]terating over (a symbolic )?`tf\.Tensor`|KerasTensor cannot be "
                            r"used|SymbolicTensor object|'SymbolicTensor'|Failed to convert elements of \(None|NoneType|"
                            r"OperatorNotAllowedInGraph|__array__")
-_GRAPH_BOOL_ADVICE = ("Keras runs a layer's call and a model's loss as a graph (tf.function) during fit, where a tensor has no True or False "
+_GRAPH_BOOL_ADVICE = (_IN_FIT + "a tensor has no True or False "
                       "value yet: a Python if, while, and, or on a tensor fails there. Choose values element by element "
                       "with tf.where (a guard against dividing by 0: tf.maximum(count, 1) or tf.math.divide_no_nan)")
-_GRAPH_NONE_ADVICE = ("Keras runs a layer's call and a model's loss as a graph (tf.function) during fit, where the batch size is unknown: "
+_GRAPH_NONE_ADVICE = (_IN_FIT + "the batch size is unknown: "
                       "x.shape[0] is None there, so range(x.shape[0]) or a shape built from it fails. Take sizes with "
                       "tf.shape(x)[0] (keras.ops.shape(x)[0]), or let the tf functions handle the batch axis (no "
                       "Python loop over it)")
-_GRAPH_LEN_ADVICE = ("Keras runs a layer's call and a model's loss as a graph (tf.function) during fit, where a tensor's "
+_GRAPH_LEN_ADVICE = (_IN_FIT + "a tensor's "
                      "size is known only when the step runs, so len() of a tensor fails there (and x.shape[0] can be "
                      "None). Take sizes with tf.shape(x)[0] (keras.ops.shape(x)[0])")
 #: len() of a symbolic tensor.

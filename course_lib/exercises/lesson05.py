@@ -54,6 +54,7 @@ from course_lib.checks import (
     is_stub_function,
     is_rounding_of,
     is_tensor,
+    learner_frames,
     read_number,
     run_case,
     show,
@@ -129,14 +130,7 @@ def _is_graph_numpy_error(text: str) -> bool:
 
 def _learner_names(exc: BaseException) -> set[str]:
     """The names (functions, attributes) the learner's own code uses in the frames an exception went through."""
-    names: set[str] = set()
-    tb = exc.__traceback__
-    while tb is not None:
-        filename = tb.tb_frame.f_code.co_filename.replace("\\", "/")
-        if "site-packages" not in filename and "/course_lib/" not in filename:
-            names |= set(tb.tb_frame.f_code.co_names)
-        tb = tb.tb_next
-    return names
+    return {name for frame, _ in learner_frames(exc) for name in frame.f_code.co_names}
 
 
 def _near(value: float, target: float) -> bool:
